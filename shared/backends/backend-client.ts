@@ -1,0 +1,30 @@
+import type { BackendRecord } from './backend-record.ts'
+
+export interface BackendCallOptions {
+  readonly backend: Pick<BackendRecord, 'id' | 'url'>
+  /** The OpenAI request body, with `model` already set to the tier's model id. */
+  readonly body: Record<string, unknown>
+  readonly signal: AbortSignal
+}
+
+/** How the gateway and the worker reach a model server: its OpenAI API over HTTP. */
+export interface BackendClient {
+  chatCompletions(options: BackendCallOptions): Promise<Response>
+}
+
+export class HttpBackendClient implements BackendClient {
+  readonly #fetch: typeof fetch
+
+  constructor(options: { fetch?: typeof fetch } = {}) {
+    this.#fetch = options.fetch ?? fetch
+  }
+
+  chatCompletions(options: BackendCallOptions): Promise<Response> {
+    return this.#fetch(`${options.backend.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify(options.body),
+      signal: options.signal,
+    })
+  }
+}

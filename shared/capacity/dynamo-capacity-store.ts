@@ -1,0 +1,147 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { BACKEND_ATTR as A, backendFromItem, scanBackends } from '../backends/backend-item.ts'
+import type { BackendRecord } from '../backends/backend-record.ts'
+import type { AcquireOptions, AcquireResult, CapacityStore, LeaseRef } from './capacity-store.ts'
+
+/**
+ * Leases as entries of the backend item's `leases` map. Cost per routed request:
+ * one conditional UpdateItem to acquire and one to release (1 WCU each for items
+ * under 1 KB), no read while the cached snapshot is fresh: both writes return the
+ * item (ALL_NEW) and the router refreshes its snapshot from it.
+ *
+ * No transactions (dynalite has none) and no ReturnValuesOnConditionCheckFailure
+ * (dynalite ignores it): a failed condition is simply "no slot here".
+ */
+export class DynamoCapacityStore implements CapacityStore {
+  readonly #doc: DynamoDBDocumentClient
+  readonly #table: string
+
+  constructor(options: { doc: DynamoDBDocumentClient; tableName: string }) {
+    this.#doc = options.doc
+    this.#table = options.tableName
+  }
+
+  async snapshot(): Promise<BackendRecord[]> {
+    return scanBackends(this.#doc, this.#table)
+  }
+
+
+  async acquire(options: AcquireOptions): Promise<AcquireResult> {
+    const names: Record<string, string> = {
+      '#id': A.id,
+      '#state': A.state,
+      '#hb': A.heartbeatAt,
+      '#leases': A.leases,
+      '#max': A.maxConcurrency,
+      '#lease': options.leaseId,
+    }
+    const values: Record<string, unknown> = {
+      ':active': 'active',
+      ':staleBefore': options.staleBefore,
+      ':exp': options.expiresAt,
+      ':now': options.now,
+    }
+    const reclaimed = options.reclaim.map((leaseId, i) => {
+      names[`#r${i}`] = leaseId
+      return `#leases.#r${i}`
+    })
+
+    const inRotation = 'attribute_exists(#id) AND #state = :active AND #hb >= :staleBefore'
+    const leaseIsNew = 'attribute_not_exists(#leases.#lease)'
+    // A lease is only ever removed here if it is already expired: a renewed one blocks the write.
+    const reclaimedAreExpired = reclaimed.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`)
+    // Removing at least one existing (expired) lease frees a slot even when the map is full.
+    const slotFree = ['size(#leases) < #max', ...reclaimed.map((p) => `attribute_exists(${p})`)].join(' OR ')
+    const condition = [inRotation, leaseIsNew, ...reclaimedAreExpired, `(${slotFree})`].join(' AND ')
+
+    const update = ['SET #leases.#lease = :exp', reclaimed.length ? `REMOVE ${reclaimed.join(', ')}` : '']
+      .filter(Boolean)
+      .join(' ')
+    try {
+      const out = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: options.backendId },
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return { ok: true, backend: backendFromItem(out.Attributes ?? {}) }
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return { ok: false, reason: 'no-slot' }
+      throw error
+    }
+  }
+
+  async renew(lease: LeaseRef & { expiresAt: number }): Promise<boolean> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: lease.backendId },
+          UpdateExpression: 'SET #leases.#lease = :exp',
+          ConditionExpression: 'attribute_exists(#leases.#lease)',
+          ExpressionAttributeNames: { '#leases': A.leases, '#lease': lease.leaseId },
+          ExpressionAttributeValues: { ':exp': lease.expiresAt },
+        }),
+      )
+      return true
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false
+      throw error
+    }
+  }
+
+  async release(lease: LeaseRef): Promise<BackendRecord | undefined> {
+    try {
+      const out = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: lease.backendId },
+          UpdateExpression: 'REMOVE #leases.#lease',
+          // Without it, an update on a deregistered backend would create a bare item.
+          ConditionExpression: 'attribute_exists(#id)',
+          ExpressionAttributeNames: { '#id': A.id, '#leases': A.leases, '#lease': lease.leaseId },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return backendFromItem(out.Attributes ?? {})
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined
+      throw error
+    }
+  }
+
+  async reclaimExpired(options: { backendId: string; leaseIds: readonly string[]; now: number }): Promise<number> {
+    if (options.leaseIds.length === 0) return 0
+    const names: Record<string, string> = { '#id': A.id, '#leases': A.leases }
+    const paths = options.leaseIds.map((leaseId, i) => {
+      names[`#r${i}`] = leaseId
+      return `#leases.#r${i}`
+    })
+    const condition = ['attribute_exists(#id)', ...paths.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`)]
+    try {
+      const out = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: options.backendId },
+          UpdateExpression: `REMOVE ${paths.join(', ')}`,
+          ConditionExpression: condition.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ':now': options.now },
+          ReturnValues: 'UPDATED_OLD',
+        }),
+      )
+      const old = (out.Attributes?.[A.leases] ?? {}) as Record<string, unknown>
+      return Object.keys(old).length
+    } catch (error) {
+      // One of them was renewed meanwhile: leave them all; the next sweep sees fresh values.
+      if (error instanceof ConditionalCheckFailedException) return 0
+      throw error
+    }
+  }
+}

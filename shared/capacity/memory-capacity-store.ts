@@ -1,0 +1,99 @@
+import type { BackendLoad, BackendRecord, BackendRegistration, BackendState } from '../backends/backend-record.ts'
+import { IDLE_LOAD } from '../backends/backend-record.ts'
+import type { BackendRegistry } from '../backends/backend-registry.ts'
+import type { AcquireOptions, AcquireResult, CapacityStore, LeaseRef } from './capacity-store.ts'
+
+/**
+ * Backends and leases in one process's memory, with the same conditions as the
+ * DynamoDB adapter. For unit tests and for the benchmark that separates the
+ * gateway's own cost from the store's; a single process only.
+ */
+export class MemoryBackendStore implements CapacityStore, BackendRegistry {
+  readonly #backends = new Map<string, BackendRecord>()
+
+  async snapshot(): Promise<BackendRecord[]> {
+    return [...this.#backends.values()]
+  }
+
+  async acquire(options: AcquireOptions): Promise<AcquireResult> {
+    const backend = this.#backends.get(options.backendId)
+    if (!backend || backend.state !== 'active' || backend.heartbeatAt < options.staleBefore) {
+      return { ok: false, reason: 'no-slot' }
+    }
+    if (options.leaseId in backend.leases) return { ok: false, reason: 'no-slot' }
+    const leases = { ...backend.leases }
+    const reclaimable = options.reclaim.filter((id) => id in leases)
+    if (reclaimable.some((id) => (leases[id] ?? 0) >= options.now)) return { ok: false, reason: 'no-slot' }
+    if (Object.keys(leases).length >= backend.maxConcurrency && reclaimable.length === 0) {
+      return { ok: false, reason: 'no-slot' }
+    }
+    for (const id of reclaimable) delete leases[id]
+    leases[options.leaseId] = options.expiresAt
+    return { ok: true, backend: this.#put({ ...backend, leases }) }
+  }
+
+  async renew(lease: LeaseRef & { expiresAt: number }): Promise<boolean> {
+    const backend = this.#backends.get(lease.backendId)
+    if (!backend || !(lease.leaseId in backend.leases)) return false
+    this.#put({ ...backend, leases: { ...backend.leases, [lease.leaseId]: lease.expiresAt } })
+    return true
+  }
+
+  async release(lease: LeaseRef): Promise<BackendRecord | undefined> {
+    const backend = this.#backends.get(lease.backendId)
+    if (!backend) return undefined
+    const { [lease.leaseId]: _released, ...leases } = backend.leases
+    return this.#put({ ...backend, leases })
+  }
+
+  async reclaimExpired(options: { backendId: string; leaseIds: readonly string[]; now: number }): Promise<number> {
+    const backend = this.#backends.get(options.backendId)
+    if (!backend) return 0
+    const present = options.leaseIds.filter((id) => id in backend.leases)
+    if (present.some((id) => (backend.leases[id] ?? 0) >= options.now)) return 0
+    const leases = { ...backend.leases }
+    for (const id of present) delete leases[id]
+    this.#put({ ...backend, leases })
+    return present.length
+  }
+
+  async register(registration: BackendRegistration, now: number): Promise<BackendRecord> {
+    const existing = this.#backends.get(registration.id)
+    return this.#put({
+      ...registration,
+      models: [...registration.models],
+      state: 'active',
+      registeredAt: existing?.registeredAt ?? now,
+      heartbeatAt: now,
+      load: existing?.load ?? IDLE_LOAD,
+      leases: existing?.leases ?? {},
+    })
+  }
+
+  async heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
+    const backend = this.#backends.get(id)
+    return backend && this.#put({ ...backend, load: { ...load }, heartbeatAt: now })
+  }
+
+  async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
+    const backend = this.#backends.get(id)
+    return backend && this.#put({ ...backend, state })
+  }
+
+  async deregister(id: string): Promise<boolean> {
+    return this.#backends.delete(id)
+  }
+
+  async get(id: string): Promise<BackendRecord | undefined> {
+    return this.#backends.get(id)
+  }
+
+  async list(): Promise<BackendRecord[]> {
+    return [...this.#backends.values()].sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  #put(backend: BackendRecord): BackendRecord {
+    this.#backends.set(backend.id, backend)
+    return backend
+  }
+}

@@ -1,0 +1,138 @@
+import { z } from 'zod'
+
+/**
+ * The gateway's static configuration: hardware classes, models and their tiers,
+ * and the timing knobs. Parsed once at start-up into a frozen object; every
+ * problem is reported in one error so a broken config is fixed in one pass.
+ */
+
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only')
+
+const HardwareClassSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and - only'),
+  kind: z.enum(['gpu', 'cpu', 'npu']),
+  description: z.string().optional(),
+})
+
+const TierSchema = z.object({
+  /** Hardware classes that can serve this tier, all equally good. */
+  hardware: z.array(z.string()).min(1),
+  /** The model id sent to backends of this tier (a CPU tier usually names a smaller or quantised variant). */
+  model: id,
+  /** A degraded tier is used only for tenants that may degrade; its responses say `x-spillway-route: fallback`. */
+  degraded: z.boolean().default(false),
+})
+
+const ModelSchema = z.object({
+  id,
+  description: z.string().optional(),
+  tiers: z.array(TierSchema).min(1),
+})
+
+export const GatewayConfigSchema = z
+  .object({
+    hardwareClasses: z.array(HardwareClassSchema).min(1),
+    models: z.array(ModelSchema).min(1),
+    /** A crashed holder's slot comes back after this long; holders renew at a third of it. */
+    leaseTtlSeconds: z.number().int().min(2).max(900).default(60),
+    /** A backend whose last heartbeat is older than this gets no new work. */
+    heartbeatStaleSeconds: z.number().min(1).max(3600).default(15),
+    /** How old the cached capacity snapshot may be before a read refreshes it. */
+    snapshotMaxAgeMs: z.number().int().min(0).max(1000).default(1000),
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(6 * 1024 * 1024)
+      .default(1024 * 1024),
+    upstream: z
+      .object({
+        /** Time allowed to the backend's first byte (headers), after which another backend is tried. */
+        firstByteTimeoutMs: z.number().int().min(100).default(60_000),
+        /** Longest silence allowed between two chunks of a stream. */
+        idleTimeoutMs: z.number().int().min(100).default(60_000),
+        /** Backends tried for one request before giving up. */
+        maxAttempts: z.number().int().min(1).max(10).default(3),
+      })
+      .prefault({}),
+    circuit: z
+      .object({
+        failureThreshold: z.number().int().min(1).default(3),
+        coolDownSeconds: z.number().min(0.1).default(30),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const classes = new Set(config.hardwareClasses.map((h) => h.id))
+    const seen = new Set<string>()
+    config.models.forEach((model, m) => {
+      if (seen.has(model.id)) {
+        ctx.addIssue({ code: 'custom', path: ['models', m, 'id'], message: `duplicate model "${model.id}"` })
+      }
+      seen.add(model.id)
+      model.tiers.forEach((tier, t) => {
+        for (const hw of tier.hardware) {
+          if (!classes.has(hw)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['models', m, 'tiers', t, 'hardware'],
+              message: `unknown hardware class "${hw}" (known: ${[...classes].join(', ')})`,
+            })
+          }
+        }
+      })
+    })
+  })
+
+export type GatewayConfig = z.output<typeof GatewayConfigSchema>
+export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>
+export type ModelConfig = GatewayConfig['models'][number]
+export type ModelTier = ModelConfig['tiers'][number]
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function parseGatewayConfig(input: unknown): GatewayConfig {
+  const result = GatewayConfigSchema.safeParse(input)
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    throw new ConfigError(`Invalid Spillway config:\n${lines.join('\n')}`)
+  }
+  return deepFreeze(result.data)
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** The configuration `npm start` and the deploy default use: an 8B model on H20/H100, a 4-bit 1.5B on CPU. */
+export const DEFAULT_CONFIG: GatewayConfigInput = {
+  hardwareClasses: [
+    { id: 'h20', kind: 'gpu', description: 'NVIDIA H20 96 GB' },
+    { id: 'h100', kind: 'gpu', description: 'NVIDIA H100 80 GB' },
+    { id: 'h800', kind: 'gpu' },
+    { id: 'a100', kind: 'gpu' },
+    { id: 'l40s', kind: 'gpu' },
+    { id: 'ascend910b', kind: 'npu' },
+    { id: 'cpu', kind: 'cpu', description: 'x86/ARM CPU box running a quantised model' },
+  ],
+  models: [
+    {
+      id: 'deepseek-r1-distill-llama-8b',
+      description: 'DeepSeek-R1 distilled into Llama 3.1 8B',
+      tiers: [
+        { hardware: ['h20', 'h100', 'h800', 'a100', 'l40s', 'ascend910b'], model: 'deepseek-r1-distill-llama-8b' },
+        { hardware: ['cpu'], model: 'deepseek-r1-distill-qwen-1.5b-q4', degraded: true },
+      ],
+    },
+  ],
+}

@@ -1,0 +1,71 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { requestId } from 'hono/request-id'
+import { internalError, NotFoundError, PayloadTooLargeError, SpillwayError } from '../errors.ts'
+import { silentLogger } from '../logging.ts'
+import { createRouting, type Routing } from '../router/routing.ts'
+import type { AppDeps, AppEnv } from './app-deps.ts'
+import { tenantAuth } from './middleware/tenant-auth.ts'
+import { openApiDocument } from './openapi.ts'
+import { adminBackendRoutes } from './routes/admin-backends.ts'
+import { chatCompletionRoutes } from './routes/chat-completions.ts'
+import { healthRoutes } from './routes/health.ts'
+import { modelRoutes } from './routes/models.ts'
+
+export const VERSION = '0.1.0'
+
+/**
+ * The whole HTTP surface of the gateway, built from injected ports: no
+ * environment, no AWS SDK. The Lambda and Node entry points wrap this.
+ *
+ * @example
+ * const app = createApp({ config, capacity, registry, tenants, backendClient, adminKeyHash })
+ * const res = await app.request('http://localhost/health')
+ */
+export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
+  const clock = deps.clock ?? Date.now
+  const log = deps.log ?? silentLogger
+  const routes = routing ?? createRouting({ config: deps.config, capacity: deps.capacity, clock, random: deps.random })
+  const app = new Hono<AppEnv>()
+
+  app.use(requestId({ headerName: 'x-request-id', limitLength: 128 }))
+  app.use(
+    bodyLimit({
+      maxSize: deps.config.maxBodyBytes,
+      onError: () => {
+        throw new PayloadTooLargeError(deps.config.maxBodyBytes)
+      },
+    }),
+  )
+  app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? 30_000 }))
+
+  app.route('/', healthRoutes({ version: VERSION, clock }))
+  app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))
+  app.route('/', modelRoutes(deps.config, routes, clock))
+  app.route('/', chatCompletionRoutes(deps, routes, log, clock))
+  app.route(
+    '/',
+    adminBackendRoutes({
+      config: deps.config,
+      registry: deps.registry,
+      clock,
+      adminKeyHash: deps.adminKeyHash,
+      ...(deps.agentKeyHash ? { agentKeyHash: deps.agentKeyHash } : {}),
+    }),
+  )
+
+  app.notFound((c) => new NotFoundError(`No route for ${c.req.method} ${c.req.path}.`, { code: 'unknown_url' }).toResponse())
+  app.onError((error, c) => {
+    const requestIdHeader = { 'x-request-id': c.get('requestId') ?? '' }
+    if (error instanceof SpillwayError) return error.toResponse(requestIdHeader)
+    if (error instanceof HTTPException && error.status < 500) {
+      return new SpillwayError(error.status, 'invalid_request_error', error.message || 'Bad request.').toResponse(
+        requestIdHeader,
+      )
+    }
+    log.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path }, error)
+    return internalError().toResponse(requestIdHeader)
+  })
+  return app
+}

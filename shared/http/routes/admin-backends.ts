@@ -1,0 +1,91 @@
+import { Hono } from 'hono'
+import { z } from 'zod'
+import { checkBackendUrl } from '../../backends/backend-url.ts'
+import { describeBackend, liveLeaseCount } from '../../backends/backend-record.ts'
+import type { BackendRegistry } from '../../backends/backend-registry.ts'
+import type { GatewayConfig } from '../../config/gateway-config.ts'
+import { BadRequestError, NotFoundError } from '../../errors.ts'
+import type { AppEnv } from '../app-deps.ts'
+import { keyAuth } from '../middleware/tenant-auth.ts'
+import { parseJsonBody } from '../parse-json-body.ts'
+
+const Registration = z.object({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - (max 128)'),
+  url: z.string().min(1).max(2048),
+  hardware: z.string().min(1),
+  models: z.array(z.string().min(1).max(256)).min(1).max(64),
+  maxConcurrency: z.number().int().min(1).max(1024),
+})
+
+const Heartbeat = z.object({
+  running: z.number().min(0),
+  waiting: z.number().min(0),
+  kvCacheUsage: z.number().min(0).max(1).default(0),
+})
+
+/**
+ * Backend registry routes. Register and heartbeat accept the agent key or the
+ * admin key; everything else needs the admin key.
+ */
+export function adminBackendRoutes(options: {
+  config: GatewayConfig
+  registry: BackendRegistry
+  clock: () => number
+  adminKeyHash: string
+  agentKeyHash?: string
+}) {
+  const { registry, clock } = options
+  const hardwareClasses = new Set(options.config.hardwareClasses.map((h) => h.id))
+  const agentOrAdmin = keyAuth({ acceptedHashes: [options.adminKeyHash, options.agentKeyHash] })
+  const adminOnly = keyAuth({ acceptedHashes: [options.adminKeyHash] })
+
+  return new Hono<AppEnv>()
+    .post('/admin/backends', agentOrAdmin, async (c) => {
+      const input = parseJsonBody(Registration, await c.req.text())
+      if (!hardwareClasses.has(input.hardware)) {
+        throw new BadRequestError(`Unknown hardware class "${input.hardware}".`, { param: 'hardware' })
+      }
+      const url = checkBackendUrl(input.url)
+      if (!url.ok) throw new BadRequestError(`Backend URL refused: ${url.reason}.`, { param: 'url' })
+      const backend = await registry.register({ ...input, url: url.url }, clock())
+      return c.json(describeBackend(backend, clock()), 201)
+    })
+    .post('/admin/backends/:id/heartbeat', agentOrAdmin, async (c) => {
+      const load = parseJsonBody(Heartbeat, await c.req.text())
+      const backend = await registry.heartbeat(c.req.param('id'), load, clock())
+      if (!backend) throw new NotFoundError('No such backend; register it first.', { code: 'backend_not_found' })
+      return c.json(describeBackend(backend, clock()))
+    })
+    .get('/admin/backends', adminOnly, async (c) => {
+      const now = clock()
+      return c.json({ data: (await registry.list()).map((b) => describeBackend(b, now)) })
+    })
+    .post('/admin/backends/:id/drain', adminOnly, async (c) => {
+      const backend = await registry.setState(c.req.param('id'), 'draining')
+      if (!backend) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
+      return c.json(describeBackend(backend, clock()))
+    })
+    .post('/admin/backends/:id/undrain', adminOnly, async (c) => {
+      const backend = await registry.setState(c.req.param('id'), 'active')
+      if (!backend) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
+      return c.json(describeBackend(backend, clock()))
+    })
+    .delete('/admin/backends/:id', adminOnly, async (c) => {
+      if (!(await registry.deregister(c.req.param('id')))) {
+        throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
+      }
+      return c.body(null, 204)
+    })
+    .get('/admin/capacity', adminOnly, async (c) => {
+      const now = clock()
+      const byClass = new Map<string, { backends: number; slots: number; leases: number }>()
+      for (const b of await registry.list()) {
+        const entry = byClass.get(b.hardware) ?? { backends: 0, slots: 0, leases: 0 }
+        entry.backends++
+        entry.slots += b.maxConcurrency
+        entry.leases += liveLeaseCount(b, now)
+        byClass.set(b.hardware, entry)
+      }
+      return c.json({ at: new Date(now).toISOString(), hardware: Object.fromEntries(byClass) })
+    })
+}

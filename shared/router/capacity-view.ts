@@ -1,0 +1,57 @@
+import type { BackendRecord } from '../backends/backend-record.ts'
+import type { CapacityStore } from '../capacity/capacity-store.ts'
+
+/**
+ * This process's view of the fleet: a snapshot read at most once per
+ * `maxAgeMs`, kept current between reads from the items that our own acquire
+ * and release writes return. A lost race marks the backend full until the next
+ * read or our next write to it, so we do not hammer an item we know is full.
+ */
+export class CapacityView {
+  readonly #store: CapacityStore
+  readonly #maxAgeMs: number
+  #backends = new Map<string, BackendRecord>()
+  #fullUntilRefresh = new Set<string>()
+  #fetchedAt = Number.NEGATIVE_INFINITY
+  #refreshing: Promise<void> | undefined
+
+  constructor(options: { store: CapacityStore; maxAgeMs: number }) {
+    this.#store = options.store
+    this.#maxAgeMs = options.maxAgeMs
+  }
+
+  async backends(now: number): Promise<readonly BackendRecord[]> {
+    if (now - this.#fetchedAt > this.#maxAgeMs) await this.refresh(now)
+    return [...this.#backends.values()]
+  }
+
+  /** Reads the store again; concurrent callers share one read. */
+  refresh(now: number): Promise<void> {
+    this.#refreshing ??= this.#store
+      .snapshot()
+      .then((backends) => {
+        this.#backends = new Map(backends.map((b) => [b.id, b]))
+        this.#fullUntilRefresh = new Set()
+        this.#fetchedAt = now
+      })
+      .finally(() => {
+        this.#refreshing = undefined
+      })
+    return this.#refreshing
+  }
+
+  isMarkedFull(backendId: string): boolean {
+    return this.#fullUntilRefresh.has(backendId)
+  }
+
+  markFull(backendId: string): void {
+    this.#fullUntilRefresh.add(backendId)
+  }
+
+  /** The item as our last write left it: fresher than the snapshot for that backend. */
+  update(backend: BackendRecord): void {
+    if (!backend.id) return
+    this.#backends.set(backend.id, backend)
+    this.#fullUntilRefresh.delete(backend.id)
+  }
+}

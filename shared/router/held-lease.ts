@@ -1,0 +1,74 @@
+import type { BackendRecord } from '../backends/backend-record.ts'
+import type { CapacityStore } from '../capacity/capacity-store.ts'
+import type { CapacityView } from './capacity-view.ts'
+
+/**
+ * A slot held on one backend. It renews itself at a third of the TTL while the
+ * request runs (a long generation must not lose its slot), and `release()` is
+ * idempotent so every exit path (success, error, client abort) may call it.
+ */
+export class HeldLease {
+  readonly backend: BackendRecord
+  readonly leaseId: string
+  readonly #store: CapacityStore
+  readonly #view: CapacityView
+  readonly #acquiredAt: number
+  readonly #ttlMs: number
+  readonly #clock: () => number
+  readonly #onRelease: (heldMs: number) => void
+  #timer: NodeJS.Timeout | undefined
+  #released: Promise<void> | undefined
+
+  constructor(options: {
+    store: CapacityStore
+    view: CapacityView
+    backend: BackendRecord
+    leaseId: string
+    acquiredAt: number
+    ttlMs: number
+    clock: () => number
+    onRelease: (heldMs: number) => void
+  }) {
+    this.backend = options.backend
+    this.leaseId = options.leaseId
+    this.#store = options.store
+    this.#view = options.view
+    this.#acquiredAt = options.acquiredAt
+    this.#ttlMs = options.ttlMs
+    this.#clock = options.clock
+    this.#onRelease = options.onRelease
+    this.#timer = setInterval(() => void this.#renew(), Math.max(250, Math.floor(this.#ttlMs / 3)))
+    // A pending renewal must not keep a finished process (or a Lambda invocation) alive.
+    this.#timer.unref()
+  }
+
+  get released(): boolean {
+    return this.#released !== undefined
+  }
+
+  release(): Promise<void> {
+    this.#released ??= this.#doRelease()
+    return this.#released
+  }
+
+  async #doRelease(): Promise<void> {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#onRelease(this.#clock() - this.#acquiredAt)
+    const backend = await this.#store.release({ backendId: this.backend.id, leaseId: this.leaseId })
+    if (backend) this.#view.update(backend)
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#released) return
+    try {
+      await this.#store.renew({
+        backendId: this.backend.id,
+        leaseId: this.leaseId,
+        expiresAt: this.#clock() + this.#ttlMs,
+      })
+    } catch {
+      // A failed renewal is retried at the next tick; the lease still has two thirds of its TTL.
+    }
+  }
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto'
+import { expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
+import type { BackendRecord } from '../backends/backend-record.ts'
+import type { CapacityStore } from '../capacity/capacity-store.ts'
+import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
+import type { CapacityView } from './capacity-view.ts'
+import type { CircuitBreakers } from './circuit-breakers.ts'
+import { HeldLease } from './held-lease.ts'
+import { pickBackend } from './pick-backend.ts'
+
+export type Route = 'primary' | 'fallback'
+
+export interface RouteOptions {
+  readonly model: ModelConfig
+  /** May the CPU (degraded) tiers serve this request? */
+  readonly mayDegrade: boolean
+  /** Backends already tried for this request (failover before the first byte). */
+  readonly exclude?: ReadonlySet<string>
+}
+
+export type RouteResult =
+  | { readonly ok: true; readonly lease: HeldLease; readonly tier: ModelTier; readonly route: Route }
+  /** `saturated`: allowed tiers have healthy backends, all busy. `no-backend`: none healthy at all. */
+  | { readonly ok: false; readonly reason: 'saturated' | 'no-backend'; readonly retryAfterSeconds: number }
+
+export interface RouterOptions {
+  readonly store: CapacityStore
+  readonly view: CapacityView
+  readonly circuits: CircuitBreakers
+  readonly clock: () => number
+  readonly random?: () => number
+  readonly leaseTtlMs: number
+  readonly heartbeatStaleMs: number
+  /** Acquire attempts per tier before calling it saturated (each lost race costs one write). */
+  readonly maxAttemptsPerTier?: number
+}
+
+/**
+ * Picks a backend for a request and reserves a slot on it: tiers in order
+ * (degraded ones only when allowed), inside a tier the better of two weighted
+ * random picks, one conditional write per attempt, another candidate on a lost race.
+ */
+export class Router {
+  readonly #o: Required<RouterOptions>
+  /** Mean seconds a lease is held, per hardware class: drives Retry-After. */
+  readonly #holdSeconds = new Map<string, number>()
+
+  constructor(options: RouterOptions) {
+    this.#o = { random: Math.random, maxAttemptsPerTier: 8, ...options }
+  }
+
+  async acquire(options: RouteOptions): Promise<RouteResult> {
+    const now = this.#o.clock()
+    const staleBefore = now - this.#o.heartbeatStaleMs
+    const backends = await this.#o.view.backends(now)
+    let sawHealthy = false
+    let slotsInAllowedTiers = 0
+
+    for (const tier of options.model.tiers) {
+      if (tier.degraded && !options.mayDegrade) continue
+      const healthy = backends.filter(
+        (b) =>
+          tier.hardware.includes(b.hardware) &&
+          b.models.includes(tier.model) &&
+          isInRotation(b, staleBefore) &&
+          this.#o.circuits.allows(b.id, now) &&
+          !options.exclude?.has(b.id),
+      )
+      if (healthy.length === 0) continue
+      sawHealthy = true
+      slotsInAllowedTiers += healthy.reduce((sum, b) => sum + b.maxConcurrency, 0)
+
+      const lease = await this.#acquireInTier(healthy, now, staleBefore)
+      if (lease) return { ok: true, lease, tier, route: tier.degraded ? 'fallback' : 'primary' }
+    }
+    return sawHealthy
+      ? { ok: false, reason: 'saturated', retryAfterSeconds: this.#retryAfter(slotsInAllowedTiers) }
+      : { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
+  }
+
+  async #acquireInTier(healthy: BackendRecord[], now: number, staleBefore: number): Promise<HeldLease | undefined> {
+    const view = this.#o.view
+    const candidates = healthy
+      .filter((b) => !view.isMarkedFull(b.id))
+      .map((backend) => ({ id: backend.id, backend, free: freeSlots(backend, now) }))
+
+    for (let attempt = 0; attempt < this.#o.maxAttemptsPerTier; attempt++) {
+      const choice = pickBackend(candidates, this.#o.random)
+      if (!choice) return undefined
+      const leaseId = randomUUID()
+      const result = await this.#o.store.acquire({
+        backendId: choice.id,
+        leaseId,
+        now,
+        expiresAt: now + this.#o.leaseTtlMs,
+        staleBefore,
+        reclaim: expiredLeaseIds(choice.backend, now),
+      })
+      if (result.ok) {
+        view.update(result.backend)
+        this.#o.circuits.onAttempt(choice.id, now)
+        return new HeldLease({
+          store: this.#o.store,
+          view,
+          backend: result.backend,
+          leaseId,
+          acquiredAt: now,
+          ttlMs: this.#o.leaseTtlMs,
+          clock: this.#o.clock,
+          onRelease: (heldMs) => this.#recordHold(result.backend.hardware, heldMs),
+        })
+      }
+      // Lost the race (or the backend left rotation since the snapshot): skip it.
+      view.markFull(choice.id)
+      choice.free = 0
+    }
+    return undefined
+  }
+
+  #recordHold(hardware: string, heldMs: number): void {
+    const previous = this.#holdSeconds.get(hardware) ?? heldMs / 1000
+    this.#holdSeconds.set(hardware, previous * 0.9 + (heldMs / 1000) * 0.1)
+  }
+
+  /** With S slots each held H seconds on average, one frees every H/S seconds. */
+  #retryAfter(slots: number): number {
+    const holds = [...this.#holdSeconds.values()]
+    const hold = holds.length ? holds.reduce((a, b) => a + b, 0) / holds.length : 2
+    return Math.min(60, Math.max(1, Math.ceil(hold / Math.max(1, slots))))
+  }
+}

@@ -1,0 +1,36 @@
+import type { CapacityStore } from '../capacity/capacity-store.ts'
+import type { GatewayConfig } from '../config/gateway-config.ts'
+import { CapacityView } from './capacity-view.ts'
+import { CircuitBreakers } from './circuit-breakers.ts'
+import { Router } from './router.ts'
+
+export interface Routing {
+  readonly router: Router
+  readonly view: CapacityView
+  readonly circuits: CircuitBreakers
+}
+
+/** The per-process routing state (snapshot cache, circuits) shared by the gateway and the worker. */
+export function createRouting(options: {
+  config: GatewayConfig
+  capacity: CapacityStore
+  clock: () => number
+  random?: () => number
+}): Routing {
+  const { config } = options
+  const view = new CapacityView({ store: options.capacity, maxAgeMs: config.snapshotMaxAgeMs })
+  const circuits = new CircuitBreakers({
+    failureThreshold: config.circuit.failureThreshold,
+    coolDownMs: config.circuit.coolDownSeconds * 1000,
+  })
+  const router = new Router({
+    store: options.capacity,
+    view,
+    circuits,
+    clock: options.clock,
+    ...(options.random ? { random: options.random } : {}),
+    leaseTtlMs: config.leaseTtlSeconds * 1000,
+    heartbeatStaleMs: config.heartbeatStaleSeconds * 1000,
+  })
+  return { router, view, circuits }
+}
