@@ -1,0 +1,62 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+
+export interface AwsClientsOptions {
+  /** Omit to let the SDK resolve it (AWS_REGION, profile, Lambda environment). */
+  region?: string
+  /** Local emulator or LocalStack endpoints; omit for real AWS or `AWS_ENDPOINT_URL`. */
+  endpoints?: { dynamodb?: string; sqs?: string }
+}
+
+export interface AwsClients {
+  dynamo: DynamoDBClient
+  doc: DynamoDBDocumentClient
+  sqs: SQSClient
+}
+
+/**
+ * The gateway issues many concurrent conditional writes (one per lease acquire and
+ * release); the SDK's default pool of 50 sockets would queue them behind each other.
+ */
+const MAX_SOCKETS = 256
+
+/** Emulators accept any credentials; static ones skip the credential chain (and its IMDS probe). */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
+
+function clientConfig(options: { region: string | undefined; endpoint: string | undefined }) {
+  return {
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.endpoint ? { endpoint: options.endpoint, credentials: LOCAL_CREDENTIALS } : {}),
+    // Agent options rather than an Agent instance: each client owns its agent, so
+    // destroying one client never closes the other's sockets.
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS } },
+  }
+}
+
+/**
+ * The DynamoDB and SQS clients every Spillway process uses.
+ *
+ * @example
+ * const { doc, sqs } = createAwsClients({ region: 'us-east-1', endpoints: local.endpoints })
+ * // … when done (tests, local stack):
+ * destroyAwsClients({ dynamo, doc, sqs })
+ */
+export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
+  const dynamo = new DynamoDBClient(
+    clientConfig({ region: options.region, endpoint: options.endpoints?.dynamodb }),
+  )
+  const doc = DynamoDBDocumentClient.from(dynamo, {
+    // Optional fields of domain records are `undefined`, which DynamoDB cannot store.
+    marshallOptions: { removeUndefinedValues: true },
+  })
+  const sqs = new SQSClient(clientConfig({ region: options.region, endpoint: options.endpoints?.sqs }))
+  return { dynamo, doc, sqs }
+}
+
+/** Closes the clients' keep-alive sockets so the process (or a test worker) can exit. */
+export function destroyAwsClients(clients: AwsClients): void {
+  // The document client's destroy() is a no-op: the sockets belong to the wrapped client.
+  clients.dynamo.destroy()
+  clients.sqs.destroy()
+}
