@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { requestId } from 'hono/request-id'
 import { internalError, NotFoundError, PayloadTooLargeError, SpillwayError } from '../errors.ts'
-import { silentLogger } from '../logging.ts'
+import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
 import { tenantAuth } from './middleware/tenant-auth.ts'
@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
         requestIdHeader,
       )
     }
-    log.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path }, error)
+    log.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, ...errorFields(error) })
     return internalError().toResponse(requestIdHeader)
   })
   return app

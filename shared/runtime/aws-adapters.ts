@@ -1,0 +1,22 @@
+import { createAwsClients, type AwsClients } from '../aws/clients.ts'
+import { DynamoBackendRegistry } from '../backends/dynamo-backend-registry.ts'
+import { DynamoCapacityStore } from '../capacity/dynamo-capacity-store.ts'
+import { DynamoTenantStore } from '../tenants/dynamo-tenant-store.ts'
+import type { RuntimeEnv } from './runtime-env.ts'
+
+/** The DynamoDB-backed adapters of every port, for one process. */
+export function createAwsAdapters(env: RuntimeEnv) {
+  const clients: AwsClients = createAwsClients({
+    ...(env.region ? { region: env.region } : {}),
+    endpoints: env.endpoints,
+  })
+  const table = (tableName: string) => ({ doc: clients.doc, tableName })
+  return {
+    clients,
+    capacity: new DynamoCapacityStore(table(env.tables.backends)),
+    registry: new DynamoBackendRegistry(table(env.tables.backends)),
+    tenants: new DynamoTenantStore(table(env.tables.tenants)),
+  }
+}
+
+export type AwsAdapters = ReturnType<typeof createAwsAdapters>

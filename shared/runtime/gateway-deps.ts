@@ -1,0 +1,26 @@
+import { HttpBackendClient } from '../backends/backend-client.ts'
+import type { AppDeps } from '../http/app-deps.ts'
+import type { AppLogger } from '../logging.ts'
+import type { AwsAdapters } from './aws-adapters.ts'
+import type { RuntimeEnv } from './runtime-env.ts'
+import type { ResolvedSecrets } from './secrets.ts'
+
+/** AppDeps for a real gateway process (Lambda or Node) from its environment. */
+export function gatewayDeps(options: {
+  env: RuntimeEnv
+  adapters: AwsAdapters
+  secrets: ResolvedSecrets
+  log: AppLogger
+}): AppDeps {
+  const { env, adapters, secrets } = options
+  return {
+    config: env.config,
+    capacity: adapters.capacity,
+    registry: adapters.registry,
+    tenants: adapters.tenants,
+    backendClient: new HttpBackendClient(),
+    adminKeyHash: secrets.adminKeyHash,
+    ...(secrets.agentKeyHash ? { agentKeyHash: secrets.agentKeyHash } : {}),
+    log: options.log,
+  }
+}
