@@ -40,8 +40,9 @@ export class DynamoCapacityStore implements CapacityStore {
       ':active': 'active',
       ':staleBefore': options.staleBefore,
       ':exp': options.expiresAt,
-      ':now': options.now,
     }
+    // DynamoDB rejects unused values, so `:now` is only sent when a reclaim uses it.
+    if (options.reclaim.length > 0) values[':now'] = options.now
     const reclaimed = options.reclaim.map((leaseId, i) => {
       names[`#r${i}`] = leaseId
       return `#leases.#r${i}`

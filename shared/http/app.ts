@@ -1,11 +1,11 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
-import { requestId } from 'hono/request-id'
 import { internalError, NotFoundError, PayloadTooLargeError, SpillwayError } from '../errors.ts'
 import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
+import { requestIdHeader } from './middleware/request-id.ts'
 import { tenantAuth } from './middleware/tenant-auth.ts'
 import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
@@ -29,7 +29,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const routes = routing ?? createRouting({ config: deps.config, capacity: deps.capacity, clock, random: deps.random })
   const app = new Hono<AppEnv>()
 
-  app.use(requestId({ headerName: 'x-request-id', limitLength: 128 }))
+  app.use(requestIdHeader())
   app.use(
     bodyLimit({
       maxSize: deps.config.maxBodyBytes,
@@ -57,15 +57,12 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
 
   app.notFound((c) => new NotFoundError(`No route for ${c.req.method} ${c.req.path}.`, { code: 'unknown_url' }).toResponse())
   app.onError((error, c) => {
-    const requestIdHeader = { 'x-request-id': c.get('requestId') ?? '' }
-    if (error instanceof SpillwayError) return error.toResponse(requestIdHeader)
+    if (error instanceof SpillwayError) return error.toResponse()
     if (error instanceof HTTPException && error.status < 500) {
-      return new SpillwayError(error.status, 'invalid_request_error', error.message || 'Bad request.').toResponse(
-        requestIdHeader,
-      )
+      return new SpillwayError(error.status, 'invalid_request_error', error.message || 'Bad request.').toResponse()
     }
     log.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, ...errorFields(error) })
-    return internalError().toResponse(requestIdHeader)
+    return internalError().toResponse()
   })
   return app
 }

@@ -1,0 +1,111 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import type { GatewayConfigInput } from '../shared/config/gateway-config.ts'
+import { createApp } from '../shared/http/app.ts'
+import { type AppLogger, silentLogger } from '../shared/logging.ts'
+import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
+import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
+import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
+import { resolveSecrets } from '../shared/runtime/secrets.ts'
+import type { TenantPolicyInput } from '../shared/tenants/tenant-policy.ts'
+import { type LocalAws, startLocalAws } from './emulators.ts'
+import { type Fleet, startFleet, type StartFleetOptions } from './fleet/fleet.ts'
+import { type HeartbeatAgent, startHeartbeatAgent } from './fleet/heartbeat-agent.ts'
+import { seedTenantKey } from './tenants.ts'
+
+export interface LocalStackOptions {
+  readonly fleet: string
+  /** Simulator speed factor (1 = realistic timing). */
+  readonly speed?: number
+  readonly faults?: StartFleetOptions['faults']
+  /** Gateway port; 0 picks a free one. */
+  readonly port?: number
+  readonly dataDir?: string
+  readonly endpointUrl?: string
+  readonly config?: GatewayConfigInput
+  readonly adminKey: string
+  readonly agentKey: string
+  readonly tenants?: readonly { policy: TenantPolicyInput; key: string }[]
+  readonly heartbeatIntervalMs?: number
+  readonly log?: AppLogger
+  /** Extra env for the gateway (lease TTL and the like come through `config`). */
+  readonly prefix?: string
+}
+
+export interface LocalStack {
+  readonly aws: LocalAws
+  readonly fleet: Fleet
+  readonly gatewayUrl: string
+  /** The env a separate gateway or worker process needs to join this stack. */
+  readonly env: Record<string, string>
+  readonly agents: readonly HeartbeatAgent[]
+  /** Resolves once every simulated backend has registered through its agent. */
+  ready(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * The whole system in one process: emulated DynamoDB and SQS, a simulated fleet,
+ * the gateway on Node, and a heartbeat agent per backend. `npm start`, the
+ * integration tests and the benchmarks all start it this way.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const log = options.log ?? silentLogger
+  const aws = await startLocalAws({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+  })
+  const env: Record<string, string> = {
+    ...aws.env,
+    SPILLWAY_ADMIN_KEY: options.adminKey,
+    SPILLWAY_AGENT_KEY: options.agentKey,
+    ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
+  }
+  const runtime = readRuntimeEnv(env)
+  const adapters = createAwsAdapters(runtime)
+  for (const tenant of options.tenants ?? []) {
+    await seedTenantKey({ tenants: adapters.tenants, policy: tenant.policy, key: tenant.key, now: Date.now() })
+  }
+
+  const fleet = await startFleet({ spec: options.fleet, speed: options.speed ?? 1, ...(options.faults ? { faults: options.faults } : {}) })
+  const app = createApp(gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }))
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  const quiet = { info() {}, warn() {} }
+  const agents = fleet.backends.map((backend) =>
+    startHeartbeatAgent({
+      backend,
+      gatewayUrl,
+      agentKey: options.agentKey,
+      intervalMs: options.heartbeatIntervalMs ?? 1000,
+      logger: log === silentLogger ? quiet : { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) },
+    }),
+  )
+
+  let stopped = false
+  return {
+    aws,
+    fleet,
+    gatewayUrl,
+    env: { ...env, SPILLWAY_GATEWAY_URL: gatewayUrl },
+    agents,
+    async ready() {
+      while (!agents.every((agent) => agent.status().registered)) await new Promise((r) => setTimeout(r, 20))
+    },
+    async stop() {
+      if (stopped) return
+      stopped = true
+      await Promise.all(agents.map((agent) => agent.stop()))
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await fleet.stop()
+      adapters.clients.dynamo.destroy()
+      adapters.clients.sqs.destroy()
+      await aws.stop()
+    },
+  }
+}

@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util'
+import { consoleLogger } from '../shared/logging.ts'
+import { startLocalStack } from './local-stack.ts'
+
+// `npm start`: the whole system on this machine, no AWS account, no Docker.
+const { values: args } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    speed: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+})
+if (args.help) {
+  console.log(`Usage: npm start [-- --data-dir DIR] [--speed N]
+
+  --data-dir DIR  keep tables, jobs, backends and queued messages across restarts
+  --speed N       simulator timing factor (1 = realistic, 0.1 = ten times faster)
+
+Settings (environment): PORT, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY, AWS_ENDPOINT_URL`)
+  process.exit(0)
+}
+
+const settings = {
+  port: Number(process.env.PORT ?? 8787),
+  fleet: process.env.SPILLWAY_FLEET ?? 'h20=2x4,cpu=1x2',
+  devKey: process.env.SPILLWAY_DEV_KEY ?? 'sk-spillway-dev',
+  adminKey: process.env.SPILLWAY_ADMIN_KEY ?? 'sk-spillway-admin',
+  agentKey: process.env.SPILLWAY_AGENT_KEY ?? 'sk-spillway-agent',
+}
+const startedAt = performance.now()
+const step = (message: string) => process.stdout.write(`  … ${message}\n`)
+
+console.log('Spillway: starting the local stack')
+step(process.env.AWS_ENDPOINT_URL ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}` : 'embedded DynamoDB (dynalite) and SQS (fauxqs)')
+const stack = await startLocalStack({
+  fleet: settings.fleet,
+  speed: args.speed ? Number(args.speed) : 1,
+  port: settings.port,
+  ...(args['data-dir'] ? { dataDir: args['data-dir'] } : {}),
+  ...(process.env.AWS_ENDPOINT_URL ? { endpointUrl: process.env.AWS_ENDPOINT_URL } : {}),
+  adminKey: settings.adminKey,
+  agentKey: settings.agentKey,
+  tenants: [
+    {
+      key: settings.devKey,
+      policy: { id: 'dev', mayDegrade: true, mayQueue: true, defaultWaitSeconds: 30, priority: 'interactive' },
+    },
+  ],
+  log: consoleLogger({ level: (process.env.LOG_LEVEL as 'info') ?? 'warn', service: 'local' }),
+}).catch((error: unknown) => {
+  console.error(`Spillway failed to start: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+})
+step(`fleet ${settings.fleet}: waiting for ${stack.fleet.backends.length} backends to register`)
+await stack.ready()
+
+const url = stack.gatewayUrl
+const lines = [
+  '',
+  `Spillway is up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`,
+  '',
+  `  gateway      ${url}   (OpenAI base URL: ${url}/v1)`,
+  `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? '  (dynalite, embedded)' : ''}`,
+  `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
+  ...stack.fleet.backends.map((b) => `  backend      ${b.id.padEnd(8)} ${b.url}  ${b.hardware}, ${b.maxConcurrency} slots, ${b.models.join(', ')}`),
+  '',
+  `  dev key      ${settings.devKey}   (may fall back to CPU, may queue)`,
+  `  admin key    ${settings.adminKey}`,
+  '',
+  'Try:',
+  `  curl -s ${url}/v1/chat/completions -H 'authorization: Bearer ${settings.devKey}' \\`,
+  `    -H 'content-type: application/json' \\`,
+  `    -d '{"model":"deepseek-r1-distill-llama-8b","messages":[{"role":"user","content":"Hello"}]}' -i`,
+  `  curl -s ${url}/admin/backends -H 'authorization: Bearer ${settings.adminKey}'`,
+  '',
+  'Ctrl-C stops everything.',
+]
+console.log(lines.join('\n'))
+
+let stopping = false
+const shutdown = async (signal: string) => {
+  if (stopping) return
+  stopping = true
+  console.log(`\n${signal}: stopping the gateway, the fleet and the emulators…`)
+  const force = setTimeout(() => process.exit(1), 10_000)
+  force.unref()
+  await stack.stop()
+  console.log('Spillway stopped.')
+  process.exit(0)
+}
+process.on('SIGINT', () => void shutdown('SIGINT'))
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
