@@ -201,7 +201,10 @@ async function startDynalite(path: string | undefined): Promise<Emulator> {
         // dynalite's close() also closes its LevelDB, which a restart on the same path needs.
         server.close((error) => (error ? reject(error) : resolve()))
         // Keep-alive sockets of clients in other processes would hold close() open.
-        server.closeAllConnections()
+        // Busy ones get a grace period: dynalite finishes a request's write after the
+        // socket is gone and throws "Database is closed" if the store closed first.
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), 250).unref()
       }),
   }
 }
