@@ -62,7 +62,8 @@ export function parsePrometheusText(text: string): ParsePrometheusResult {
     if (line === '') continue
     if (line.startsWith('#')) {
       const meta = /^#\s+(HELP|TYPE)\s+([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\s+(.*))?$/.exec(line)
-      if (meta?.[1] === 'TYPE' && TYPES.includes(meta[3] ?? '')) types[meta[2] ?? ''] = meta[3] as PrometheusType
+      if (meta?.[1] === 'TYPE' && TYPES.includes(meta[3] ?? ''))
+        types[meta[2] ?? ''] = meta[3] as PrometheusType
       else if (meta?.[1] === 'HELP') help[meta[2] ?? ''] = unescapeHelp(meta[3] ?? '')
       continue
     }
@@ -145,7 +146,7 @@ function formatValue(value: number): string {
   if (Number.isNaN(value)) return 'NaN'
   if (value === Number.POSITIVE_INFINITY) return '+Inf'
   if (value === Number.NEGATIVE_INFINITY) return '-Inf'
-  return String(value)
+  return Object.is(value, -0) ? '-0' : String(value)
 }
 
 function escapeLabel(value: string): string {

@@ -1,0 +1,57 @@
+/**
+ * The HTTP surface of one simulated backend: vLLM's routes plus `/sim/*` hooks
+ * for tests (state, reset, faults at run time).
+ */
+import { Hono } from 'hono'
+import { handleChatCompletion, type SimEnv } from './chat-completions.ts'
+import { errorResponse } from './openai-wire.ts'
+import { faultPatch, type SimEngine } from './sim-engine.ts'
+import { renderSimMetrics } from './sim-metrics.ts'
+
+const MAX_MODEL_LEN = 32_768
+
+export function createSimApp(engine: SimEngine): Hono<SimEnv> {
+  const app = new Hono<SimEnv>()
+  const startedAt = Math.floor(Date.now() / 1000)
+
+  app.get('/health', () => new Response(null, { status: engine.isSlowStarting() ? 503 : 200 }))
+
+  app.get('/v1/models', (c) =>
+    c.json({
+      object: 'list',
+      data: engine.models.map((id) => ({
+        id,
+        object: 'model',
+        created: startedAt,
+        owned_by: 'vllm',
+        root: id,
+        parent: null,
+        max_model_len: MAX_MODEL_LEN,
+      })),
+    }),
+  )
+
+  app.post('/v1/chat/completions', (c) => handleChatCompletion(engine, c))
+
+  app.get('/metrics', (c) =>
+    c.body(renderSimMetrics(engine), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
+  )
+
+  app.get('/sim/state', (c) => c.json(engine.snapshot()))
+
+  app.post('/sim/reset', (c) => {
+    engine.reset()
+    return c.json(engine.snapshot())
+  })
+
+  app.post('/sim/faults', async (c) => {
+    const patch = faultPatch.safeParse(await c.req.json().catch(() => undefined))
+    if (!patch.success) return errorResponse(400, `invalid faults: ${patch.error.message}`)
+    const result = engine.setFaults(patch.data)
+    if (!result.ok) return errorResponse(400, `invalid faults: ${result.problems.join('; ')}`)
+    return c.json(result.faults)
+  })
+
+  app.notFound(() => errorResponse(404, 'Not Found'))
+  return app
+}

@@ -1,0 +1,60 @@
+/**
+ * The SSE body of a streaming completion, chunk for chunk as vLLM sends it: the
+ * role chunk with the first token, one chunk per token, a last chunk with
+ * `finish_reason`, an optional usage chunk with no choices, then `[DONE]`.
+ */
+import { type AdmittedRequest, runSequence, settle } from './generate-run.ts'
+import { chatChunk, sseData, usage, usageChunk } from './openai-wire.ts'
+import { aborted } from './pacer.ts'
+
+const encoder = new TextEncoder()
+
+export function streamCompletion(admitted: AdmittedRequest): Response {
+  const { engine, request, record, header, signal } = admitted
+  let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  const body = new ReadableStream<Uint8Array>({
+    start: (streamController) => {
+      controller = streamController
+    },
+    cancel: () => admitted.leave(),
+  })
+  const send = (payload: unknown) => {
+    if (!signal.aborted) controller?.enqueue(encoder.encode(sseData(payload)))
+  }
+
+  const produce = async () => {
+    let completionTokens = 0
+    const { end, release } = await runSequence({
+      ...admitted,
+      onToken: (token, index) => {
+        if (index === 0) send(chatChunk(header, { delta: { role: 'assistant', content: '' } }))
+        send(chatChunk(header, { delta: { content: token } }))
+        completionTokens++
+      },
+    })
+    try {
+      if (end === 'stalled') await aborted(signal)
+      if (end === 'cut') admitted.destroySocket()
+      const finishReason = request.capped ? 'length' : 'stop'
+      settle({ engine, record, end, finishReason })
+      if (end !== 'done') {
+        // The socket is gone already (client left, cut, crash); closing only matters without one.
+        if (!signal.aborted) controller?.close()
+        return
+      }
+      send(chatChunk(header, { delta: { content: '' }, finishReason }))
+      if (request.includeUsage) send(usageChunk(header, usage(admitted.promptTokens, completionTokens)))
+      send('[DONE]')
+      if (!signal.aborted) controller?.close()
+    } finally {
+      release()
+    }
+  }
+  produce().catch((error: unknown) => {
+    if (!signal.aborted) controller?.error(error)
+  })
+
+  return new Response(body, {
+    headers: { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache' },
+  })
+}
