@@ -10,7 +10,7 @@ import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../shared/runtime/secrets.ts'
 import type { TenantPolicyInput } from '../shared/tenants/tenant-policy.ts'
 import { type LocalAws, startLocalAws } from './emulators.ts'
-import { type Fleet, startFleet, type StartFleetOptions } from './fleet/fleet.ts'
+import { type Fleet, type StartFleetOptions, startFleet } from './fleet/fleet.ts'
 import { type HeartbeatAgent, startHeartbeatAgent } from './fleet/heartbeat-agent.ts'
 import { seedTenantKey } from './tenants.ts'
 
@@ -66,10 +66,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const runtime = readRuntimeEnv(env)
   const adapters = createAwsAdapters(runtime)
   for (const tenant of options.tenants ?? []) {
-    await seedTenantKey({ tenants: adapters.tenants, policy: tenant.policy, key: tenant.key, now: Date.now() })
+    await seedTenantKey({
+      tenants: adapters.tenants,
+      policy: tenant.policy,
+      key: tenant.key,
+      now: Date.now(),
+    })
   }
 
-  const fleet = await startFleet({ spec: options.fleet, speed: options.speed ?? 1, ...(options.faults ? { faults: options.faults } : {}) })
+  const fleet = await startFleet({
+    spec: options.fleet,
+    speed: options.speed ?? 1,
+    ...(options.faults ? { faults: options.faults } : {}),
+  })
   const app = createApp(gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }))
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
@@ -82,7 +91,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       gatewayUrl,
       agentKey: options.agentKey,
       intervalMs: options.heartbeatIntervalMs ?? 1000,
-      logger: log === silentLogger ? quiet : { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) },
+      logger:
+        log === silentLogger ? quiet : { info: (m: string) => log.info(m), warn: (m: string) => log.warn(m) },
     }),
   )
 

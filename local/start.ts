@@ -31,7 +31,11 @@ const startedAt = performance.now()
 const step = (message: string) => process.stdout.write(`  … ${message}\n`)
 
 console.log('Spillway: starting the local stack')
-step(process.env.AWS_ENDPOINT_URL ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}` : 'embedded DynamoDB (dynalite) and SQS (fauxqs)')
+step(
+  process.env.AWS_ENDPOINT_URL
+    ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}`
+    : 'embedded DynamoDB (dynalite) and SQS (fauxqs)',
+)
 const stack = await startLocalStack({
   fleet: settings.fleet,
   speed: args.speed ? Number(args.speed) : 1,
@@ -43,7 +47,13 @@ const stack = await startLocalStack({
   tenants: [
     {
       key: settings.devKey,
-      policy: { id: 'dev', mayDegrade: true, mayQueue: true, defaultWaitSeconds: 30, priority: 'interactive' },
+      policy: {
+        id: 'dev',
+        mayDegrade: true,
+        mayQueue: true,
+        defaultWaitSeconds: 30,
+        priority: 'interactive',
+      },
     },
   ],
   log: consoleLogger({ level: (process.env.LOG_LEVEL as 'info') ?? 'warn', service: 'local' }),
@@ -62,7 +72,10 @@ const lines = [
   `  gateway      ${url}   (OpenAI base URL: ${url}/v1)`,
   `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? '  (dynalite, embedded)' : ''}`,
   `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
-  ...stack.fleet.backends.map((b) => `  backend      ${b.id.padEnd(8)} ${b.url}  ${b.hardware}, ${b.maxConcurrency} slots, ${b.models.join(', ')}`),
+  ...stack.fleet.backends.map(
+    (b) =>
+      `  backend      ${b.id.padEnd(8)} ${b.url}  ${b.hardware}, ${b.maxConcurrency} slots, ${b.models.join(', ')}`,
+  ),
   '',
   `  dev key      ${settings.devKey}   (may fall back to CPU, may queue)`,
   `  admin key    ${settings.adminKey}`,

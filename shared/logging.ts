@@ -16,16 +16,20 @@ export interface AppLogger {
 export const silentLogger: AppLogger = { debug() {}, info() {}, warn() {}, error() {} }
 
 /** One JSON line per entry on stderr, at or above `level`. */
-export function consoleLogger(options: { level?: 'debug' | 'info' | 'warn' | 'error'; service?: string } = {}): AppLogger {
+export function consoleLogger(
+  options: { level?: 'debug' | 'info' | 'warn' | 'error'; service?: string } = {},
+): AppLogger {
   const order = ['debug', 'info', 'warn', 'error'] as const
   const min = order.indexOf(options.level ?? 'info')
-  const write = (level: (typeof order)[number]) => (message: string, ...extra: LogFields[]) => {
-    if (order.indexOf(level) < min) return
-    const fields = Object.assign({}, ...extra)
-    process.stderr.write(
-      `${JSON.stringify({ time: new Date().toISOString(), level, service: options.service, message, ...fields })}\n`,
-    )
-  }
+  const write =
+    (level: (typeof order)[number]) =>
+    (message: string, ...extra: LogFields[]) => {
+      if (order.indexOf(level) < min) return
+      const fields = Object.assign({}, ...extra)
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level, service: options.service, message, ...fields })}\n`,
+      )
+    }
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') }
 }
 

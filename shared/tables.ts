@@ -121,7 +121,11 @@ export function resourceNames(prefix: string): {
 } {
   const name = (suffix: string) => `${prefix}-${suffix}`
   return {
-    tables: { backends: name(TABLES.backends.suffix), jobs: name(TABLES.jobs.suffix), tenants: name(TABLES.tenants.suffix) },
+    tables: {
+      backends: name(TABLES.backends.suffix),
+      jobs: name(TABLES.jobs.suffix),
+      tenants: name(TABLES.tenants.suffix),
+    },
     queues: { interactive: name(QUEUES.interactive.suffix), batch: name(QUEUES.batch.suffix) },
     deadLetterQueues: {
       interactive: name(QUEUES.interactive.deadLetter.suffix),

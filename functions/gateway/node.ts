@@ -10,11 +10,16 @@ import { resolveSecrets } from '../../shared/runtime/secrets.ts'
 // tests, or the standalone process `PORT=8787 node functions/gateway/node.ts`.
 const env = readRuntimeEnv(process.env)
 const log = consoleLogger({ level: env.logLevel, service: 'gateway' })
-const app = createApp(gatewayDeps({ env, adapters: createAwsAdapters(env), secrets: await resolveSecrets(env), log }))
-const server = serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 8787), hostname: '127.0.0.1' }, (info) => {
-  // One line on stdout that parents (tests, the local stack) wait for.
-  process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${info.port}` })}\n`)
-})
+const app = createApp(
+  gatewayDeps({ env, adapters: createAwsAdapters(env), secrets: await resolveSecrets(env), log }),
+)
+const server = serve(
+  { fetch: app.fetch, port: Number(process.env.PORT ?? 8787), hostname: '127.0.0.1' },
+  (info) => {
+    // One line on stdout that parents (tests, the local stack) wait for.
+    process.stdout.write(`${JSON.stringify({ listening: `http://127.0.0.1:${info.port}` })}\n`)
+  },
+)
 const stop = () => server.close(() => process.exit(0))
 process.on('SIGTERM', stop)
 process.on('SIGINT', stop)

@@ -10,7 +10,12 @@ import { isIP } from 'node:net'
  * names are resolved by the runtime at call time (see docs/ARCHITECTURE.md).
  */
 
-const METADATA_HOSTS = new Set(['metadata.google.internal', 'metadata', 'instance-data', 'instance-data.ec2.internal'])
+const METADATA_HOSTS = new Set([
+  'metadata.google.internal',
+  'metadata',
+  'instance-data',
+  'instance-data.ec2.internal',
+])
 
 export type BackendUrlCheck = { ok: true; url: string } | { ok: false; reason: string }
 
@@ -21,7 +26,8 @@ export function checkBackendUrl(raw: string): BackendUrlCheck {
   } catch {
     return { ok: false, reason: 'not a valid absolute URL' }
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, reason: 'scheme must be http or https' }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { ok: false, reason: 'scheme must be http or https' }
   if (url.username || url.password) return { ok: false, reason: 'credentials in the URL are not allowed' }
   if (url.search || url.hash) return { ok: false, reason: 'query and fragment are not allowed' }
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase()

@@ -51,10 +51,15 @@ export class DynamoBackendRegistry implements BackendRegistry {
   }
 
   async heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
-    return this.#updateExisting(id, 'SET #load = :load, #hb = :now', { '#load': A.load, '#hb': A.heartbeatAt }, {
-      ':load': { running: load.running, waiting: load.waiting, kvCacheUsage: load.kvCacheUsage },
-      ':now': now,
-    })
+    return this.#updateExisting(
+      id,
+      'SET #load = :load, #hb = :now',
+      { '#load': A.load, '#hb': A.heartbeatAt },
+      {
+        ':load': { running: load.running, waiting: load.waiting, kvCacheUsage: load.kvCacheUsage },
+        ':now': now,
+      },
+    )
   }
 
   async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
@@ -69,14 +74,15 @@ export class DynamoBackendRegistry implements BackendRegistry {
   }
 
   async get(id: string): Promise<BackendRecord | undefined> {
-    const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }))
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }),
+    )
     return out.Item ? backendFromItem(out.Item) : undefined
   }
 
   async list(): Promise<BackendRecord[]> {
     return (await scanBackends(this.#doc, this.#table)).sort((a, b) => a.id.localeCompare(b.id))
   }
-
 
   async #updateExisting(
     id: string,

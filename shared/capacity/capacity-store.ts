@@ -41,5 +41,9 @@ export interface CapacityStore {
   /** Frees the slot; returns the backend as written, to refresh the cached snapshot. */
   release(lease: LeaseRef): Promise<BackendRecord | undefined>
   /** Removes leases that are still expired at `now` (the reaper's sweep). */
-  reclaimExpired(options: { readonly backendId: string; readonly leaseIds: readonly string[]; readonly now: number }): Promise<number>
+  reclaimExpired(options: {
+    readonly backendId: string
+    readonly leaseIds: readonly string[]
+    readonly now: number
+  }): Promise<number>
 }

@@ -26,7 +26,6 @@ export class DynamoCapacityStore implements CapacityStore {
     return scanBackends(this.#doc, this.#table)
   }
 
-
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
     const names: Record<string, string> = {
       '#id': A.id,
@@ -117,14 +116,21 @@ export class DynamoCapacityStore implements CapacityStore {
     }
   }
 
-  async reclaimExpired(options: { backendId: string; leaseIds: readonly string[]; now: number }): Promise<number> {
+  async reclaimExpired(options: {
+    backendId: string
+    leaseIds: readonly string[]
+    now: number
+  }): Promise<number> {
     if (options.leaseIds.length === 0) return 0
     const names: Record<string, string> = { '#id': A.id, '#leases': A.leases }
     const paths = options.leaseIds.map((leaseId, i) => {
       names[`#r${i}`] = leaseId
       return `#leases.#r${i}`
     })
-    const condition = ['attribute_exists(#id)', ...paths.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`)]
+    const condition = [
+      'attribute_exists(#id)',
+      ...paths.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`),
+    ]
     try {
       const out = await this.#doc.send(
         new UpdateCommand({

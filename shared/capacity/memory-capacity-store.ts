@@ -1,4 +1,9 @@
-import type { BackendLoad, BackendRecord, BackendRegistration, BackendState } from '../backends/backend-record.ts'
+import type {
+  BackendLoad,
+  BackendRecord,
+  BackendRegistration,
+  BackendState,
+} from '../backends/backend-record.ts'
 import { IDLE_LOAD } from '../backends/backend-record.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
 import type { AcquireOptions, AcquireResult, CapacityStore, LeaseRef } from './capacity-store.ts'
@@ -17,7 +22,7 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
 
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
     const backend = this.#backends.get(options.backendId)
-    if (!backend || backend.state !== 'active' || backend.heartbeatAt < options.staleBefore) {
+    if (backend?.state !== 'active' || backend.heartbeatAt < options.staleBefore) {
       return { ok: false, reason: 'no-slot' }
     }
     if (options.leaseId in backend.leases) return { ok: false, reason: 'no-slot' }
@@ -46,7 +51,11 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     return this.#put({ ...backend, leases })
   }
 
-  async reclaimExpired(options: { backendId: string; leaseIds: readonly string[]; now: number }): Promise<number> {
+  async reclaimExpired(options: {
+    backendId: string
+    leaseIds: readonly string[]
+    now: number
+  }): Promise<number> {
     const backend = this.#backends.get(options.backendId)
     if (!backend) return 0
     const present = options.leaseIds.filter((id) => id in backend.leases)

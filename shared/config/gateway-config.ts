@@ -100,7 +100,9 @@ export class ConfigError extends Error {
 export function parseGatewayConfig(input: unknown): GatewayConfig {
   const result = GatewayConfigSchema.safeParse(input)
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    const lines = result.error.issues.map(
+      (issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    )
     throw new ConfigError(`Invalid Spillway config:\n${lines.join('\n')}`)
   }
   return deepFreeze(result.data)
@@ -130,7 +132,10 @@ export const DEFAULT_CONFIG: GatewayConfigInput = {
       id: 'deepseek-r1-distill-llama-8b',
       description: 'DeepSeek-R1 distilled into Llama 3.1 8B',
       tiers: [
-        { hardware: ['h20', 'h100', 'h800', 'a100', 'l40s', 'ascend910b'], model: 'deepseek-r1-distill-llama-8b' },
+        {
+          hardware: ['h20', 'h100', 'h800', 'a100', 'l40s', 'ascend910b'],
+          model: 'deepseek-r1-distill-llama-8b',
+        },
         { hardware: ['cpu'], model: 'deepseek-r1-distill-qwen-1.5b-q4', degraded: true },
       ],
     },

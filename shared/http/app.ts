@@ -26,7 +26,8 @@ export const VERSION = '0.1.0'
 export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const clock = deps.clock ?? Date.now
   const log = deps.log ?? silentLogger
-  const routes = routing ?? createRouting({ config: deps.config, capacity: deps.capacity, clock, random: deps.random })
+  const routes =
+    routing ?? createRouting({ config: deps.config, capacity: deps.capacity, clock, random: deps.random })
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
@@ -55,11 +56,17 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
     }),
   )
 
-  app.notFound((c) => new NotFoundError(`No route for ${c.req.method} ${c.req.path}.`, { code: 'unknown_url' }).toResponse())
+  app.notFound((c) =>
+    new NotFoundError(`No route for ${c.req.method} ${c.req.path}.`, { code: 'unknown_url' }).toResponse(),
+  )
   app.onError((error, c) => {
     if (error instanceof SpillwayError) return error.toResponse()
     if (error instanceof HTTPException && error.status < 500) {
-      return new SpillwayError(error.status, 'invalid_request_error', error.message || 'Bad request.').toResponse()
+      return new SpillwayError(
+        error.status,
+        'invalid_request_error',
+        error.message || 'Bad request.',
+      ).toResponse()
     }
     log.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, ...errorFields(error) })
     return internalError().toResponse()

@@ -1,7 +1,10 @@
 /** A hand-kept OpenAPI 3.1 description of the public contract (docs/ARCHITECTURE.md has the why). */
 export function openApiDocument(version: string) {
   const error = { $ref: '#/components/schemas/Error' }
-  const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: error } } })
+  const errorResponse = (description: string) => ({
+    description,
+    content: { 'application/json': { schema: error } },
+  })
   const routed = {
     'x-spillway-route': { schema: { type: 'string', enum: ['primary', 'fallback', 'queued'] } },
     'x-spillway-hardware': { schema: { type: 'string' } },
@@ -10,7 +13,11 @@ export function openApiDocument(version: string) {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Spillway', version, description: 'OpenAI-compatible inference gateway with GPU leases, CPU fallback and SQS overflow.' },
+    info: {
+      title: 'Spillway',
+      version,
+      description: 'OpenAI-compatible inference gateway with GPU leases, CPU fallback and SQS overflow.',
+    },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
@@ -38,14 +45,33 @@ export function openApiDocument(version: string) {
         post: {
           summary: 'Create a chat completion (OpenAI wire format; `stream: true` answers with SSE).',
           parameters: [
-            { name: 'Prefer', in: 'header', schema: { type: 'string' }, description: '`respond-async` and/or `wait=N` (RFC 7240)' },
+            {
+              name: 'Prefer',
+              in: 'header',
+              schema: { type: 'string' },
+              description: '`respond-async` and/or `wait=N` (RFC 7240)',
+            },
             { name: 'Idempotency-Key', in: 'header', schema: { type: 'string' } },
-            { name: 'x-spillway-deadline', in: 'header', schema: { type: 'string' }, description: 'seconds or RFC 3339' },
+            {
+              name: 'x-spillway-deadline',
+              in: 'header',
+              schema: { type: 'string' },
+              description: 'seconds or RFC 3339',
+            },
           ],
-          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['model', 'messages'] } } } },
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: { type: 'object', required: ['model', 'messages'] } } },
+          },
           responses: {
             '200': { description: 'The completion (JSON) or a stream (text/event-stream).', headers: routed },
-            '202': { description: 'Queued as a job; poll `Location`.', headers: { Location: { schema: { type: 'string' } }, 'Retry-After': { schema: { type: 'integer' } } } },
+            '202': {
+              description: 'Queued as a job; poll `Location`.',
+              headers: {
+                Location: { schema: { type: 'string' } },
+                'Retry-After': { schema: { type: 'integer' } },
+              },
+            },
             '400': errorResponse('Malformed request'),
             '401': errorResponse('Missing or invalid API key'),
             '403': errorResponse('Model not allowed for this key'),
@@ -58,19 +84,51 @@ export function openApiDocument(version: string) {
           },
         },
       },
-      '/v1/models': { get: { summary: 'Configured models with tiers and live availability.', responses: { '200': { description: 'OpenAI model list' } } } },
+      '/v1/models': {
+        get: {
+          summary: 'Configured models with tiers and live availability.',
+          responses: { '200': { description: 'OpenAI model list' } },
+        },
+      },
       '/v1/jobs/{id}': {
-        get: { summary: 'Job status and result (`?wait=N` long-polls).', responses: { '200': { description: 'The job' }, '404': errorResponse('No such job') } },
-        delete: { summary: 'Cancel a job.', responses: { '200': { description: 'The cancelled job' }, '404': errorResponse('No such job') } },
+        get: {
+          summary: 'Job status and result (`?wait=N` long-polls).',
+          responses: { '200': { description: 'The job' }, '404': errorResponse('No such job') },
+        },
+        delete: {
+          summary: 'Cancel a job.',
+          responses: { '200': { description: 'The cancelled job' }, '404': errorResponse('No such job') },
+        },
       },
       '/health': { get: { summary: 'Liveness', security: [], responses: { '200': { description: 'ok' } } } },
       '/admin/backends': {
-        get: { summary: 'Backends with URL, hardware, slots and leases (admin key).', responses: { '200': { description: 'list' } } },
-        post: { summary: 'Register a backend (agent or admin key).', responses: { '201': { description: 'registered' } } },
+        get: {
+          summary: 'Backends with URL, hardware, slots and leases (admin key).',
+          responses: { '200': { description: 'list' } },
+        },
+        post: {
+          summary: 'Register a backend (agent or admin key).',
+          responses: { '201': { description: 'registered' } },
+        },
       },
-      '/admin/backends/{id}/heartbeat': { post: { summary: 'Report live load (agent or admin key).', responses: { '200': { description: 'ok' } } } },
-      '/admin/backends/{id}/drain': { post: { summary: 'Take a backend out of rotation (admin key).', responses: { '200': { description: 'ok' } } } },
-      '/admin/capacity': { get: { summary: 'Slots and leases per hardware class (admin key).', responses: { '200': { description: 'ok' } } } },
+      '/admin/backends/{id}/heartbeat': {
+        post: {
+          summary: 'Report live load (agent or admin key).',
+          responses: { '200': { description: 'ok' } },
+        },
+      },
+      '/admin/backends/{id}/drain': {
+        post: {
+          summary: 'Take a backend out of rotation (admin key).',
+          responses: { '200': { description: 'ok' } },
+        },
+      },
+      '/admin/capacity': {
+        get: {
+          summary: 'Slots and leases per hardware class (admin key).',
+          responses: { '200': { description: 'ok' } },
+        },
+      },
     },
   }
 }

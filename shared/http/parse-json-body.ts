@@ -13,7 +13,9 @@ export function parseJsonBody<S extends z.ZodType>(schema: S, text: string): z.o
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     const param = issue?.path.join('.') || null
-    throw new BadRequestError(`Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, { param })
+    throw new BadRequestError(`Invalid request: ${param ?? 'body'}: ${issue?.message ?? 'invalid'}`, {
+      param,
+    })
   }
   return parsed.data
 }

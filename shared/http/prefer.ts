@@ -17,7 +17,10 @@ export function parsePrefer(header: string | undefined | null): Preferences {
     const [token = '', ...params] = part.split(';')
     const [rawName = '', ...rawValue] = token.split('=')
     const name = rawName.trim().toLowerCase()
-    const value = rawValue.join('=').trim().replace(/^"(.*)"$/, '$1')
+    const value = rawValue
+      .join('=')
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
     if (params.length > 0 && name === '') continue
     if (name === 'respond-async') respondAsync = true
     else if (name === 'wait' && /^\d{1,6}$/.test(value)) waitSeconds = Number(value)

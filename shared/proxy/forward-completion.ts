@@ -55,7 +55,11 @@ export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResul
         ? { kind: 'saturated', retryAfterSeconds: routed.retryAfterSeconds }
         : { kind: 'no-backend' }
     }
-    const served: Served = { route: routed.route, hardware: routed.lease.backend.hardware, backendId: routed.lease.backend.id }
+    const served: Served = {
+      route: routed.route,
+      hardware: routed.lease.backend.hardware,
+      backendId: routed.lease.backend.id,
+    }
     const outcome = await attemptOnce(o, routed.lease, { ...o.body, model: routed.tier.model })
     if (!('failed' in outcome)) {
       o.circuits.onSuccess(served.backendId)
@@ -64,7 +68,11 @@ export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResul
     lastFailure = outcome
     exclude.add(served.backendId)
     if (outcome.countsAgainstBackend) o.circuits.onFailure(served.backendId, o.clock())
-    o.log.warn('backend attempt failed', { backend: served.backendId, attempt: attempt + 1, reason: outcome.reason })
+    o.log.warn('backend attempt failed', {
+      backend: served.backendId,
+      attempt: attempt + 1,
+      reason: outcome.reason,
+    })
     if (o.signal.aborted) throw new SpillwayError(499, 'invalid_request_error', 'Client closed the request.')
   }
   throw new UpstreamError('No model backend could complete the request.')
@@ -130,7 +138,11 @@ async function attemptOnce(
     })
     return new Response(stream, {
       status: 200,
-      headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' },
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      },
     })
   } finally {
     clearTimeout(firstByte)

@@ -34,7 +34,8 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
 
   const finish = async (controller: ReadableStreamDefaultController<Uint8Array>, broken: boolean) => {
     finished = true
-    if (broken) controller.enqueue(sseErrorEvent('The model backend stopped mid-stream.', 'upstream_stream_error'))
+    if (broken)
+      controller.enqueue(sseErrorEvent('The model backend stopped mid-stream.', 'upstream_stream_error'))
     upstream.abort()
     await lease.release().catch(() => undefined)
     options.onFinish(broken ? 'broken' : 'done')

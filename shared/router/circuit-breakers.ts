@@ -30,7 +30,8 @@ export class CircuitBreakers {
   /** Called when a request is actually sent to the backend (claims the half-open probe). */
   onAttempt(backendId: string, now: number): void {
     const circuit = this.#circuits.get(backendId)
-    if (circuit && circuit.failures >= this.#failureThreshold && now >= circuit.openUntil) circuit.probing = true
+    if (circuit && circuit.failures >= this.#failureThreshold && now >= circuit.openUntil)
+      circuit.probing = true
   }
 
   onSuccess(backendId: string): void {

@@ -9,7 +9,10 @@ export interface Candidate {
   readonly free: number
 }
 
-export function pickBackend<T extends Candidate>(candidates: readonly T[], random: () => number): T | undefined {
+export function pickBackend<T extends Candidate>(
+  candidates: readonly T[],
+  random: () => number,
+): T | undefined {
   const open = candidates.filter((c) => c.free > 0)
   if (open.length <= 1) return open[0]
   const first = weightedDraw(open, random, undefined)
@@ -19,7 +22,11 @@ export function pickBackend<T extends Candidate>(candidates: readonly T[], rando
   return first
 }
 
-function weightedDraw<T extends Candidate>(items: readonly T[], random: () => number, exclude: T | undefined): T | undefined {
+function weightedDraw<T extends Candidate>(
+  items: readonly T[],
+  random: () => number,
+  exclude: T | undefined,
+): T | undefined {
   let total = 0
   for (const item of items) if (item !== exclude) total += item.free
   let target = random() * total

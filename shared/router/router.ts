@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
+import { expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
 import type { CapacityView } from './capacity-view.ts'
@@ -78,7 +78,11 @@ export class Router {
       : { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
   }
 
-  async #acquireInTier(healthy: BackendRecord[], now: number, staleBefore: number): Promise<HeldLease | undefined> {
+  async #acquireInTier(
+    healthy: BackendRecord[],
+    now: number,
+    staleBefore: number,
+  ): Promise<HeldLease | undefined> {
     const view = this.#o.view
     const candidates = healthy
       .filter((b) => !view.isMarkedFull(b.id))

@@ -1,4 +1,4 @@
-import { createAwsClients, type AwsClients } from '../aws/clients.ts'
+import { type AwsClients, createAwsClients } from '../aws/clients.ts'
 import { DynamoBackendRegistry } from '../backends/dynamo-backend-registry.ts'
 import { DynamoCapacityStore } from '../capacity/dynamo-capacity-store.ts'
 import { DynamoTenantStore } from '../tenants/dynamo-tenant-store.ts'

@@ -1,4 +1,9 @@
-import { ConfigError, DEFAULT_CONFIG, type GatewayConfig, parseGatewayConfig } from '../config/gateway-config.ts'
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  type GatewayConfig,
+  parseGatewayConfig,
+} from '../config/gateway-config.ts'
 import type { QueueKey, TableKey } from '../tables.ts'
 
 /**

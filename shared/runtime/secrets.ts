@@ -17,7 +17,8 @@ export async function resolveSecrets(env: RuntimeEnv): Promise<ResolvedSecrets> 
   const read = async (plain: string | undefined, arn: string | undefined) =>
     plain ?? (arn ? await getSecret<string>(arn, { maxAge: 300 }) : undefined)
   const adminKey = await read(env.secrets.adminKey, env.secrets.adminKeySecretArn)
-  if (!adminKey) throw new Error('No admin key: set SPILLWAY_ADMIN_KEY (local) or SPILLWAY_ADMIN_KEY_SECRET_ARN.')
+  if (!adminKey)
+    throw new Error('No admin key: set SPILLWAY_ADMIN_KEY (local) or SPILLWAY_ADMIN_KEY_SECRET_ARN.')
   const agentKey = await read(env.secrets.agentKey, env.secrets.agentKeySecretArn)
   const webhookSecret = await read(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
   return {

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
 import { type TenantPolicy, TenantPolicySchema } from './tenant-policy.ts'
 import type { ApiKeyRecord, RateLimitResult, TenantStore } from './tenant-store.ts'
 
@@ -29,7 +35,9 @@ export class DynamoTenantStore implements TenantStore {
   }
 
   async getTenant(tenantId: string): Promise<TenantPolicy | undefined> {
-    const out = await this.#doc.send(new GetCommand({ TableName: this.#table, Key: { pk: tenantPk(tenantId) } }))
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { pk: tenantPk(tenantId) } }),
+    )
     const parsed = TenantPolicySchema.safeParse(out.Item?.policy)
     return parsed.success ? parsed.data : undefined
   }
@@ -75,7 +83,11 @@ export class DynamoTenantStore implements TenantStore {
     }
   }
 
-  async consumeRate(options: { tenantId: string; limitPerMinute: number; now: number }): Promise<RateLimitResult> {
+  async consumeRate(options: {
+    tenantId: string
+    limitPerMinute: number
+    now: number
+  }): Promise<RateLimitResult> {
     const minute = Math.floor(options.now / 60_000)
     try {
       await this.#doc.send(
@@ -95,7 +107,10 @@ export class DynamoTenantStore implements TenantStore {
       return { ok: true }
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - options.now) / 1000)) }
+      return {
+        ok: false,
+        retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - options.now) / 1000)),
+      }
     }
   }
 

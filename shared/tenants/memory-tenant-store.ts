@@ -31,12 +31,19 @@ export class MemoryTenantStore implements TenantStore {
     this.#keys.set(keyHash, { ...record, revokedAt: now })
     return true
   }
-  async consumeRate(options: { tenantId: string; limitPerMinute: number; now: number }): Promise<RateLimitResult> {
+  async consumeRate(options: {
+    tenantId: string
+    limitPerMinute: number
+    now: number
+  }): Promise<RateLimitResult> {
     const minute = Math.floor(options.now / 60_000)
     const key = `${options.tenantId}#${minute}`
     const count = this.#counters.get(key) ?? 0
     if (count >= options.limitPerMinute) {
-      return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - options.now) / 1000)) }
+      return {
+        ok: false,
+        retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - options.now) / 1000)),
+      }
     }
     this.#counters.set(key, count + 1)
     return { ok: true }

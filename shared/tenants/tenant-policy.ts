@@ -14,7 +14,12 @@ export const TenantPolicySchema = z.object({
   /** Seconds a synchronous request is held while its job is queued, when it sends no `Prefer: wait`. */
   defaultWaitSeconds: z.number().int().min(0).max(900).default(0),
   /** Seconds after which a queued job expires instead of running. */
-  jobDeadlineSeconds: z.number().int().min(1).max(14 * 24 * 3600).default(3600),
+  jobDeadlineSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(14 * 24 * 3600)
+    .default(3600),
   /** Requests per minute across all gateway instances; absent means no limit (and no write). */
   rateLimitPerMinute: z.number().int().min(1).optional(),
 })

@@ -9,7 +9,9 @@ export interface ApiKeyRecord {
   readonly revokedAt?: number
 }
 
-export type RateLimitResult = { readonly ok: true } | { readonly ok: false; readonly retryAfterSeconds: number }
+export type RateLimitResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly retryAfterSeconds: number }
 
 /** Keys, tenant policies and rate-limit counters. */
 export interface TenantStore {

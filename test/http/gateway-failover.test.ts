@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LocalStack } from '../../local/local-stack.ts'
-import { ADMIN_KEY, chatBody, eventually, KEYS, postChat, startTestStack, testConfig } from '../support/gateway-stack.ts'
+import {
+  ADMIN_KEY,
+  chatBody,
+  eventually,
+  KEYS,
+  postChat,
+  startTestStack,
+  testConfig,
+} from '../support/gateway-stack.ts'
 
 let stack: LocalStack | undefined
 afterEach(async () => {
@@ -9,7 +17,9 @@ afterEach(async () => {
 })
 
 async function leases(s: LocalStack): Promise<number> {
-  const res = await fetch(`${s.gatewayUrl}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+  const res = await fetch(`${s.gatewayUrl}/admin/backends`, {
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  })
   const body = (await res.json()) as { data: { leases: number }[] }
   return body.data.reduce((sum, b) => sum + b.leases, 0)
 }
@@ -48,7 +58,11 @@ describe('failover before the first byte', () => {
     const results = []
     for (let i = 0; i < 30 && backend(stack, 'h20-2').state().totals.requests === 0; i++) {
       const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody({ stream: true }))
-      results.push({ status: res.status, backend: res.headers.get('x-spillway-backend'), text: await res.text() })
+      results.push({
+        status: res.status,
+        backend: res.headers.get('x-spillway-backend'),
+        text: await res.text(),
+      })
     }
     for (const result of results) {
       expect(result.status).toBe(200)

@@ -1,7 +1,16 @@
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalStack } from '../../local/local-stack.ts'
-import { ADMIN_KEY, chatBody, eventually, KEYS, MODEL, openaiFor, postChat, startTestStack } from '../support/gateway-stack.ts'
+import {
+  ADMIN_KEY,
+  chatBody,
+  eventually,
+  KEYS,
+  MODEL,
+  openaiFor,
+  postChat,
+  startTestStack,
+} from '../support/gateway-stack.ts'
 
 // Realistic simulator timing (speed 1): short requests take tens of milliseconds,
 // long streams hold their slot for seconds until the test aborts them.
@@ -55,7 +64,12 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
 
   it('streams the same deterministic content as the non-streaming call', async () => {
     const client = openaiFor(stack.gatewayUrl, KEYS.strict)
-    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'Tell me more' }], max_tokens: 12, seed: 42 }
+    const request = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Tell me more' }],
+      max_tokens: 12,
+      seed: 42,
+    }
     const whole = await client.chat.completions.create(request)
 
     const stream = await client.chat.completions.create({ ...request, stream: true })
@@ -75,12 +89,16 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     const create = (client: OpenAI, model = MODEL) =>
       client.chat.completions.create({ model, messages: [{ role: 'user', content: 'x' }], max_tokens: 2 })
 
-    await expect(create(openaiFor(stack.gatewayUrl, 'sk-wrong'))).rejects.toBeInstanceOf(OpenAI.AuthenticationError)
+    await expect(create(openaiFor(stack.gatewayUrl, 'sk-wrong'))).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    )
     await expect(create(good, 'no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError)
     await expect(create(openaiFor(stack.gatewayUrl, KEYS.otherModelOnly))).rejects.toBeInstanceOf(
       OpenAI.PermissionDeniedError,
     )
-    await expect(good.chat.completions.create({ model: MODEL, messages: [] })).rejects.toBeInstanceOf(OpenAI.BadRequestError)
+    await expect(good.chat.completions.create({ model: MODEL, messages: [] })).rejects.toBeInstanceOf(
+      OpenAI.BadRequestError,
+    )
   })
 
   it('answers 503 when no healthy backend serves the model at all', async () => {
@@ -95,7 +113,12 @@ describe('capacity: fallback, saturation and release', () => {
   it('falls back to CPU for a tenant that may degrade, 429s one that may not, and frees slots on disconnect', async () => {
     // Prepare: hold all four GPU slots with long streams.
     const holders = await Promise.all([1, 2, 3, 4].map(() => holdSlot(KEYS.strict)))
-    expect(holders.map((h) => h.response.headers.get('x-spillway-hardware'))).toEqual(['h20', 'h20', 'h20', 'h20'])
+    expect(holders.map((h) => h.response.headers.get('x-spillway-hardware'))).toEqual([
+      'h20',
+      'h20',
+      'h20',
+      'h20',
+    ])
     const abortedBefore = stack.fleet.backends.reduce((sum, b) => sum + b.state().totals.aborted, 0)
 
     // Act
@@ -113,9 +136,13 @@ describe('capacity: fallback, saturation and release', () => {
 
     // Disconnecting the holders frees their slots at once and aborts the upstream calls.
     for (const holder of holders) holder.abort()
-    expect(await eventually(async () => Object.values(await leasesByBackend()).every((n) => n === 0), 5_000)).toBe(true)
     expect(
-      await eventually(() => stack.fleet.backends.reduce((sum, b) => sum + b.state().totals.aborted, 0) >= abortedBefore + 4),
+      await eventually(async () => Object.values(await leasesByBackend()).every((n) => n === 0), 5_000),
+    ).toBe(true)
+    expect(
+      await eventually(
+        () => stack.fleet.backends.reduce((sum, b) => sum + b.state().totals.aborted, 0) >= abortedBefore + 4,
+      ),
     ).toBe(true)
     const after = await postChat(stack.gatewayUrl, KEYS.strict, chatBody())
     expect(after.status).toBe(200)
@@ -135,7 +162,9 @@ describe('admin routes', () => {
   })
 
   it('needs the admin key; tenant keys and the agent key cannot list or drain', async () => {
-    const asTenant = await fetch(`${stack.gatewayUrl}/admin/backends`, { headers: { authorization: `Bearer ${KEYS.strict}` } })
+    const asTenant = await fetch(`${stack.gatewayUrl}/admin/backends`, {
+      headers: { authorization: `Bearer ${KEYS.strict}` },
+    })
     expect(asTenant.status).toBe(401)
     const asAgent = await fetch(`${stack.gatewayUrl}/admin/backends/h20-1/drain`, {
       method: 'POST',
@@ -149,7 +178,9 @@ describe('admin routes', () => {
     // The snapshot is cached up to 200 ms in the test config.
     await new Promise((resolve) => setTimeout(resolve, 300))
     const served = await Promise.all(
-      [1, 2, 3, 4, 5, 6].map(async () => (await postChat(stack.gatewayUrl, KEYS.strict, chatBody())).headers.get('x-spillway-backend')),
+      [1, 2, 3, 4, 5, 6].map(async () =>
+        (await postChat(stack.gatewayUrl, KEYS.strict, chatBody())).headers.get('x-spillway-backend'),
+      ),
     )
     expect(served.every((id) => id === 'h20-2' || id === null)).toBe(true)
     expect((await admin('/admin/backends/h20-1/undrain', { method: 'POST' })).status).toBe(200)
@@ -158,8 +189,14 @@ describe('admin routes', () => {
   it('lists backends with URL, class, slots and leases, and capacity per class', async () => {
     const list = (await (await admin('/admin/backends')).json()) as { data: Record<string, unknown>[] }
     expect(list.data.map((b) => b.id)).toEqual(['cpu-1', 'h20-1', 'h20-2'])
-    expect(list.data[1]).toMatchObject({ hardware: 'h20', maxConcurrency: 2, url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/) })
-    const capacity = (await (await admin('/admin/capacity')).json()) as { hardware: Record<string, { slots: number }> }
+    expect(list.data[1]).toMatchObject({
+      hardware: 'h20',
+      maxConcurrency: 2,
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/),
+    })
+    const capacity = (await (await admin('/admin/capacity')).json()) as {
+      hardware: Record<string, { slots: number }>
+    }
     expect(capacity.hardware.h20?.slots).toBe(4)
   })
 })

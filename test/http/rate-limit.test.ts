@@ -38,9 +38,11 @@ describe('per-tenant rate limit', () => {
 
     expect(statuses.filter((s) => s === 200)).toHaveLength(5)
     expect(statuses.slice(5)).toEqual([429, 429, 429])
-    const retryAfter = Number(lastRefusal?.headers.get('retry-after'))
+    const retryAfter = Number(lastRefusal!.headers.get('retry-after'))
     expect(retryAfter).toBeGreaterThanOrEqual(1)
     expect(retryAfter).toBeLessThanOrEqual(60)
-    expect(((await lastRefusal?.json()) as { error: { code: string } }).error.code).toBe('rate_limit_exceeded')
+    expect(((await lastRefusal!.json()) as { error: { code: string } }).error.code).toBe(
+      'rate_limit_exceeded',
+    )
   })
 })

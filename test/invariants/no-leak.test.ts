@@ -16,7 +16,9 @@ afterAll(async () => {
 })
 
 async function liveLeases(): Promise<number> {
-  const res = await fetch(`${stack.gatewayUrl}/admin/backends`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+  const res = await fetch(`${stack.gatewayUrl}/admin/backends`, {
+    headers: { authorization: `Bearer ${ADMIN_KEY}` },
+  })
   return ((await res.json()) as { data: { leases: number }[] }).data.reduce((sum, b) => sum + b.leases, 0)
 }
 
@@ -39,11 +41,15 @@ describe('Invariant: no leaked slot', () => {
 
     // Assess: the leases are still recorded, then expire and the slots serve again.
     expect(await liveLeases()).toBe(2)
-    const recovered = await eventually(async () => {
-      const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody())
-      await res.text()
-      return res.status === 200
-    }, 8_000, 100)
+    const recovered = await eventually(
+      async () => {
+        const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody())
+        await res.text()
+        return res.status === 200
+      },
+      8_000,
+      100,
+    )
     expect(recovered).toBe(true)
     // Not before expiry: the last renewal (every TTL/3) left at least 2/3 of the TTL.
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1_900)

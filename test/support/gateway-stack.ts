@@ -1,7 +1,7 @@
 import OpenAI from 'openai'
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/local-stack.ts'
 import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../shared/config/gateway-config.ts'
 import type { TenantPolicyInput } from '../../shared/tenants/tenant-policy.ts'
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/local-stack.ts'
 
 export const MODEL = 'deepseek-r1-distill-llama-8b'
 export const ADMIN_KEY = 'sk-test-admin'
@@ -29,7 +29,10 @@ export function testConfig(overrides: Partial<GatewayConfigInput> = {}): Gateway
     snapshotMaxAgeMs: 200,
     circuit: { failureThreshold: 2, coolDownSeconds: 60 },
     // A model whose only tier has no backend in the test fleets: the 503 path.
-    models: [...DEFAULT_CONFIG.models, { id: 'lonely-model', tiers: [{ hardware: ['h100'], model: 'lonely-model' }] }],
+    models: [
+      ...DEFAULT_CONFIG.models,
+      { id: 'lonely-model', tiers: [{ hardware: ['h100'], model: 'lonely-model' }] },
+    ],
     ...overrides,
   }
 }
@@ -71,7 +74,11 @@ export function postChat(
 }
 
 /** Polls until `check` holds or the deadline passes; returns whether it held. Not a timing assertion. */
-export async function eventually(check: () => boolean | Promise<boolean>, withinMs = 10_000, everyMs = 25): Promise<boolean> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  withinMs = 10_000,
+  everyMs = 25,
+): Promise<boolean> {
   const until = Date.now() + withinMs
   while (Date.now() < until) {
     if (await check()) return true

@@ -15,13 +15,18 @@ interface CacheEntry {
  * Lookups are cached per process, misses too, so a flood of bad keys costs no
  * DynamoDB reads; a revoked key stops working within `cacheMs`.
  */
-export function tenantAuth(options: { tenants: TenantStore; clock: () => number; cacheMs: number }): MiddlewareHandler<AppEnv> {
+export function tenantAuth(options: {
+  tenants: TenantStore
+  clock: () => number
+  cacheMs: number
+}): MiddlewareHandler<AppEnv> {
   const cache = new Map<string, CacheEntry>()
   const lookup = async (keyHash: string, now: number): Promise<TenantPolicy | undefined> => {
     const hit = cache.get(keyHash)
     if (hit && hit.until > now) return hit.tenant
     const key = await options.tenants.getKey(keyHash)
-    const tenant = key && key.revokedAt === undefined ? await options.tenants.getTenant(key.tenantId) : undefined
+    const tenant =
+      key && key.revokedAt === undefined ? await options.tenants.getTenant(key.tenantId) : undefined
     if (cache.size > 10_000) cache.clear()
     cache.set(keyHash, { tenant, until: now + options.cacheMs })
     return tenant
@@ -37,7 +42,9 @@ export function tenantAuth(options: { tenants: TenantStore; clock: () => number;
 }
 
 /** Admin and agent routes: one fixed key each, compared by hash in constant time. */
-export function keyAuth(options: { acceptedHashes: readonly (string | undefined)[] }): MiddlewareHandler<AppEnv> {
+export function keyAuth(options: {
+  acceptedHashes: readonly (string | undefined)[]
+}): MiddlewareHandler<AppEnv> {
   const accepted = options.acceptedHashes.filter((h): h is string => Boolean(h))
   return async function authenticateKey(c, next) {
     const key = bearerToken(c.req.header('authorization'))

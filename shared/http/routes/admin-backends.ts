@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { checkBackendUrl } from '../../backends/backend-url.ts'
 import { describeBackend, liveLeaseCount } from '../../backends/backend-record.ts'
 import type { BackendRegistry } from '../../backends/backend-registry.ts'
+import { checkBackendUrl } from '../../backends/backend-url.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
 import type { AppEnv } from '../app-deps.ts'
@@ -53,7 +53,8 @@ export function adminBackendRoutes(options: {
     .post('/admin/backends/:id/heartbeat', agentOrAdmin, async (c) => {
       const load = parseJsonBody(Heartbeat, await c.req.text())
       const backend = await registry.heartbeat(c.req.param('id'), load, clock())
-      if (!backend) throw new NotFoundError('No such backend; register it first.', { code: 'backend_not_found' })
+      if (!backend)
+        throw new NotFoundError('No such backend; register it first.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
     })
     .get('/admin/backends', adminOnly, async (c) => {

@@ -25,7 +25,11 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     const request = parseJsonBody(ChatCompletionRequestSchema, await c.req.text())
     const tenant = c.get('tenant')
     const model = models.get(request.model)
-    if (!model) throw new NotFoundError(`The model "${request.model}" does not exist.`, { code: 'model_not_found', param: 'model' })
+    if (!model)
+      throw new NotFoundError(`The model "${request.model}" does not exist.`, {
+        code: 'model_not_found',
+        param: 'model',
+      })
     if (!tenantMayUseModel(tenant, model.id)) {
       throw new PermissionDeniedError(`This key may not use the model "${model.id}".`, { param: 'model' })
     }
@@ -33,7 +37,11 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     const deadlineAt = parseDeadline(c.req.header('x-spillway-deadline'), now, tenant.jobDeadlineSeconds)
 
     if (tenant.rateLimitPerMinute !== undefined) {
-      const rate = await deps.tenants.consumeRate({ tenantId: tenant.id, limitPerMinute: tenant.rateLimitPerMinute, now })
+      const rate = await deps.tenants.consumeRate({
+        tenantId: tenant.id,
+        limitPerMinute: tenant.rateLimitPerMinute,
+        now,
+      })
       if (!rate.ok) {
         throw new RateLimitedError('Rate limit reached for this key.', {
           retryAfterSeconds: rate.retryAfterSeconds,
@@ -96,8 +104,11 @@ function parseDeadline(header: string | undefined, now: number, defaultSeconds: 
   const trimmed = header.trim()
   const at = /^\d+(\.\d+)?$/.test(trimmed) ? now + Number(trimmed) * 1000 : Date.parse(trimmed)
   if (!Number.isFinite(at)) {
-    throw new BadRequestError('x-spillway-deadline must be seconds or an RFC 3339 time.', { param: 'x-spillway-deadline' })
+    throw new BadRequestError('x-spillway-deadline must be seconds or an RFC 3339 time.', {
+      param: 'x-spillway-deadline',
+    })
   }
-  if (at <= now) throw new UnprocessableError('x-spillway-deadline is already past.', { param: 'x-spillway-deadline' })
+  if (at <= now)
+    throw new UnprocessableError('x-spillway-deadline is already past.', { param: 'x-spillway-deadline' })
   return at
 }

@@ -21,7 +21,10 @@ export function modelRoutes(config: GatewayConfig, routing: Routing, clock: () =
         owned_by: 'spillway',
         tiers: model.tiers.map((tier) => {
           const serving = backends.filter(
-            (b) => tier.hardware.includes(b.hardware) && b.models.includes(tier.model) && isInRotation(b, staleBefore),
+            (b) =>
+              tier.hardware.includes(b.hardware) &&
+              b.models.includes(tier.model) &&
+              isInRotation(b, staleBefore),
           )
           return {
             hardware: tier.hardware,
