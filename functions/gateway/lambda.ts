@@ -1,14 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger'
-import { streamHandle } from 'hono/aws-lambda'
 import { createApp } from '../../shared/http/app.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../../shared/runtime/secrets.ts'
+import { functionUrlStreamHandler } from './function-url-stream.ts'
 
-// Function URL with RESPONSE_STREAM: `streamHandle`, not `handle`, which would buffer SSE.
+// Function URL with RESPONSE_STREAM: streamed, not buffered (Hono's `handle` would buffer SSE).
 const env = readRuntimeEnv(process.env)
 const log = new Logger({ serviceName: 'spillway-gateway', logLevel: env.logLevel.toUpperCase() as 'INFO' })
 const adapters = createAwsAdapters(env)
 const secrets = await resolveSecrets(env)
-export const handler = streamHandle(createApp(gatewayDeps({ env, adapters, secrets, log })))
+export const handler = functionUrlStreamHandler(createApp(gatewayDeps({ env, adapters, secrets, log })))
