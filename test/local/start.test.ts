@@ -1,0 +1,62 @@
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import OpenAI from 'openai'
+import { describe, expect, it } from 'vitest'
+
+const START = fileURLToPath(new URL('../../local/start.ts', import.meta.url))
+const REQUIRE_NODE = fileURLToPath(new URL('../../scripts/require-node.mjs', import.meta.url))
+
+describe('npm start', () => {
+  it('brings the whole stack up, serves the dev key, and stops cleanly on SIGINT', async () => {
+    // Prepare
+    const child = spawn(process.execPath, ['--experimental-strip-types', START, '--speed', '0.05'], {
+      env: { ...process.env, PORT: '0', SPILLWAY_FLEET: 'h20=1x2,cpu=1x1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const output: string[] = []
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const gatewayUrl = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        output.push(line)
+        const match = /^\s+gateway\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(line)
+        if (match?.[1]) resolve(match[1])
+      })
+      child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output.join('\n')}`)))
+    })
+
+    // Act
+    const client = new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: 'sk-spillway-dev', maxRetries: 0 })
+    const completion = await client.chat.completions.create({
+      model: 'deepseek-r1-distill-llama-8b',
+      messages: [{ role: 'user', content: 'Hello' }],
+      max_tokens: 4,
+    })
+    child.kill('SIGINT')
+    const code = await exited
+
+    // Assess
+    expect(completion.choices[0]?.message.content).toBeTruthy()
+    expect(output.join('\n')).toMatch(/Spillway is up in [\d.]+ s/)
+    expect(output.join('\n')).toMatch(/backend\s+h20-1\s+http:\/\/127\.0\.0\.1:\d+/)
+    expect(output.join('\n')).toContain('Spillway stopped.')
+    expect(code).toBe(0)
+  })
+
+  it('refuses to start on an older Node with a message naming the version it needs', async () => {
+    // The check is plain JavaScript; an older runtime is simulated by overriding the version it reads.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})', REQUIRE_NODE],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code).toBe(1)
+    expect(stderr).toContain('Spillway needs Node.js 24')
+    expect(stderr).toContain('this is Node.js 20.20.2')
+  })
+})
