@@ -1,8 +1,20 @@
 import type { z } from 'zod'
 import { BadRequestError } from '../errors.ts'
 
+/**
+ * Deeper nesting is refused before parsing: a valid request with a 5,000-deep
+ * extra field would overflow the stack when re-serialised for the backend
+ * (a 5xx that also opened the backend's circuit).
+ */
+export const MAX_JSON_DEPTH = 64
+
 /** JSON text → validated value, or a 400 that names the first bad field. */
 export function parseJsonBody<S extends z.ZodType>(schema: S, text: string): z.output<S> {
+  if (exceedsDepth(text, MAX_JSON_DEPTH)) {
+    throw new BadRequestError(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`, {
+      code: 'invalid_json',
+    })
+  }
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -18,4 +30,21 @@ export function parseJsonBody<S extends z.ZodType>(schema: S, text: string): z.o
     })
   }
   return parsed.data
+}
+
+/** Bracket depth outside strings; an approximation on invalid JSON, which JSON.parse then refuses anyway. */
+function exceedsDepth(text: string, limit: number): boolean {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    if (inString) {
+      if (ch === 0x5c) i++
+      else if (ch === 0x22) inString = false
+    } else if (ch === 0x22) inString = true
+    else if (ch === 0x5b || ch === 0x7b) {
+      if (++depth > limit) return true
+    } else if (ch === 0x5d || ch === 0x7d) depth--
+  }
+  return false
 }

@@ -9,19 +9,35 @@ import type { AppEnv } from '../app-deps.ts'
 import { keyAuth } from '../middleware/tenant-auth.ts'
 import { parseJsonBody } from '../parse-json-body.ts'
 
+const BACKEND_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
 const Registration = z.object({
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ - (max 128)'),
+  id: z.string().regex(BACKEND_ID, 'letters, digits, . _ - (max 128)'),
   url: z.string().min(1).max(2048),
   hardware: z.string().min(1),
   models: z.array(z.string().min(1).max(256)).min(1).max(64),
   maxConcurrency: z.number().int().min(1).max(1024),
 })
 
+/** Bounded and rounded: DynamoDB refuses numbers past 2^53 (SDK) or under 1e-130 (underflow) with a 5xx. */
+const gauge = (max: number) =>
+  z
+    .number()
+    .min(0)
+    .max(max)
+    .transform((v) => Math.round(v * 1e6) / 1e6)
+
 const Heartbeat = z.object({
-  running: z.number().min(0),
-  waiting: z.number().min(0),
-  kvCacheUsage: z.number().min(0).max(1).default(0),
+  running: gauge(1_000_000),
+  waiting: gauge(1_000_000),
+  kvCacheUsage: gauge(1).default(0),
 })
+
+/** An id no backend can have is not found here, before DynamoDB refuses an oversized key with a 5xx. */
+function backendIdParam(id: string): string {
+  if (!BACKEND_ID.test(id)) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
+  return id
+}
 
 /**
  * Backend registry routes. Register and heartbeat accept the agent key or the
@@ -52,7 +68,7 @@ export function adminBackendRoutes(options: {
     })
     .post('/admin/backends/:id/heartbeat', agentOrAdmin, async (c) => {
       const load = parseJsonBody(Heartbeat, await c.req.text())
-      const backend = await registry.heartbeat(c.req.param('id'), load, clock())
+      const backend = await registry.heartbeat(backendIdParam(c.req.param('id')), load, clock())
       if (!backend)
         throw new NotFoundError('No such backend; register it first.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
@@ -62,17 +78,17 @@ export function adminBackendRoutes(options: {
       return c.json({ data: (await registry.list()).map((b) => describeBackend(b, now)) })
     })
     .post('/admin/backends/:id/drain', adminOnly, async (c) => {
-      const backend = await registry.setState(c.req.param('id'), 'draining')
+      const backend = await registry.setState(backendIdParam(c.req.param('id')), 'draining')
       if (!backend) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
     })
     .post('/admin/backends/:id/undrain', adminOnly, async (c) => {
-      const backend = await registry.setState(c.req.param('id'), 'active')
+      const backend = await registry.setState(backendIdParam(c.req.param('id')), 'active')
       if (!backend) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
     })
     .delete('/admin/backends/:id', adminOnly, async (c) => {
-      if (!(await registry.deregister(c.req.param('id')))) {
+      if (!(await registry.deregister(backendIdParam(c.req.param('id'))))) {
         throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
       }
       return c.body(null, 204)

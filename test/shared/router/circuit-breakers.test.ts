@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest'
+import { CircuitBreakers } from '../../../shared/router/circuit-breakers.ts'
+
+const T0 = 1_700_000_000_000
+const COOL_DOWN_MS = 30_000
+
+function openedCircuits(options: { failures: number; at: number }): CircuitBreakers {
+  const circuits = new CircuitBreakers({ failureThreshold: 3, coolDownMs: COOL_DOWN_MS })
+  for (let i = 0; i < options.failures; i++) circuits.onFailure('b1', options.at)
+  return circuits
+}
+
+describe('Class: CircuitBreakers', () => {
+  describe('Method: allows', () => {
+    it('lets requests through to a backend it has never seen', () => {
+      // Prepare
+      const circuits = new CircuitBreakers({ failureThreshold: 3, coolDownMs: COOL_DOWN_MS })
+
+      // Act & Assess
+      expect(circuits.allows('b1', T0)).toBe(true)
+      expect(circuits.isOpen('b1', T0)).toBe(false)
+    })
+
+    it('stays closed below the failure threshold', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 2, at: T0 })
+
+      // Act & Assess
+      expect(circuits.allows('b1', T0)).toBe(true)
+    })
+
+    it('opens after N consecutive failures', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+
+      // Act & Assess
+      expect(circuits.allows('b1', T0)).toBe(false)
+      expect(circuits.isOpen('b1', T0)).toBe(true)
+    })
+
+    it('stays open for the whole cool-down, and only for that backend', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+
+      // Act & Assess
+      expect(circuits.allows('b1', T0 + COOL_DOWN_MS - 1)).toBe(false)
+      expect(circuits.allows('b2', T0 + 1)).toBe(true)
+    })
+
+    it('forgets earlier failures after a success, so N new ones are needed to open', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 2, at: T0 })
+
+      // Act
+      circuits.onSuccess('b1')
+      circuits.onFailure('b1', T0)
+      circuits.onFailure('b1', T0)
+
+      // Assess
+      expect(circuits.allows('b1', T0)).toBe(true)
+    })
+  })
+
+  describe('Method: onAttempt (half-open)', () => {
+    it('lets exactly one probe through once the cool-down is over', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+      const after = T0 + COOL_DOWN_MS
+
+      // Act
+      const firstMayProbe = circuits.allows('b1', after)
+      circuits.onAttempt('b1', after)
+
+      // Assess
+      expect(firstMayProbe).toBe(true)
+      expect(circuits.allows('b1', after)).toBe(false)
+      expect(circuits.allows('b1', after + 10 * COOL_DOWN_MS)).toBe(false)
+    })
+
+    it('claims nothing on a closed circuit', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 1, at: T0 })
+
+      // Act
+      circuits.onAttempt('b1', T0)
+
+      // Assess
+      expect(circuits.allows('b1', T0)).toBe(true)
+    })
+  })
+
+  describe('Method: onSuccess', () => {
+    it('closes the circuit when the probe succeeds', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+      const after = T0 + COOL_DOWN_MS
+      circuits.onAttempt('b1', after)
+
+      // Act
+      circuits.onSuccess('b1')
+
+      // Assess
+      expect(circuits.allows('b1', after)).toBe(true)
+      circuits.onFailure('b1', after)
+      expect(circuits.allows('b1', after)).toBe(true)
+    })
+  })
+
+  describe('Method: onFailure', () => {
+    it('re-opens the circuit for a new cool-down when the probe fails', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+      const probeAt = T0 + COOL_DOWN_MS + 5_000
+      circuits.onAttempt('b1', probeAt)
+
+      // Act
+      circuits.onFailure('b1', probeAt)
+
+      // Assess
+      expect(circuits.allows('b1', probeAt + COOL_DOWN_MS - 1)).toBe(false)
+      expect(circuits.allows('b1', probeAt + COOL_DOWN_MS)).toBe(true)
+    })
+  })
+})
