@@ -1,0 +1,98 @@
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda'
+import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs'
+import type { Construct } from 'constructs'
+
+/** The repository root: entry paths, the lock file and esbuild's working directory hang off it. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** The Lambda entry points, one folder per function under `functions/`. */
+export type FunctionKey = 'gateway' | 'worker' | 'dlq' | 'reaper'
+
+export function entryPath(key: FunctionKey): string {
+  return join(PROJECT_ROOT, 'functions', key, 'lambda.ts')
+}
+
+export interface SpillwayFunctionProps {
+  /** Which entry point under `functions/` to bundle. */
+  entry: FunctionKey
+  description: string
+  memorySize: number
+  timeout: Duration
+  environment: Record<string, string>
+  logRetention: RetentionDays
+  removalPolicy: RemovalPolicy
+}
+
+/**
+ * A `NodejsFunction` with Spillway's defaults: Graviton, Node 24, ESM bundled by the
+ * esbuild in node_modules (never Docker), the runtime's AWS SDK v3, source maps on.
+ * Each function gets its own role and log group, so its IAM policy lists only what
+ * it was granted (no `AWSLambdaBasicExecutionRole`, whose log grant is `*`).
+ *
+ * @example
+ * const reaper = new SpillwayFunction(this, 'Reaper', {
+ *   entry: 'reaper', description: 'Reclaims leases', memorySize: 256, timeout: Duration.seconds(50),
+ *   environment: env, logRetention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY,
+ * })
+ * tables.grantItems(reaper, 'jobs', { access: 'readwrite' })
+ */
+export class SpillwayFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: SpillwayFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    })
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Spillway ${props.entry} function`,
+    })
+    // Only its own log group: the managed basic-execution policy grants logs on `*`.
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    )
+    super(scope, id, {
+      entry: entryPath(props.entry),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      role,
+      logGroup,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      bundling: BUNDLING,
+    })
+  }
+}
+
+/**
+ * ESM output for Node 24. CJS dependencies bundled into ESM still call `require`
+ * (Powertools' docs show the same banner), so a real one is made from `import.meta.url`.
+ */
+const BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  banner: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
+  minify: true,
+  // A linked map (with its `sourceMappingURL` comment) for `--enable-source-maps`; stack
+  // traces need the mappings, not the sources, so the zip stays small.
+  sourceMap: true,
+  sourcesContent: false,
+  // The runtime ships AWS SDK v3: leaving it out keeps bundles small and cold starts short.
+  externalModules: ['@aws-sdk/*'],
+  forceDockerBundling: false,
+  // Sizes are printed once, by scripts/synth-report.ts, after the synth.
+  logLevel: LogLevel.WARNING,
+}

@@ -1,0 +1,228 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib'
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events'
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets'
+import { FunctionUrlAuthType, type IFunctionUrl, InvokeMode } from 'aws-cdk-lib/aws-lambda'
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources'
+import { RetentionDays } from 'aws-cdk-lib/aws-logs'
+import { Construct } from 'constructs'
+import {
+  DEFAULT_CONFIG,
+  type GatewayConfigInput,
+  parseGatewayConfig,
+} from '../../shared/config/gateway-config.ts'
+import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
+import { type FunctionKey, SpillwayFunction } from './functions.ts'
+import { type AlarmThresholds, METRICS_NAMESPACE, SpillwayObservability } from './observability.ts'
+import { SpillwayQueues } from './queues.ts'
+import { SpillwaySecrets } from './secrets.ts'
+import { SpillwayTables } from './tables.ts'
+
+/** Lambda's 4 KB environment limit, less what the names, URLs and ARNs take. */
+const MAX_CONFIG_CHARS = 2500
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
+
+export interface SpillwayGatewayProps {
+  /** Hardware classes, models and their tiers, lease TTL, timeouts; default `DEFAULT_CONFIG`. Validated at synth. */
+  config?: GatewayConfigInput
+  /** DESTROY (default) suits a personal account; RETAIN keeps tables, queues, secrets and logs. */
+  removalPolicy?: RemovalPolicy
+  /** DynamoDB deletion protection on every table (default false). */
+  deletionProtection?: boolean
+  logLevel?: LogLevel
+  /** Log retention of every function (default one month). */
+  logRetention?: RetentionDays
+  gateway?: {
+    /** MB; Lambda bills the whole stream, so small (default 256). */
+    memorySize?: number
+    /** The longest stream or `Prefer: wait` hold (default and maximum 15 minutes). */
+    timeout?: Duration
+  }
+  worker?: {
+    /** Concurrent worker invocations per queue (default 5, minimum 2). */
+    maxConcurrency?: number
+    /** Messages per invocation (default 5): small, so one slow backend holds few jobs. */
+    batchSize?: number
+    memorySize?: number
+  }
+  /** How often the reaper runs (default every minute). */
+  reaperRate?: Duration
+  /** Where alarms are mailed; none by default (the SNS topic is an output either way). */
+  alarmEmail?: string
+  alarmThresholds?: AlarmThresholds
+}
+
+/**
+ * Spillway on AWS: the DynamoDB tables and SQS queues from `shared/tables.ts`, the gateway
+ * behind a streaming Function URL, the worker and DLQ handler on SQS, the reaper on a
+ * schedule, secrets, alarms and a dashboard. Embed it in any CDK stack.
+ *
+ * @example
+ * const spillway = new SpillwayGateway(stack, 'Spillway', { alarmEmail: 'ops@example.com' })
+ * new CfnOutput(stack, 'Url', { value: spillway.url.url })
+ */
+export class SpillwayGateway extends Construct {
+  readonly tables: SpillwayTables
+  readonly queues: SpillwayQueues
+  readonly secrets: SpillwaySecrets
+  readonly functions: Readonly<Record<FunctionKey, SpillwayFunction>>
+  readonly url: IFunctionUrl
+  readonly observability: SpillwayObservability
+
+  constructor(scope: Construct, id: string, props: SpillwayGatewayProps = {}) {
+    super(scope, id)
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY
+    const workerTimeout = Duration.seconds(WORKER_TIMEOUT_SECONDS)
+    const deadLetterTimeout = Duration.seconds(30)
+    // Parsed here so a broken config fails `cdk synth`, not the first cold start.
+    const config = JSON.stringify(parseGatewayConfig(props.config ?? DEFAULT_CONFIG))
+    if (config.length > MAX_CONFIG_CHARS) {
+      throw new Error(
+        `The gateway config is ${config.length} characters as JSON; Lambda allows 4 KB of environment ` +
+          `in all, so keep it under ${MAX_CONFIG_CHARS} (shorter descriptions, fewer hardware classes).`,
+      )
+    }
+
+    this.tables = new SpillwayTables(this, 'Tables', {
+      deletionProtection: props.deletionProtection ?? false,
+      removalPolicy,
+    })
+    this.queues = new SpillwayQueues(this, 'Queues', {
+      workerTimeout,
+      deadLetterHandlerTimeout: deadLetterTimeout,
+      removalPolicy,
+    })
+    this.secrets = new SpillwaySecrets(this, 'Secrets', { removalPolicy })
+    const { tables } = this.tables
+    const { queues, deadLetterQueues } = this.queues
+    const { secrets } = this.secrets
+
+    // Names and URLs only; secrets travel as ARNs and are read at cold start.
+    const common = {
+      SPILLWAY_TABLE_BACKENDS: tables.backends.tableName,
+      SPILLWAY_TABLE_JOBS: tables.jobs.tableName,
+      SPILLWAY_TABLE_TENANTS: tables.tenants.tableName,
+      SPILLWAY_QUEUE_INTERACTIVE_URL: queues.interactive.queueUrl,
+      SPILLWAY_QUEUE_BATCH_URL: queues.batch.queueUrl,
+      SPILLWAY_DLQ_INTERACTIVE_URL: deadLetterQueues.interactive.queueUrl,
+      SPILLWAY_DLQ_BATCH_URL: deadLetterQueues.batch.queueUrl,
+      SPILLWAY_CONFIG: config,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      LOG_LEVEL: props.logLevel ?? 'INFO',
+    }
+    const fn = (
+      key: FunctionKey,
+      options: {
+        id: string
+        description: string
+        memorySize: number
+        timeout: Duration
+        env?: Record<string, string>
+      },
+    ) =>
+      new SpillwayFunction(this, options.id, {
+        entry: key,
+        description: options.description,
+        memorySize: options.memorySize,
+        timeout: options.timeout,
+        environment: { ...common, POWERTOOLS_SERVICE_NAME: `spillway-${key}`, ...options.env },
+        logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        removalPolicy,
+      })
+
+    const gateway = fn('gateway', {
+      id: 'Gateway',
+      description: 'Spillway gateway: OpenAI-compatible API, routing, streaming',
+      memorySize: props.gateway?.memorySize ?? 256,
+      timeout: props.gateway?.timeout ?? Duration.minutes(15),
+      env: {
+        SPILLWAY_ADMIN_KEY_SECRET_ARN: secrets.admin.secretArn,
+        SPILLWAY_AGENT_KEY_SECRET_ARN: secrets.agent.secretArn,
+        SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
+      },
+    })
+    const worker = fn('worker', {
+      id: 'Worker',
+      description: 'Spillway worker: runs queued jobs when a slot frees',
+      memorySize: props.worker?.memorySize ?? 256,
+      timeout: workerTimeout,
+      env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
+    })
+    const deadLetters = fn('dlq', {
+      id: 'DeadLetters',
+      description: 'Spillway DLQ handler: marks poison jobs failed',
+      memorySize: 256,
+      timeout: deadLetterTimeout,
+    })
+    const reaper = fn('reaper', {
+      id: 'Reaper',
+      description: 'Spillway reaper: expired leases, stuck jobs, stale backends',
+      memorySize: 256,
+      // Shorter than the schedule, so two runs rarely overlap.
+      timeout: Duration.seconds(50),
+    })
+    this.functions = { gateway, worker, dlq: deadLetters, reaper }
+
+    // Gateway: the whole HTTP surface; it writes leases, jobs, tenants' rate counters.
+    this.tables.grantItems(gateway, 'backends', { access: 'readwrite' })
+    this.tables.grantItems(gateway, 'jobs', { access: 'readwrite' })
+    this.tables.grantItems(gateway, 'tenants', { access: 'readwrite' })
+    queues.interactive.grantSendMessages(gateway)
+    queues.batch.grantSendMessages(gateway)
+    for (const secret of Object.values(secrets)) secret.grantRead(gateway)
+
+    // Worker: claims jobs, leases slots, re-enqueues with backoff, signs webhooks.
+    this.tables.grantItems(worker, 'backends', { access: 'readwrite' })
+    this.tables.grantItems(worker, 'jobs', { access: 'readwrite' })
+    this.tables.grantItems(worker, 'tenants', { access: 'read' })
+    secrets.webhook.grantRead(worker)
+    const workerMaxConcurrency = props.worker?.maxConcurrency ?? 5
+    for (const queue of Object.values(queues)) {
+      queue.grantSendMessages(worker)
+      worker.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: props.worker?.batchSize ?? 5,
+          reportBatchItemFailures: true,
+          maxConcurrency: workerMaxConcurrency,
+        }),
+      )
+    }
+
+    // DLQ handler: marks the job of each dead message failed.
+    this.tables.grantItems(deadLetters, 'jobs', { access: 'readwrite' })
+    for (const queue of Object.values(deadLetterQueues)) {
+      deadLetters.addEventSource(
+        new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }),
+      )
+    }
+
+    // Reaper: reclaims leases, sweeps open jobs through the GSI, re-enqueues them.
+    this.tables.grantItems(reaper, 'backends', { access: 'readwrite' })
+    this.tables.grantItems(reaper, 'jobs', { access: 'readwrite', indexes: ['by-open-status'] })
+    queues.interactive.grantSendMessages(reaper)
+    queues.batch.grantSendMessages(reaper)
+    new Rule(this, 'ReaperSchedule', {
+      description: 'Runs the Spillway reaper',
+      schedule: Schedule.rate(props.reaperRate ?? Duration.minutes(1)),
+      // A missed tick is made up by the next one: no retries, no stale events.
+      targets: [new LambdaFunction(reaper, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    })
+
+    this.url = gateway.addFunctionUrl({
+      // OpenAI clients send `Authorization: Bearer sk-…` and cannot SigV4-sign (AWS_IAM), so the
+      // URL is public and the app authenticates every route itself (hashed tenant keys, separate
+      // admin and agent keys). AwsSolutions has no rule on Function URL auth; this is the reason.
+      authType: FunctionUrlAuthType.NONE,
+      // Buffered mode would hold SSE until the end and cap the response at 6 MB.
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+    })
+
+    this.observability = new SpillwayObservability(this, 'Observability', {
+      functions: this.functions,
+      queues,
+      deadLetterQueues,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+      ...(props.alarmThresholds ? { thresholds: props.alarmThresholds } : {}),
+    })
+  }
+}
