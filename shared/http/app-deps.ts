@@ -2,6 +2,7 @@ import type { BackendClient } from '../backends/backend-client.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
+import type { JobStore } from '../jobs/job-store.ts'
 import type { AppLogger } from '../logging.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
 import type { TenantStore } from '../tenants/tenant-store.ts'
@@ -19,6 +20,8 @@ export interface SpillOptions {
   readonly deadlineAt: number
   readonly requestId: string
   readonly signal: AbortSignal
+  /** Called with the job's final state when it ends (`x-spillway-webhook`). */
+  readonly webhookUrl?: string
 }
 
 export interface OverflowPort {
@@ -38,6 +41,8 @@ export interface AppDeps {
   /** SHA-256 of the backend-agent key (register and heartbeat only). */
   readonly agentKeyHash?: string
   readonly overflow?: OverflowPort
+  /** Jobs API (`/v1/jobs/{id}`); mounted only when present. */
+  readonly jobs?: JobStore
   readonly clock?: () => number
   readonly random?: () => number
   readonly log?: AppLogger

@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
 import { chatCompletionRoutes } from './routes/chat-completions.ts'
 import { healthRoutes } from './routes/health.ts'
+import { jobRoutes } from './routes/jobs.ts'
 import { modelRoutes } from './routes/models.ts'
 
 export const VERSION = '0.1.0'
@@ -45,6 +46,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))
   app.route('/', modelRoutes(deps.config, routes, clock))
   app.route('/', chatCompletionRoutes(deps, routes, log, clock))
+  if (deps.jobs) app.route('/', jobRoutes({ jobs: deps.jobs, clock }))
   app.route(
     '/',
     adminBackendRoutes({

@@ -1,5 +1,6 @@
 import { HttpBackendClient } from '../backends/backend-client.ts'
 import type { AppDeps } from '../http/app-deps.ts'
+import { Overflow } from '../jobs/overflow.ts'
 import type { AppLogger } from '../logging.ts'
 import type { AwsAdapters } from './aws-adapters.ts'
 import type { RuntimeEnv } from './runtime-env.ts'
@@ -21,6 +22,8 @@ export function gatewayDeps(options: {
     backendClient: new HttpBackendClient(),
     adminKeyHash: secrets.adminKeyHash,
     ...(secrets.agentKeyHash ? { agentKeyHash: secrets.agentKeyHash } : {}),
+    jobs: adapters.jobs,
+    overflow: new Overflow({ jobs: adapters.jobs, queue: adapters.queue, log: options.log }),
     log: options.log,
   }
 }

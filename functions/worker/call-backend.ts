@@ -1,0 +1,75 @@
+import type { BackendClient } from '../../shared/backends/backend-client.ts'
+import type { BackendRecord } from '../../shared/backends/backend-record.ts'
+
+export type CallOutcome =
+  | { readonly kind: 'ok'; readonly result: Record<string, unknown> }
+  /** The backend refused the request itself (4xx): retrying elsewhere gives the same answer. */
+  | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
+  /** Connection error, timeout, 5xx, 429, broken body: another try may work. */
+  | { readonly kind: 'failed'; readonly reason: string; readonly countsAgainstBackend: boolean }
+  /** Our own abort (the claim was lost): nobody wants this result any more. */
+  | { readonly kind: 'aborted' }
+
+/**
+ * One non-streaming chat completion on a leased backend. Whatever the job's
+ * client asked, the worker never streams: the result is stored whole, and a
+ * client that wanted a stream gets it replayed as SSE.
+ */
+export async function callBackend(options: {
+  client: BackendClient
+  backend: Pick<BackendRecord, 'id' | 'url'>
+  body: Record<string, unknown>
+  timeoutMs: number
+  signal: AbortSignal
+}): Promise<CallOutcome> {
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(1, options.timeoutMs))])
+  const failed = (reason: string, countsAgainstBackend = true): CallOutcome =>
+    options.signal.aborted ? { kind: 'aborted' } : { kind: 'failed', reason, countsAgainstBackend }
+  let text: string
+  let status: number
+  try {
+    const res = await options.client.chatCompletions({ backend: options.backend, body: options.body, signal })
+    status = res.status
+    text = await res.text()
+  } catch (error) {
+    return failed(signal.aborted ? 'timed out' : error instanceof Error ? error.message : 'connection failed')
+  }
+  // A backend's own 429 is load, not a fault: no circuit counts it.
+  if (status === 429) return failed('status 429', false)
+  if (status === 408 || status >= 500) return failed(`status ${status}`)
+  if (status >= 400) return { kind: 'rejected', status, message: backendMessage(text) }
+  try {
+    const result = JSON.parse(text) as unknown
+    if (
+      typeof result === 'object' &&
+      result !== null &&
+      Array.isArray((result as { choices?: unknown }).choices)
+    ) {
+      return { kind: 'ok', result: result as Record<string, unknown> }
+    }
+  } catch {
+    // Falls through: a body that is not a completion is a failed attempt.
+  }
+  return failed('malformed completion body')
+}
+
+/** The backend's own message for a 4xx, never its raw body (it may name internals). */
+function backendMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: unknown }; message?: unknown }
+    const candidate = parsed.error?.message ?? parsed.message
+    if (typeof candidate === 'string' && candidate.length > 0) return candidate.slice(0, 500)
+  } catch {
+    // Not JSON: the generic message below.
+  }
+  return 'The model backend rejected the request.'
+}
+
+/** The stored request as the backend of a tier must see it. */
+export function backendBody(
+  request: Readonly<Record<string, unknown>>,
+  tierModel: string,
+): Record<string, unknown> {
+  const { stream: _stream, stream_options: _streamOptions, ...rest } = request
+  return { ...rest, model: tierModel, stream: false }
+}

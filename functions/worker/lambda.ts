@@ -1,0 +1,9 @@
+import { Logger } from '@aws-lambda-powertools/logger'
+import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { createWorkerHandler } from './handler.ts'
+import { workerFromEnv } from './worker-deps.ts'
+
+// SQS event source on both lanes, ReportBatchItemFailures on (see infra/constructs/spillway-gateway.ts).
+const env = readRuntimeEnv(process.env)
+const log = new Logger({ serviceName: 'spillway-worker', logLevel: env.logLevel.toUpperCase() as 'INFO' })
+export const handler = createWorkerHandler(await workerFromEnv({ env, log }))

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto'
+import type { ModelTier } from '../../shared/config/gateway-config.ts'
+import { enqueueJob } from '../../shared/jobs/enqueue-job.ts'
+import { claimExpired, isTerminal, type JobError, type JobRecord } from '../../shared/jobs/job-record.ts'
+import { notifyWebhook } from '../../shared/jobs/notify-webhook.ts'
+import type { JobMessage } from '../../shared/queue/job-queue.ts'
+import type { HeldLease } from '../../shared/router/held-lease.ts'
+import type { Route } from '../../shared/router/router.ts'
+import { backoffSeconds } from './backoff.ts'
+import { backendBody, callBackend } from './call-backend.ts'
+import { keepClaim } from './claim-keeper.ts'
+import type { Worker } from './worker.ts'
+
+/** What became of one delivery; every outcome acknowledges the message. */
+export type JobRunOutcome =
+  | 'missing'
+  | 'duplicate'
+  | 'expired'
+  | 'no-slot'
+  | 'succeeded'
+  | 'failed'
+  | 'retrying'
+  | 'lost-claim'
+
+/**
+ * One delivery of a job message. Order matters for invariant 4 (at most one
+ * effective execution): read the job and skip it if it is done or held by a
+ * live claim; get a slot; then claim it conditionally (losing the race
+ * releases the slot); then call the backend while renewing the claim.
+ * Exceptions (store or queue unreachable, a corrupt record) fail the message so
+ * SQS redelivers it and, if it never succeeds, parks it in the DLQ.
+ */
+export async function runJobMessage(
+  worker: Worker,
+  message: JobMessage,
+  remainingMs?: () => number,
+): Promise<JobRunOutcome> {
+  const { jobs, clock, options } = worker
+  const job = await jobs.get(message.jobId)
+  if (!job) return 'missing'
+  const now = clock()
+  if (isTerminal(job.status)) return 'duplicate'
+  if (job.status === 'running' && !claimExpired(job, now)) return 'duplicate'
+  if (job.deadlineAt <= now) {
+    const expired = await jobs.expire({ id: job.id, now })
+    if (expired) await notify(worker, expired)
+    return expired ? 'expired' : 'duplicate'
+  }
+  const model = worker.config.models.find((m) => m.id === job.model)
+  if (!model || job.attempts >= options.maxAttempts) {
+    const error: JobError = model
+      ? {
+          code: 'too_many_attempts',
+          message: `The job was started ${job.attempts} times without finishing.`,
+          status: 502,
+        }
+      : { code: 'model_not_found', message: `The model "${job.model}" is no longer configured.`, status: 404 }
+    // A running job here has a lapsed claim: fail it only under that same claim.
+    const failed = await jobs.fail({
+      id: job.id,
+      now,
+      error,
+      ...(job.claimId ? { claimId: job.claimId } : {}),
+    })
+    if (failed) await notify(worker, failed)
+    return failed ? 'failed' : 'duplicate'
+  }
+
+  // Hold no longer than leaves the backend call its full time inside the Lambda's.
+  const holdMs = Math.min(
+    options.slotHoldMaxMs,
+    (remainingMs?.() ?? Number.POSITIVE_INFINITY) - options.callTimeoutMs - 5_000,
+  )
+  const routed = await worker.slots.acquire({
+    model,
+    mayDegrade: job.mayDegrade,
+    lane: job.lane,
+    patienceMs: options.slotWaitMs,
+    until: now + Math.max(0, holdMs),
+  })
+  if (!routed.ok) {
+    // A fresh message, not a failed delivery: waiting for capacity must never count
+    // toward the DLQ's maxReceiveCount. The old message is acknowledged by returning.
+    const delaySeconds = backoffSeconds({
+      attempt: message.attempt,
+      ...options.noSlotDelay,
+      random: worker.random,
+    })
+    await worker.queue.send({
+      lane: job.lane,
+      message: { jobId: job.id, attempt: message.attempt + 1 },
+      delaySeconds,
+    })
+    return 'no-slot'
+  }
+  try {
+    const claimId = randomUUID()
+    const claimedAt = clock()
+    const claimed = await jobs.claim({
+      id: job.id,
+      claimId,
+      now: claimedAt,
+      claimExpiresAt: claimedAt + options.claimTtlMs,
+    })
+    if (!claimed) return 'duplicate'
+    return await execute(worker, {
+      job: claimed,
+      claimId,
+      lease: routed.lease,
+      tier: routed.tier,
+      route: routed.route,
+      remainingMs,
+    })
+  } finally {
+    await routed.lease.release()
+  }
+}
+
+async function execute(
+  worker: Worker,
+  run: {
+    job: JobRecord
+    claimId: string
+    lease: HeldLease
+    tier: ModelTier
+    route: Route
+    remainingMs?: () => number
+  },
+): Promise<JobRunOutcome> {
+  const { jobs, clock, options } = worker
+  const { job, claimId, lease } = run
+  const upstream = new AbortController()
+  const keeper = keepClaim({
+    jobs,
+    id: job.id,
+    claimId,
+    ttlMs: options.claimTtlMs,
+    clock,
+    log: worker.log,
+    onLost: () => upstream.abort(new Error('claim lost')),
+  })
+  // Leave the Lambda time to store the outcome before it is frozen.
+  const timeoutMs = Math.min(options.callTimeoutMs, (run.remainingMs?.() ?? Number.POSITIVE_INFINITY) - 5_000)
+  let outcome: Awaited<ReturnType<typeof callBackend>>
+  try {
+    outcome = await callBackend({
+      client: worker.backendClient,
+      backend: lease.backend,
+      body: backendBody(job.request, run.tier.model),
+      timeoutMs,
+      signal: upstream.signal,
+    })
+  } finally {
+    keeper.stop()
+  }
+  // The slot is freed before the outcome is written: a queued job may start meanwhile.
+  await lease.release()
+  const backendId = lease.backend.id
+  const now = clock()
+
+  if (outcome.kind === 'aborted') return 'lost-claim'
+  if (outcome.kind === 'ok') {
+    worker.circuits.onSuccess(backendId)
+    const servedBy = { hardware: lease.backend.hardware, backendId, route: run.route }
+    const done = await jobs.complete({ id: job.id, claimId, now, result: outcome.result, servedBy })
+    if (done) await notify(worker, done)
+    return done ? 'succeeded' : 'lost-claim'
+  }
+  if (outcome.kind === 'rejected') {
+    const error = { code: 'backend_rejected', message: outcome.message, status: outcome.status }
+    const failed = await jobs.fail({ id: job.id, claimId, now, error })
+    if (failed) await notify(worker, failed)
+    return failed ? 'failed' : 'lost-claim'
+  }
+  if (outcome.countsAgainstBackend) worker.circuits.onFailure(backendId, now)
+  worker.log.warn('job attempt failed', {
+    jobId: job.id,
+    backend: backendId,
+    attempt: job.attempts,
+    reason: outcome.reason,
+  })
+  if (job.attempts >= options.maxAttempts) {
+    const error = {
+      code: 'upstream_error',
+      message: `The model backend failed ${job.attempts} times (last: ${outcome.reason}).`,
+      status: 502,
+    }
+    const failed = await jobs.fail({ id: job.id, claimId, now, error })
+    if (failed) await notify(worker, failed)
+    return failed ? 'failed' : 'lost-claim'
+  }
+  const error = { code: 'upstream_error', message: outcome.reason }
+  const requeued = await jobs.requeue({
+    id: job.id,
+    claimId,
+    now,
+    sendBy: now + options.outboxGraceMs,
+    error,
+  })
+  if (!requeued) return 'lost-claim'
+  const delaySeconds = backoffSeconds({
+    attempt: job.attempts - 1,
+    ...options.retryDelay,
+    random: worker.random,
+  })
+  await enqueueJob({ jobs, queue: worker.queue, job, now: clock, log: worker.log, delaySeconds })
+  return 'retrying'
+}
+
+function notify(worker: Worker, job: JobRecord): Promise<void> {
+  return notifyWebhook({
+    jobs: worker.jobs,
+    job,
+    secret: worker.webhookSecret,
+    clock: worker.clock,
+    log: worker.log,
+    settings: worker.options.webhook,
+  })
+}

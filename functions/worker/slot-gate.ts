@@ -1,0 +1,120 @@
+import type { ModelConfig } from '../../shared/config/gateway-config.ts'
+import type { Lane } from '../../shared/queue/job-queue.ts'
+import type { RouteResult, Router } from '../../shared/router/router.ts'
+
+interface Waiter {
+  readonly lane: Lane
+  /** Hard limit (epoch ms). */
+  readonly until: number
+  readonly patienceMs: number
+  /** Gives up here unless the line moves (a slot goes to anyone in it) first. */
+  idleUntil: number
+  readonly resolve: (result: RouteResult) => void
+  readonly reject: (error: unknown) => void
+}
+
+interface Line {
+  readonly model: ModelConfig
+  readonly mayDegrade: boolean
+  readonly waiters: Waiter[]
+}
+
+/**
+ * The deliveries of one worker process that wait for a slot, in one line per
+ * (model, may degrade): only the head asks the router, so a freed slot costs one
+ * conditional write instead of a stampede of losing ones; interactive waiters
+ * queue ahead of batch ones, and a batch head asks less often, so the
+ * interactive lane wins freed slots across processes as well.
+ */
+export class SlotGate {
+  readonly #router: Pick<Router, 'acquire'>
+  readonly #clock: () => number
+  readonly #pollMs: Readonly<Record<Lane, number>>
+  readonly #lines = new Map<string, Line>()
+
+  constructor(options: {
+    router: Pick<Router, 'acquire'>
+    clock: () => number
+    pollMs: Readonly<Record<Lane, number>>
+  }) {
+    this.#router = options.router
+    this.#clock = options.clock
+    this.#pollMs = options.pollMs
+  }
+
+  /**
+   * A slot, or the router's last refusal once `patienceMs` pass without any slot
+   * going to this line, or at `until` (epoch ms) whatever happens. While slots
+   * keep freeing, a backlog keeps waiting here, so slots never idle between a
+   * finished job and the next one's queue delay.
+   */
+  acquire(options: {
+    model: ModelConfig
+    mayDegrade: boolean
+    lane: Lane
+    patienceMs: number
+    until: number
+  }): Promise<RouteResult> {
+    const key = `${options.model.id}\u0000${options.mayDegrade}`
+    let line = this.#lines.get(key)
+    const start = !line
+    if (!line) {
+      line = { model: options.model, mayDegrade: options.mayDegrade, waiters: [] }
+      this.#lines.set(key, line)
+    }
+    const { waiters } = line
+    const result = new Promise<RouteResult>((resolve, reject) => {
+      const waiter: Waiter = {
+        lane: options.lane,
+        until: options.until,
+        patienceMs: options.patienceMs,
+        idleUntil: this.#clock() + options.patienceMs,
+        resolve,
+        reject,
+      }
+      const firstBatch = options.lane === 'interactive' ? waiters.findIndex((w) => w.lane === 'batch') : -1
+      if (firstBatch === -1) waiters.push(waiter)
+      else waiters.splice(firstBatch, 0, waiter)
+    })
+    if (start) void this.#pump(key, line)
+    return result
+  }
+
+  /** Waiters currently in line (for tests and logs). */
+  get waiting(): number {
+    let count = 0
+    for (const line of this.#lines.values()) count += line.waiters.length
+    return count
+  }
+
+  async #pump(key: string, line: Line): Promise<void> {
+    const { waiters } = line
+    try {
+      while (waiters.length > 0) {
+        const result = await this.#router.acquire({ model: line.model, mayDegrade: line.mayDegrade })
+        if (result.ok) {
+          waiters.shift()?.resolve(result)
+          const now = this.#clock()
+          for (const waiter of waiters) waiter.idleUntil = now + waiter.patienceMs
+          continue
+        }
+        if (result.reason === 'no-backend') {
+          for (const waiter of waiters.splice(0)) waiter.resolve(result)
+          break
+        }
+        const now = this.#clock()
+        for (let i = waiters.length - 1; i >= 0; i--) {
+          const waiter = waiters[i]
+          if (waiter && Math.min(waiter.until, waiter.idleUntil) <= now)
+            waiters.splice(i, 1)[0]?.resolve(result)
+        }
+        const head = waiters[0]
+        if (head) await new Promise((resolve) => setTimeout(resolve, this.#pollMs[head.lane]))
+      }
+    } catch (error) {
+      for (const waiter of waiters.splice(0)) waiter.reject(error)
+    } finally {
+      this.#lines.delete(key)
+    }
+  }
+}

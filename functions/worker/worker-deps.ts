@@ -1,0 +1,41 @@
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets'
+import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
+import type { AppLogger } from '../../shared/logging.ts'
+import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
+import type { RuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { createWorker, type Worker } from './worker.ts'
+import type { WorkerOptions } from './worker-options.ts'
+
+/** The webhook signing secret: plain locally, from Secrets Manager on AWS (read once per cold start). */
+export async function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> {
+  if (env.secrets.webhookSecret) return env.secrets.webhookSecret
+  const arn = env.secrets.webhookSecretArn
+  return arn ? await getSecret<string>(arn, { maxAge: 300 }) : undefined
+}
+
+/** A worker on the AWS adapters of this environment (Lambda, or the local poller). */
+export async function workerFromEnv(options: {
+  env: RuntimeEnv
+  log: AppLogger
+  options?: Partial<WorkerOptions>
+}): Promise<Worker & { close(): void }> {
+  const adapters = createAwsAdapters(options.env)
+  const webhookSecret = await webhookSecretFrom(options.env)
+  const worker = createWorker({
+    config: options.env.config,
+    jobs: adapters.jobs,
+    queue: adapters.queue,
+    capacity: adapters.capacity,
+    backendClient: new HttpBackendClient(),
+    log: options.log,
+    ...(webhookSecret ? { webhookSecret } : {}),
+    ...(options.options ? { options: options.options } : {}),
+  })
+  return {
+    ...worker,
+    close: () => {
+      adapters.clients.dynamo.destroy()
+      adapters.clients.sqs.destroy()
+    },
+  }
+}

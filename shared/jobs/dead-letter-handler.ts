@@ -1,0 +1,41 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
+import { type AppLogger, silentLogger } from '../logging.ts'
+import { parseJobMessage } from '../queue/job-queue.ts'
+import type { JobStore } from './job-store.ts'
+
+/**
+ * The DLQ handler: a message lands here after crashing the worker
+ * `maxReceiveCount` times. Its job must not stay `queued` forever (invariant 3),
+ * so it ends `failed` with the reason. A job already ended is left as it is; a
+ * body that names no job is logged and dropped (there is nothing to mark).
+ */
+export function createDeadLetterHandler(options: { jobs: JobStore; clock?: () => number; log?: AppLogger }) {
+  const clock = options.clock ?? Date.now
+  const log = options.log ?? silentLogger
+  return async function deadLetterHandler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+    const processor = new BatchProcessor(EventType.SQS)
+    const handleRecord = async (record: SQSRecord) => {
+      const message = parseJobMessage(record.body)
+      if (!message) {
+        log.error('unreadable message in the dead-letter queue dropped', { messageId: record.messageId })
+        return
+      }
+      const receives = record.attributes.ApproximateReceiveCount
+      const failed = await options.jobs.abandon({
+        id: message.jobId,
+        now: clock(),
+        error: {
+          code: 'worker_crashed',
+          message: 'The job failed repeatedly inside the worker and was set aside; see the logs for its id.',
+          status: 502,
+        },
+      })
+      log.error('dead-lettered job', { jobId: message.jobId, receives, markedFailed: failed })
+    }
+    return processPartialResponse(event, handleRecord, processor, {
+      ...(context ? { context } : {}),
+      throwOnFullBatchFailure: false,
+    })
+  }
+}

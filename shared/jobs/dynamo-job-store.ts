@@ -1,0 +1,298 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
+import { namesIn, unlessConditionFails, valuesIn } from './dynamo-expressions.ts'
+import { reserveIdempotencyKey } from './dynamo-idempotency.ts'
+import { JOB_ATTR, JOB_KIND, jobFromItem, jobToItem, ttlSeconds } from './job-item.ts'
+import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
+import type { ClaimOptions, IdempotencyResult, JobStore, ReserveIdempotencyOptions } from './job-store.ts'
+
+/*
+ * A job's life, and the condition each arrow writes under:
+ *
+ *   create ──▶ queued ─────────── claim ──────────▶ running ── complete ──▶ succeeded
+ *   (message    │  ▲ markEnqueued: message sent      │  │ ▲ renew (holder, every ttl/3)
+ *    owed)      │  │                                 │  │ └─ claim lapsed: another claim takes over
+ *               │  └──────────── requeue ────────────┤  └── fail ──▶ failed (reason)
+ *               │       (backend failed; the reaper  │
+ *               │        finds a lapsed claim)       │
+ *               ├── deadline ≤ now ──▶ expired ◀─────┘ (only under a lapsed claim)
+ *               └── cancel (DELETE) ──▶ cancelled ◀── cancel (the holder sees its renewal fail
+ *                                                      and aborts the backend call)
+ *
+ * `openStatus` mirrors `status` while the job is open and is removed with it, so
+ * the GSI `by-open-status` (openStatus, checkAt) holds only open jobs; `checkAt`
+ * is when the reaper must look again: the outbox's send-by time, the claim's
+ * expiry, or the deadline.
+ */
+const jobExists = 'attribute_exists(#id)'
+const isQueued = '#status = :queued'
+const isRunning = '#status = :running'
+const isOpen = `(${isQueued} OR ${isRunning})`
+const claimHeld = '#claimId = :claimId'
+const claimLapsed = '#claimExpiresAt < :now'
+const beforeDeadline = '#deadlineAt > :now'
+const pastDeadline = '#deadlineAt <= :now'
+const messageOwed = 'attribute_not_exists(#enqueuedAt)'
+const ownedBy = '#tenantId = :tenantId'
+const claimable = `${jobExists} AND ${beforeDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
+const expirable = `${pastDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
+
+/** Every terminal write: leaves the GSI (no openStatus), drops the claim, starts the retention clock. */
+function closeJob(...extraSets: string[]): string {
+  const sets = [
+    ...extraSets,
+    '#status = :status',
+    '#finishedAt = :now',
+    '#updatedAt = :now',
+    '#expiresAt = :ttl',
+  ]
+  return `SET ${sets.join(', ')} REMOVE #openStatus, #checkAt, #claimId, #claimExpiresAt`
+}
+
+export class DynamoJobStore implements JobStore {
+  readonly #doc: DynamoDBDocumentClient
+  readonly #table: string
+
+  constructor(options: { doc: DynamoDBDocumentClient; tableName: string }) {
+    this.#doc = options.doc
+    this.#table = options.tableName
+  }
+
+  async create(options: {
+    job: JobRecord
+    sendBy: number
+  }): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
+    const written = await unlessConditionFails(() =>
+      this.#doc.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: jobToItem(options.job, options.sendBy),
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': JOB_ATTR.id },
+        }),
+      ),
+    )
+    return written ? { ok: true } : { ok: false, reason: 'exists' }
+  }
+
+  async get(id: string): Promise<JobRecord | undefined> {
+    const out = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { id }, ConsistentRead: true }),
+    )
+    return out.Item && out.Item[JOB_ATTR.kind] === JOB_KIND ? jobFromItem(out.Item) : undefined
+  }
+
+  async markEnqueued(options: { id: string; now: number }): Promise<boolean> {
+    const job = await this.#update(options.id, {
+      update: 'SET #enqueuedAt = :now, #checkAt = #deadlineAt, #updatedAt = :now',
+      condition: `${isQueued} AND ${messageOwed}`,
+      values: { ':now': options.now },
+    })
+    return job !== undefined
+  }
+
+  claim(options: ClaimOptions): Promise<JobRecord | undefined> {
+    return this.#update(options.id, {
+      update:
+        'SET #status = :running, #openStatus = :running, #claimId = :claimId, #claimExpiresAt = :claimExpiresAt, ' +
+        '#checkAt = :claimExpiresAt, #startedAt = :now, #updatedAt = :now, #attempts = #attempts + :one',
+      condition: claimable,
+      values: {
+        ':now': options.now,
+        ':claimId': options.claimId,
+        ':claimExpiresAt': options.claimExpiresAt,
+        ':one': 1,
+      },
+    })
+  }
+
+  async renewClaim(options: {
+    id: string
+    claimId: string
+    claimExpiresAt: number
+    now: number
+  }): Promise<boolean> {
+    const job = await this.#update(options.id, {
+      update: 'SET #claimExpiresAt = :claimExpiresAt, #checkAt = :claimExpiresAt, #updatedAt = :now',
+      condition: `${isRunning} AND ${claimHeld}`,
+      values: { ':claimId': options.claimId, ':claimExpiresAt': options.claimExpiresAt, ':now': options.now },
+    })
+    return job !== undefined
+  }
+
+  complete(options: {
+    id: string
+    claimId: string
+    now: number
+    result: Record<string, unknown>
+    servedBy: JobServedBy
+  }): Promise<JobRecord | undefined> {
+    return this.#update(options.id, {
+      update: closeJob('#result = :result', '#servedBy = :servedBy'),
+      condition: `${isRunning} AND ${claimHeld}`,
+      values: {
+        ...this.#closing('succeeded', options.now),
+        ':claimId': options.claimId,
+        ':result': JSON.stringify(options.result),
+        ':servedBy': { ...options.servedBy },
+      },
+    })
+  }
+
+  fail(options: {
+    id: string
+    claimId?: string
+    now: number
+    error: JobError
+  }): Promise<JobRecord | undefined> {
+    return this.#update(options.id, {
+      update: closeJob('#error = :error'),
+      condition: options.claimId === undefined ? isOpen : `${isRunning} AND ${claimHeld}`,
+      values: {
+        ...this.#closing('failed', options.now),
+        ':claimId': options.claimId,
+        ':error': { ...options.error },
+      },
+    })
+  }
+
+  async abandon(options: { id: string; now: number; error: JobError }): Promise<boolean> {
+    const out = await this.#write(options.id, {
+      update: closeJob('#error = :error'),
+      condition: isOpen,
+      values: { ...this.#closing('failed', options.now), ':error': { ...options.error } },
+      returnValues: 'NONE',
+    })
+    return out !== undefined
+  }
+
+  async requeue(options: {
+    id: string
+    claimId: string
+    now: number
+    sendBy: number
+    onlyIfClaimExpired?: boolean
+    error?: JobError
+  }): Promise<boolean> {
+    const job = await this.#update(options.id, {
+      update:
+        `SET #status = :queued, #openStatus = :queued, #checkAt = :sendBy, #updatedAt = :now${options.error ? ', #error = :error' : ''} ` +
+        'REMOVE #claimId, #claimExpiresAt, #enqueuedAt',
+      condition: [isRunning, claimHeld, ...(options.onlyIfClaimExpired ? [claimLapsed] : [])].join(' AND '),
+      values: {
+        ':claimId': options.claimId,
+        ':now': options.now,
+        ':sendBy': options.sendBy,
+        ':error': options.error,
+      },
+    })
+    return job !== undefined
+  }
+
+  expire(options: { id: string; now: number }): Promise<JobRecord | undefined> {
+    const error: JobError = {
+      code: 'job_expired',
+      message: 'The job reached its deadline before a slot freed.',
+      status: 503,
+    }
+    return this.#update(options.id, {
+      update: closeJob('#error = :error'),
+      condition: expirable,
+      values: { ...this.#closing('expired', options.now), ':error': error },
+    })
+  }
+
+  cancel(options: { id: string; tenantId: string; now: number }): Promise<JobRecord | undefined> {
+    const error: JobError = { code: 'job_cancelled', message: 'The job was cancelled.', status: 409 }
+    return this.#update(options.id, {
+      update: closeJob('#error = :error'),
+      condition: `${ownedBy} AND ${isOpen}`,
+      values: { ...this.#closing('cancelled', options.now), ':tenantId': options.tenantId, ':error': error },
+    })
+  }
+
+  async setWebhookStatus(options: {
+    id: string
+    status: WebhookStatus
+    attempts: number
+    now: number
+  }): Promise<void> {
+    await this.#update(options.id, {
+      update: 'SET #webhookStatus = :webhookStatus, #webhookAttempts = :webhookAttempts, #updatedAt = :now',
+      condition: jobExists,
+      values: { ':webhookStatus': options.status, ':webhookAttempts': options.attempts, ':now': options.now },
+    })
+  }
+
+  async listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]> {
+    const jobs: JobRecord[] = []
+    let ExclusiveStartKey: Record<string, unknown> | undefined
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: 'by-open-status',
+          KeyConditionExpression: '#openStatus = :status AND #checkAt <= :now',
+          ExpressionAttributeNames: { '#openStatus': JOB_ATTR.openStatus, '#checkAt': JOB_ATTR.checkAt },
+          ExpressionAttributeValues: { ':status': options.status, ':now': options.now },
+          Limit: options.limit - jobs.length,
+          ExclusiveStartKey,
+        }),
+      )
+      for (const item of page.Items ?? []) jobs.push(jobFromItem(item))
+      ExclusiveStartKey = page.LastEvaluatedKey
+    } while (ExclusiveStartKey && jobs.length < options.limit)
+    return jobs
+  }
+
+  reserveIdempotencyKey(options: ReserveIdempotencyOptions): Promise<IdempotencyResult> {
+    return reserveIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
+  }
+
+  #closing(status: string, now: number): Record<string, unknown> {
+    return { ':status': status, ':now': now, ':ttl': ttlSeconds(now) }
+  }
+
+  /** One conditional UpdateItem; the new job, or undefined when the condition did not hold. */
+  async #update(
+    id: string,
+    command: { update: string; condition: string; values: Record<string, unknown> },
+  ): Promise<JobRecord | undefined> {
+    const out = await this.#write(id, { ...command, returnValues: 'ALL_NEW' })
+    return out?.Attributes ? jobFromItem(out.Attributes) : undefined
+  }
+
+  #write(
+    id: string,
+    command: {
+      update: string
+      condition: string
+      values: Record<string, unknown>
+      returnValues: 'ALL_NEW' | 'NONE'
+    },
+  ) {
+    const expressions = `${command.update} ${command.condition}`
+    return unlessConditionFails(() =>
+      this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id },
+          UpdateExpression: command.update,
+          ConditionExpression: command.condition,
+          ExpressionAttributeNames: namesIn(expressions),
+          ExpressionAttributeValues: valuesIn(expressions, {
+            ':queued': 'queued',
+            ':running': 'running',
+            ...command.values,
+          }),
+          ReturnValues: command.returnValues,
+        }),
+      ),
+    )
+  }
+}

@@ -1,0 +1,87 @@
+import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
+
+/**
+ * Durable jobs and their state machine. Every transition is conditional on the
+ * state it leaves, so two workers (or a worker and the reaper, or a cancel)
+ * racing on one job cannot both win: the loser gets `undefined` / `false`, a
+ * value, never an exception. See `DynamoJobStore` for the timeline.
+ */
+export interface JobStore {
+  /** Writes a new queued job whose message is still owed: the outbox sweep sends it after `sendBy`. */
+  create(options: { job: JobRecord; sendBy: number }): Promise<{ ok: true } | { ok: false; reason: 'exists' }>
+  get(id: string): Promise<JobRecord | undefined>
+  /** The job's message reached the queue; the outbox owes nothing until the deadline. */
+  markEnqueued(options: { id: string; now: number }): Promise<boolean>
+  /**
+   * Takes a queued job, or a running one whose claim expired, for one worker. At most one
+   * caller holds a live claim; the holder renews it while it runs.
+   */
+  claim(options: ClaimOptions): Promise<JobRecord | undefined>
+  renewClaim(options: { id: string; claimId: string; claimExpiresAt: number; now: number }): Promise<boolean>
+  complete(options: {
+    id: string
+    claimId: string
+    now: number
+    result: Record<string, unknown>
+    servedBy: JobServedBy
+  }): Promise<JobRecord | undefined>
+  /** With `claimId`: only that claim's holder may fail it. Without: any open job. */
+  fail(options: {
+    id: string
+    claimId?: string
+    now: number
+    error: JobError
+  }): Promise<JobRecord | undefined>
+  /**
+   * Fails an open job without reading it back: the DLQ handler's jobs may be the very
+   * records nobody can parse. True when it was open.
+   */
+  abandon(options: { id: string; now: number; error: JobError }): Promise<boolean>
+  /**
+   * Back to queued with the message owed again (retry after a backend failure, or a claim the
+   * reaper found abandoned: `onlyIfClaimExpired`).
+   */
+  requeue(options: {
+    id: string
+    claimId: string
+    now: number
+    sendBy: number
+    onlyIfClaimExpired?: boolean
+    error?: JobError
+  }): Promise<boolean>
+  /** A job that has not started by its deadline (queued, or running under a dead claim). */
+  expire(options: { id: string; now: number }): Promise<JobRecord | undefined>
+  /** The tenant's queued or running job → cancelled; undefined when it is not open (or not theirs). */
+  cancel(options: { id: string; tenantId: string; now: number }): Promise<JobRecord | undefined>
+  setWebhookStatus(options: {
+    id: string
+    status: WebhookStatus
+    attempts: number
+    now: number
+  }): Promise<void>
+  /** Open jobs whose `checkAt` has passed (sparse GSI): owed messages, dead claims, deadlines. */
+  listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]>
+  /** Binds `Idempotency-Key` to a job id, or returns the job id it is already bound to. */
+  reserveIdempotencyKey(options: ReserveIdempotencyOptions): Promise<IdempotencyResult>
+}
+
+export interface ClaimOptions {
+  readonly id: string
+  readonly claimId: string
+  readonly now: number
+  readonly claimExpiresAt: number
+}
+
+export interface ReserveIdempotencyOptions {
+  readonly tenantId: string
+  readonly key: string
+  readonly jobId: string
+  /** Hash of the request, so a reused key with another request is refused instead of joined. */
+  readonly fingerprint: string
+  readonly now: number
+  readonly ttlSeconds: number
+}
+
+export type IdempotencyResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly jobId: string; readonly fingerprint: string }

@@ -1,0 +1,64 @@
+import { type AppLogger, errorFields } from '../logging.ts'
+import type { JobRecord } from './job-record.ts'
+import type { JobStore } from './job-store.ts'
+import { deliverWebhook } from './webhook.ts'
+
+export interface WebhookSettings {
+  readonly maxAttempts: number
+  readonly baseDelayMs: number
+  readonly timeoutMs: number
+}
+
+export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
+  maxAttempts: 4,
+  baseDelayMs: 1000,
+  timeoutMs: 5000,
+})
+
+/**
+ * Calls the job's webhook, if it has one, and records how that went on the job.
+ * Never throws: the job's outcome is already stored, and failing the queue
+ * message over a webhook would only re-deliver a job that is done.
+ */
+export async function notifyWebhook(options: {
+  jobs: JobStore
+  job: JobRecord
+  secret: string | undefined
+  clock: () => number
+  log: AppLogger
+  settings: WebhookSettings
+  fetch?: typeof fetch
+}): Promise<void> {
+  const { job, log } = options
+  if (!job.webhookUrl) return
+  try {
+    if (!options.secret) {
+      log.warn('job webhook skipped: no webhook secret configured', { jobId: job.id })
+      await options.jobs.setWebhookStatus({
+        id: job.id,
+        status: 'skipped',
+        attempts: 0,
+        now: options.clock(),
+      })
+      return
+    }
+    const delivery = await deliverWebhook({
+      job,
+      url: job.webhookUrl,
+      secret: options.secret,
+      clock: options.clock,
+      ...options.settings,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    })
+    if (!delivery.delivered)
+      log.warn('job webhook not delivered', { jobId: job.id, attempts: delivery.attempts })
+    await options.jobs.setWebhookStatus({
+      id: job.id,
+      status: delivery.delivered ? 'delivered' : 'failed',
+      attempts: delivery.attempts,
+      now: options.clock(),
+    })
+  } catch (error) {
+    log.warn('job webhook bookkeeping failed', { jobId: job.id, ...errorFields(error) })
+  }
+}

@@ -1,0 +1,129 @@
+import { expiredLeaseIds } from '../backends/backend-record.ts'
+import type { CapacityStore } from '../capacity/capacity-store.ts'
+import { enqueueJob } from '../jobs/enqueue-job.ts'
+import { claimExpired, type JobRecord } from '../jobs/job-record.ts'
+import type { JobStore } from '../jobs/job-store.ts'
+import { type AppLogger, errorFields, silentLogger } from '../logging.ts'
+import type { JobQueue } from '../queue/job-queue.ts'
+
+export interface ReaperOptions {
+  readonly capacity: CapacityStore
+  readonly jobs: JobStore
+  readonly queue: JobQueue
+  readonly clock?: () => number
+  readonly log?: AppLogger
+  /** A requeued job gets this long to have its message recorded before the next sweep sends another. */
+  readonly outboxGraceMs?: number
+  /** Backends whose heartbeat is older than this are counted as stale (the router already skips them). */
+  readonly heartbeatStaleMs?: number
+  /** Jobs looked at per status per run; the next run picks up the rest. */
+  readonly batchLimit?: number
+}
+
+export interface ReapResult {
+  readonly leasesReclaimed: number
+  readonly staleBackends: number
+  readonly messagesSent: number
+  readonly claimsRequeued: number
+  readonly expired: number
+  readonly errors: number
+}
+
+/**
+ * One sweep of everything that only time repairs:
+ * - leases whose holder died (expired entries still in a backend's map);
+ * - queued jobs whose message was never sent (the outbox: gateway or worker
+ *   died, or SQS refused the send) → send it now;
+ * - running jobs whose claim lapsed (the worker died mid-job) → queued again
+ *   with a fresh message;
+ * - open jobs past their deadline → expired.
+ * Every write is conditional, so overlapping runs, or a worker acting on the
+ * same job meanwhile, cannot double anything up.
+ */
+export async function reap(options: ReaperOptions): Promise<ReapResult> {
+  const clock = options.clock ?? Date.now
+  const log = options.log ?? silentLogger
+  const limit = options.batchLimit ?? 100
+  const grace = options.outboxGraceMs ?? 30_000
+  const counts = {
+    leasesReclaimed: 0,
+    staleBackends: 0,
+    messagesSent: 0,
+    claimsRequeued: 0,
+    expired: 0,
+    errors: 0,
+  }
+  const guarded = async (what: string, id: string, work: () => Promise<void>) => {
+    try {
+      await work()
+    } catch (error) {
+      counts.errors++
+      log.warn(`reaper: ${what} failed`, { id, ...errorFields(error) })
+    }
+  }
+  const send = async (job: Pick<JobRecord, 'id' | 'lane'>) => {
+    if (await enqueueJob({ jobs: options.jobs, queue: options.queue, job, now: clock, log }))
+      counts.messagesSent++
+  }
+
+  const now = clock()
+  for (const backend of await options.capacity.snapshot()) {
+    if (options.heartbeatStaleMs !== undefined && backend.heartbeatAt < now - options.heartbeatStaleMs) {
+      counts.staleBackends++
+    }
+    const leaseIds = expiredLeaseIds(backend, now)
+    if (leaseIds.length === 0) continue
+    await guarded('lease reclaim', backend.id, async () => {
+      counts.leasesReclaimed += await options.capacity.reclaimExpired({
+        backendId: backend.id,
+        leaseIds,
+        now,
+      })
+    })
+  }
+
+  for (const job of await options.jobs.listDue({ status: 'queued', now, limit })) {
+    await guarded('queued sweep', job.id, async () => {
+      if (job.deadlineAt <= now) {
+        if (await options.jobs.expire({ id: job.id, now })) counts.expired++
+      } else if (job.enqueuedAt === undefined) {
+        await send(job)
+      }
+    })
+  }
+
+  for (const job of await options.jobs.listDue({ status: 'running', now, limit })) {
+    if (!claimExpired(job, now) || !job.claimId) continue
+    const claimId = job.claimId
+    await guarded('running sweep', job.id, async () => {
+      if (job.deadlineAt <= now) {
+        if (await options.jobs.expire({ id: job.id, now })) counts.expired++
+        return
+      }
+      const requeued = await options.jobs.requeue({
+        id: job.id,
+        claimId,
+        now,
+        sendBy: now + grace,
+        onlyIfClaimExpired: true,
+      })
+      if (!requeued) return
+      counts.claimsRequeued++
+      await send(job)
+    })
+  }
+  if (
+    counts.errors > 0 ||
+    counts.messagesSent + counts.claimsRequeued + counts.expired + counts.leasesReclaimed > 0
+  ) {
+    log.info('reaper swept', counts)
+  }
+  return counts
+}
+
+/** The scheduled Lambda's handler: one sweep per EventBridge tick. */
+export function createReaperHandler(options: ReaperOptions) {
+  return async function reaperHandler(): Promise<ReapResult> {
+    return reap(options)
+  }
+}

@@ -1,0 +1,220 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createAdaptorServer } from '@hono/node-server'
+import OpenAI from 'openai'
+import { type LocalAws, startLocalAws } from '../../../local/emulators.ts'
+import { type Fleet, type StartFleetOptions, startFleet } from '../../../local/fleet/fleet.ts'
+import { seedTenantKey } from '../../../local/tenants.ts'
+import {
+  type LocalWorkers,
+  type LocalWorkersOptions,
+  startLocalWorkers,
+} from '../../../local/worker-poller.ts'
+import { expiredLeaseIds } from '../../../shared/backends/backend-record.ts'
+import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../../shared/config/gateway-config.ts'
+import { createApp } from '../../../shared/http/app.ts'
+import { Overflow, type OverflowOptions } from '../../../shared/jobs/overflow.ts'
+import { silentLogger } from '../../../shared/logging.ts'
+import { type AwsAdapters, createAwsAdapters } from '../../../shared/runtime/aws-adapters.ts'
+import { gatewayDeps } from '../../../shared/runtime/gateway-deps.ts'
+import { type RuntimeEnv, readRuntimeEnv } from '../../../shared/runtime/runtime-env.ts'
+import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
+import type { TenantPolicyInput } from '../../../shared/tenants/tenant-policy.ts'
+
+export const MODEL = 'deepseek-r1-distill-llama-8b'
+export const WEBHOOK_SECRET = 'whsec-test'
+
+/** Test tenants: keys and policies. */
+export const KEYS = {
+  queue: 'sk-test-queue',
+  wait: 'sk-test-wait',
+  batch: 'sk-test-batch',
+  other: 'sk-test-other',
+}
+const TENANTS: { key: string; policy: TenantPolicyInput }[] = [
+  { key: KEYS.queue, policy: { id: 'queuer', mayQueue: true } },
+  { key: KEYS.wait, policy: { id: 'waiter', mayQueue: true, defaultWaitSeconds: 10 } },
+  { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
+  { key: KEYS.other, policy: { id: 'other', mayQueue: true } },
+]
+
+/** GPU tier only (no CPU fallback), short leases, a snapshot that is never older than 100 ms. */
+export function gpuOnlyConfig(): GatewayConfigInput {
+  const model = DEFAULT_CONFIG.models[0]
+  if (!model) throw new Error('default config has no model')
+  return {
+    ...DEFAULT_CONFIG,
+    models: [{ ...model, tiers: model.tiers.filter((tier) => !tier.degraded) }],
+    leaseTtlSeconds: 3,
+    // No heartbeat agents in these tests: a registration stays fresh for the whole file.
+    heartbeatStaleSeconds: 3600,
+    snapshotMaxAgeMs: 100,
+  }
+}
+
+export interface JobStack {
+  readonly aws: LocalAws
+  readonly fleet: Fleet
+  readonly env: RuntimeEnv
+  /** Environment for a worker process joining this stack. */
+  readonly processEnv: Record<string, string>
+  readonly adapters: AwsAdapters
+  readonly gatewayUrl: string
+  /** Holds `count` slots of a backend with leases that outlive the test; returns the releaser. */
+  blockSlots(backendId: string, count: number): Promise<() => Promise<void>>
+  /** Completion requests the simulated backends received, all backends together. */
+  simRequests(): number
+  startWorkers(options?: Partial<LocalWorkersOptions>): Promise<LocalWorkers>
+  openai(key: string): OpenAI
+  stop(): Promise<void>
+}
+
+export async function startJobStack(
+  options: {
+    fleet?: string
+    speed?: number
+    faults?: StartFleetOptions['faults']
+    overflow?: Partial<OverflowOptions>
+  } = {},
+): Promise<JobStack> {
+  const aws = await startLocalAws({ prefix: `jobs-${Math.random().toString(36).slice(2, 8)}` })
+  const processEnv = {
+    ...aws.env,
+    SPILLWAY_CONFIG: JSON.stringify(gpuOnlyConfig()),
+    SPILLWAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    LOG_LEVEL: 'error',
+  }
+  const env = readRuntimeEnv(processEnv)
+  const adapters = createAwsAdapters(env)
+  for (const tenant of TENANTS) await seedTenantKey({ tenants: adapters.tenants, ...tenant, now: Date.now() })
+  const fleet = await startFleet({
+    spec: options.fleet ?? 'h20=1x2',
+    speed: options.speed ?? 1,
+    ...(options.faults ? { faults: options.faults } : {}),
+  })
+  for (const backend of fleet.backends) {
+    await adapters.registry.register(
+      {
+        id: backend.id,
+        url: backend.url,
+        hardware: backend.hardware,
+        models: backend.models,
+        maxConcurrency: backend.maxConcurrency,
+      },
+      Date.now(),
+    )
+  }
+  const deps = gatewayDeps({
+    env,
+    adapters,
+    secrets: { adminKeyHash: hashApiKey('sk-test-admin') },
+    log: silentLogger,
+  })
+  const app = createApp({
+    ...deps,
+    overflow: new Overflow({
+      jobs: adapters.jobs,
+      queue: adapters.queue,
+      retryAfterSeconds: 1,
+      ...options.overflow,
+    }),
+  })
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const workers: LocalWorkers[] = []
+
+  return {
+    aws,
+    fleet,
+    env,
+    processEnv,
+    adapters,
+    gatewayUrl,
+    async blockSlots(backendId, count) {
+      const leaseIds = Array.from({ length: count }, (_, i) => `blocker-${i}-${Math.random()}`)
+      for (const leaseId of leaseIds) {
+        const now = Date.now()
+        // Leases a killed worker left behind hold no slot, but take a map entry: reclaim them here.
+        const current = await adapters.registry.get(backendId)
+        const reclaim = current ? expiredLeaseIds(current, now) : []
+        const out = await adapters.capacity.acquire({
+          backendId,
+          leaseId,
+          now,
+          expiresAt: now + 600_000,
+          staleBefore: 0,
+          reclaim,
+        })
+        if (!out.ok) throw new Error(`could not block a slot of ${backendId}`)
+      }
+      return async () => {
+        for (const leaseId of leaseIds) await adapters.capacity.release({ backendId, leaseId })
+      }
+    },
+    simRequests: () => fleet.backends.reduce((sum, backend) => sum + backend.state().totals.requests, 0),
+    async startWorkers(overrides = {}) {
+      const started = await startLocalWorkers({
+        env,
+        batchSize: 10,
+        concurrency: 2,
+        waitTimeSeconds: 1,
+        failedVisibilitySeconds: 0,
+        reaperIntervalMs: false,
+        worker: {
+          claimTtlMs: 3_000,
+          slotWaitMs: 1_000,
+          webhook: { maxAttempts: 3, baseDelayMs: 50, timeoutMs: 2_000 },
+        },
+        ...overrides,
+      })
+      workers.push(started)
+      return started
+    },
+    openai: (key) => new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: key, maxRetries: 0, timeout: 30_000 }),
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop()))
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await fleet.stop()
+      adapters.clients.dynamo.destroy()
+      adapters.clients.sqs.destroy()
+      await aws.stop()
+    },
+  }
+}
+
+export function chatBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { model: MODEL, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, ...extra }
+}
+
+export function postChat(
+  gatewayUrl: string,
+  key: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${gatewayUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  })
+}
+
+export function getJob(gatewayUrl: string, key: string, id: string, query = ''): Promise<Response> {
+  return fetch(`${gatewayUrl}/v1/jobs/${id}${query}`, { headers: { authorization: `Bearer ${key}` } })
+}
+
+/** Polls until `check` holds or the bound passes; returns whether it held. Not a timing assertion. */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  withinMs = 15_000,
+  everyMs = 25,
+): Promise<boolean> {
+  const until = Date.now() + withinMs
+  while (Date.now() < until) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+  return check()
+}
