@@ -1,0 +1,45 @@
+import type { CostResult } from '../cost-model.ts'
+import type { DynamoCostResult } from '../dynamo-cost.ts'
+import type { LambdaShapeResult } from '../lambda-shape.ts'
+import type { OverflowResult } from '../overflow.ts'
+import type { OverheadResult } from '../overhead.ts'
+import type { RouterResult } from '../router-decision.ts'
+import type { ThroughputResult } from '../throughput.ts'
+import type { UpstreamClientResult } from '../upstream-client.ts'
+import type { MachineInfo } from './machine.ts'
+import type { CpuPlan } from './pinning.ts'
+
+export type BenchMode = 'full' | 'quick' | 'smoke'
+
+export interface ProfileDigest {
+  readonly store: 'memory' | 'dynamo'
+  readonly requests: number
+  readonly cpuMsPerRequest: number
+  readonly byOwner: readonly { readonly category: string; readonly share: number }[]
+  readonly byOwnerInclusive: readonly { readonly category: string; readonly share: number }[]
+}
+
+/** The shape of `bench/results/latest.json`. */
+export interface BenchResult {
+  readonly schema: 1
+  readonly mode: BenchMode
+  readonly startedAt: string
+  readonly durationSeconds: number
+  readonly machine: MachineInfo
+  readonly cpus: CpuPlan
+  readonly method: Readonly<Record<string, unknown>>
+  readonly overhead?: OverheadResult
+  readonly throughput?: ThroughputResult & {
+    /** 1000 / gateway CPU ms per request: what one core could serve if CPU were all that mattered. */
+    readonly cpuBoundRpsPerCore: Readonly<Record<'memory' | 'dynamo', number>>
+  }
+  readonly dynamo?: DynamoCostResult
+  readonly router?: RouterResult
+  readonly overflow?: OverflowResult
+  readonly lambda?: LambdaShapeResult
+  /** Experiment: the gateway's upstream call over fetch versus node:http. */
+  readonly upstreamClient?: UpstreamClientResult
+  readonly cost?: CostResult
+  readonly profile?: { readonly file: string; readonly runs: readonly ProfileDigest[] }
+  readonly charts: readonly string[]
+}

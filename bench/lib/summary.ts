@@ -1,0 +1,159 @@
+/**
+ * Markdown tables of a run, from `latest.json` alone: printed at the end of a
+ * run and by `bench/readme-table.ts` for the README, so the README cannot
+ * drift from the measured figures.
+ */
+import type { BenchResult } from './result.ts'
+
+const ms = (v: number | undefined, digits = 2) =>
+  v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits)
+const usd = (v: number) => `$${v < 1 ? v.toFixed(3) : v.toFixed(2)}`
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`
+
+export function summaryTables(r: BenchResult): string {
+  const out: string[] = []
+  const m = r.machine
+  out.push(
+    `Run: \`${r.mode}\`, ${r.startedAt.slice(0, 10)}, commit \`${m.commit.slice(0, 8)}\`${m.dirty ? ' (dirty)' : ''}, ` +
+      `${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, ${r.durationSeconds.toFixed(0)} s` +
+      `${r.cpus.pinned ? `, gateway pinned to CPU ${r.cpus.gatewayCore}` : ''}.`,
+    '',
+  )
+  if (r.overhead) {
+    out.push(
+      '**Added latency** (gateway minus the same backend called directly; ms, median of round percentiles):',
+      '',
+      '| backend | concurrency | memory store p50 / p99 | DynamoDB emulator p50 / p99 | backend alone p50 |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    )
+    for (const c of r.overhead.cells) {
+      out.push(
+        `| ${c.payload === 'instant' ? 'zero latency' : 'paced SSE'} | ${c.concurrency} | ` +
+          `${ms(c.added.memory.p50)} / ${ms(c.added.memory.p99)} | ${ms(c.added.dynamo.p50)} / ${ms(c.added.dynamo.p99)} | ` +
+          `${ms(c.baseline.latency.p50)} |`,
+      )
+    }
+    const streams = r.overhead.cells.filter((c) => c.payload === 'paced')
+    if (streams.length > 0) {
+      out.push(
+        '',
+        '**Streams** (paced SSE): added time to first token and added largest gap between chunks, p50 (ms):',
+        '',
+        '| concurrency | TTFT, memory | TTFT, DynamoDB | largest gap, memory | largest gap, DynamoDB |',
+        '| ---: | ---: | ---: | ---: | ---: |',
+        ...streams.map(
+          (c) =>
+            `| ${c.concurrency} | ${ms(c.added.memory.ttftP50)} | ${ms(c.added.dynamo.ttftP50)} | ` +
+            `${ms(c.added.memory.maxGapP50)} | ${ms(c.added.dynamo.maxGapP50)} |`,
+        ),
+      )
+    }
+    const cpu = r.overhead.gatewayCpuMsPerRequest
+    out.push(
+      '',
+      `**Gateway CPU per request**: ${ms(cpu.memory.instant, 3)} ms (memory store), ` +
+        `${ms(cpu.dynamo.instant, 3)} ms (DynamoDB store, AWS SDK included); streams: ` +
+        `${ms(cpu.memory.paced, 3)} / ${ms(cpu.dynamo.paced, 3)} ms.`,
+    )
+  }
+  if (r.throughput) {
+    const t = r.throughput
+    const rps = (target: 'baseline' | 'memory' | 'dynamo') => {
+      const low = t.lowestRateTried[target]
+      return t.rps[target].median > 0 || !low
+        ? `${t.rps[target].median}`
+        : `none (p99 ${ms(low.p99Ms, 1)} ms already at ${low.rate}/s)`
+    }
+    out.push(
+      '',
+      `**Throughput** at p99 < ${t.sloP99Ms} ms with no failed request (requests/s): backend alone ${rps('baseline')}, ` +
+        `gateway with memory store ${rps('memory')} (×${t.ratio.memory}), with DynamoDB emulator ${rps('dynamo')}. ` +
+        `CPU-bound ceiling of one core (1000 / CPU ms per request): ${t.cpuBoundRpsPerCore.memory} / ${t.cpuBoundRpsPerCore.dynamo} requests/s.`,
+    )
+  }
+  if (r.upstreamClient) {
+    const u = r.upstreamClient
+    out.push(
+      '',
+      `**Experiment, upstream call**: gateway CPU per request ${ms(u.fetch.cpuMsPerRequest, 3)} ms with fetch, ` +
+        `${ms(u.nodeHttp.cpuMsPerRequest, 3)} ms with node:http; p99 at ${u.rate} requests/s ` +
+        `${ms(u.fetch.latencyAtRate.p99)} vs ${ms(u.nodeHttp.latencyAtRate.p99)} ms (memory store).`,
+    )
+  }
+  if (r.dynamo) {
+    const s = r.dynamo.steady
+    const c = r.dynamo.contention
+    out.push(
+      '',
+      '**DynamoDB per routed request**:',
+      '',
+      '| scenario | writes | failed checks | reads | WCU | RCU | rejected (429) |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| steady, ${s.gateways} gateway, ${s.slots} slots, ${s.concurrency} concurrent | ${s.perRoutedRequest.writes} | ${s.perRoutedRequest.conditionalFailures} | ${s.perRoutedRequest.reads} | ${s.perRoutedRequest.writeUnits} | ${s.perRoutedRequest.readUnits} | ${s.rejected} of ${s.requests} |`,
+      `| contention, ${c.gateways} gateways, ${c.slots} slots, ${c.concurrency} concurrent | ${c.perRoutedRequest.writes} | ${c.perRoutedRequest.conditionalFailures} | ${c.perRoutedRequest.reads} | ${c.perRoutedRequest.writeUnits} | ${c.perRoutedRequest.readUnits} | ${c.rejected} of ${c.requests} |`,
+      '',
+      `Write units per routed request (acquire + release) on one 256-slot backend item as its leases fill: ${r.dynamo.writeUnitsBySlotsHeld
+        .map((c) => `${c.leasesHeld} held → ${c.acquireWriteUnits + c.releaseWriteUnits}`)
+        .join(', ')}.`,
+      '',
+      `Emulator UpdateItem round trip: p50 ${ms(r.dynamo.emulatorUpdateItemMs.p50)} ms, p99 ${ms(r.dynamo.emulatorUpdateItemMs.p99)} ms.`,
+    )
+  }
+  if (r.router) {
+    out.push(
+      '',
+      '**Router decision** (pure, µs): ',
+      '',
+      '| backends | Router.acquire p50 / p99 | pickBackend p50 |',
+      '| ---: | ---: | ---: |',
+      ...r.router.sizes.map(
+        (s) =>
+          `| ${s.backends.toLocaleString('en-US')} | ${ms(s.acquireMicros.p50, 1)} / ${ms(s.acquireMicros.p99, 1)} | ${ms(s.pickMicros.p50, 2)} |`,
+      ),
+    )
+  }
+  if (r.overflow) {
+    const o = r.overflow
+    out.push(
+      '',
+      'skipped' in o
+        ? `**Overflow**: not measured (${o.skipped}).`
+        : `**Overflow**: burst of ${o.jobs} jobs on ${o.slots} slots: ${o.succeeded} succeeded, ${o.lost} lost; ` +
+            `slot freed → queued job started p50 ${ms(o.slotFreeToStartMs.p50, 0)} ms, p99 ${ms(o.slotFreeToStartMs.p99, 0)} ms; ` +
+            `drained in ${ms(o.drainMs, 0)} ms vs ideal ${ms(o.idealDrainMs, 0)} ms (×${o.drainRatio}); ` +
+            `slots idle ${(o.idleShareWhileBacklog * 100).toFixed(1)}% of the time a backlog existed.`,
+    )
+  }
+  if (r.lambda) {
+    out.push(
+      '',
+      `**Lambda bundles** (esbuild as the stack builds them; load = fresh Node process importing the bundle, minus a bare Node start of ${ms(r.lambda.nodeStartMs, 0)} ms):`,
+      '',
+      '| function | bundle | gzip | module load | largest input |',
+      '| --- | ---: | ---: | ---: | --- |',
+      ...r.lambda.functions.map(
+        (f) =>
+          `| ${f.name} | ${kb(f.bundleBytes)} | ${kb(f.gzipBytes)} | ${f.error ? 'failed' : `${ms(f.addedLoadMs, 0)} ms`} | ` +
+          `${f.largestInputs[0] ? `${f.largestInputs[0].input} (${kb(f.largestInputs[0].bytes)})` : ''} |`,
+      ),
+    )
+  }
+  if (r.cost) {
+    out.push(
+      '',
+      `**Cost per million requests** (${r.cost.prices.region} list prices, ${r.cost.memoryMb} MB Arm Lambda; measured duration / CPU scaled to ${r.cost.memoryMb} MB):`,
+      '',
+      '| scenario | Lambda | DynamoDB | SQS | total |',
+      '| --- | ---: | ---: | ---: | ---: |',
+      ...r.cost.scenarios.map((s) => {
+        const a = s.perMillion.measured
+        const b = s.perMillion.cpuScaled
+        return (
+          `| ${s.name} | ${usd(a.lambdaRequests + a.lambdaDuration)} / ${usd(b.lambdaRequests + b.lambdaDuration)} | ` +
+          `${usd(a.dynamodb)} | ${usd(a.sqs)} | ${usd(a.total)} / ${usd(b.total)} |`
+        )
+      }),
+    )
+  }
+  return `${out.join('\n')}\n`
+}

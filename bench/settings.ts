@@ -1,0 +1,101 @@
+import type { BenchMode } from './lib/result.ts'
+
+/** How long and how often each benchmark runs, per mode. `quick` is ~1 minute, `full` under ~10. */
+export interface BenchSettings {
+  readonly overhead: {
+    readonly rounds: number
+    readonly concurrencies: readonly number[]
+    readonly cellMs: number
+    readonly minRequests: number
+    readonly maxRequests?: number
+    readonly warmupRequests: number
+  }
+  readonly throughput: {
+    readonly rounds: number
+    readonly stepMs: number
+    readonly startRate: number
+    readonly growth: number
+    readonly bisections: number
+    readonly maxSteps: number
+    readonly warmupRequests: number
+  }
+  readonly dynamo: { readonly durationMs: number }
+  readonly router: { readonly sizes: readonly number[]; readonly rounds: number; readonly iterations: number }
+  readonly lambda: { readonly rounds: number }
+  readonly profile: { readonly durationMs: number; readonly concurrency: number }
+  readonly overflow: { readonly slots: number; readonly burstFactor: number; readonly speed: number }
+  readonly upstream: {
+    readonly rounds: number
+    readonly cellMs: number
+    readonly minRequests: number
+    readonly maxRequests?: number
+    readonly rate: number
+    readonly warmupRequests: number
+  }
+}
+
+const SIZES = [10, 100, 1_000, 10_000]
+
+export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
+  full: {
+    overhead: { rounds: 5, concurrencies: [1, 16, 64], cellMs: 1_000, minRequests: 100, warmupRequests: 300 },
+    throughput: {
+      rounds: 3,
+      stepMs: 1_000,
+      startRate: 200,
+      growth: 1.6,
+      bisections: 4,
+      maxSteps: 30,
+      warmupRequests: 500,
+    },
+    dynamo: { durationMs: 3_000 },
+    router: { sizes: SIZES, rounds: 5, iterations: 4_000 },
+    lambda: { rounds: 5 },
+    profile: { durationMs: 5_000, concurrency: 16 },
+    overflow: { slots: 4, burstFactor: 10, speed: 1 },
+    upstream: { rounds: 5, cellMs: 1_000, minRequests: 100, rate: 300, warmupRequests: 2_000 },
+  },
+  quick: {
+    overhead: { rounds: 2, concurrencies: [1, 16, 64], cellMs: 300, minRequests: 30, warmupRequests: 100 },
+    throughput: {
+      rounds: 1,
+      stepMs: 500,
+      startRate: 200,
+      growth: 1.8,
+      bisections: 2,
+      maxSteps: 12,
+      warmupRequests: 200,
+    },
+    dynamo: { durationMs: 1_000 },
+    router: { sizes: SIZES, rounds: 3, iterations: 1_000 },
+    lambda: { rounds: 2 },
+    profile: { durationMs: 1_500, concurrency: 16 },
+    overflow: { slots: 4, burstFactor: 10, speed: 0.5 },
+    upstream: { rounds: 2, cellMs: 400, minRequests: 30, rate: 300, warmupRequests: 600 },
+  },
+  smoke: {
+    overhead: {
+      rounds: 1,
+      concurrencies: [1, 4],
+      cellMs: 0,
+      minRequests: 3,
+      maxRequests: 6,
+      warmupRequests: 4,
+    },
+    throughput: {
+      rounds: 1,
+      stepMs: 100,
+      startRate: 40,
+      growth: 2,
+      bisections: 0,
+      maxSteps: 2,
+      warmupRequests: 4,
+    },
+    dynamo: { durationMs: 150 },
+    router: { sizes: [10, 100], rounds: 1, iterations: 20 },
+    lambda: { rounds: 1 },
+    profile: { durationMs: 200, concurrency: 2 },
+    overflow: { slots: 2, burstFactor: 2, speed: 0.05 },
+    upstream: { rounds: 1, cellMs: 0, minRequests: 3, maxRequests: 6, rate: 40, warmupRequests: 4 },
+  },
+}

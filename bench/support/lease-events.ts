@@ -1,0 +1,73 @@
+import type { BackendRecord } from '../../shared/backends/backend-record.ts'
+import type { AcquireOptions, AcquireResult, LeaseRef } from '../../shared/capacity/capacity-store.ts'
+
+export interface LeaseEvent {
+  readonly kind: 'acquire' | 'release'
+  /** The bench's own slot blockers, or a job's lease taken by the worker. */
+  readonly owner: 'job' | 'blocker'
+  /** performance.now() when the write came back. */
+  readonly at: number
+  readonly leaseId: string
+  /** On a release: how long the lease was held. */
+  readonly heldMs?: number
+}
+
+export const BLOCKER_PREFIX = 'bench-blocker-'
+
+interface CapacityMethods {
+  acquire(options: AcquireOptions): Promise<AcquireResult>
+  release(lease: LeaseRef): Promise<BackendRecord | undefined>
+}
+
+export interface LeaseRecorder {
+  events(): readonly LeaseEvent[]
+  count(kind: LeaseEvent['kind'], owner: LeaseEvent['owner']): number
+  reset(): void
+  restore(): void
+}
+
+/**
+ * Records every successful acquire and every release of a capacity store class,
+ * whoever calls them in this process (the worker's router included), by wrapping
+ * its prototype: the slot timeline of a drain, at the port where it happens.
+ */
+export function recordLeaseEvents(prototype: CapacityMethods): LeaseRecorder {
+  const { acquire, release } = prototype
+  let events: LeaseEvent[] = []
+  const acquiredAt = new Map<string, number>()
+  const owner = (leaseId: string) => (leaseId.startsWith(BLOCKER_PREFIX) ? 'blocker' : 'job')
+  prototype.acquire = async function recordedAcquire(this: CapacityMethods, options) {
+    const result = await acquire.call(this, options)
+    if (result.ok) {
+      const at = performance.now()
+      acquiredAt.set(options.leaseId, at)
+      events.push({ kind: 'acquire', owner: owner(options.leaseId), at, leaseId: options.leaseId })
+    }
+    return result
+  }
+  prototype.release = async function recordedRelease(this: CapacityMethods, lease) {
+    const result = await release.call(this, lease)
+    const at = performance.now()
+    const since = acquiredAt.get(lease.leaseId)
+    events.push({
+      kind: 'release',
+      owner: owner(lease.leaseId),
+      at,
+      leaseId: lease.leaseId,
+      ...(since === undefined ? {} : { heldMs: at - since }),
+    })
+    return result
+  }
+  return {
+    events: () => events,
+    count: (kind, who) => events.filter((e) => e.kind === kind && e.owner === who).length,
+    reset() {
+      events = []
+      acquiredAt.clear()
+    },
+    restore() {
+      prototype.acquire = acquire
+      prototype.release = release
+    },
+  }
+}

@@ -1,0 +1,95 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BenchResult } from '../../bench/lib/result.ts'
+import { runBench } from '../../bench/run.ts'
+
+// Every benchmark in miniature, end to end: the JSON has its shape and its numbers are
+// finite. No figure is compared with any threshold: this checks the suite, not the machine.
+let dir: string
+let result: BenchResult
+
+/** Paths of every number in `value` that is not finite (NaN and Infinity become null in JSON). */
+function nonFinite(value: unknown, path = '$'): string[] {
+  if (value === null) return [path]
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [path]
+  if (Array.isArray(value)) return value.flatMap((v, i) => nonFinite(v, `${path}[${i}]`))
+  if (typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => nonFinite(v, `${path}.${k}`))
+  return []
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spillway-bench-smoke-'))
+  await runBench({ mode: 'smoke', outDir: dir, quiet: true })
+  result = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as BenchResult
+}, 180_000)
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true })
+})
+
+describe('npm run bench (smoke)', () => {
+  it('records the machine, the Node version and the commit', () => {
+    expect(result.schema).toBe(1)
+    expect(result.mode).toBe('smoke')
+    expect(result.machine.cpus).toBeGreaterThan(0)
+    expect(result.machine.node).toMatch(/^v\d+/)
+    expect(result.machine.commit).toMatch(/^([0-9a-f]{40}|unknown)$/)
+  })
+
+  it('writes only finite numbers, except throughput ratios a busy machine may leave undefined', () => {
+    const bad = nonFinite(result).filter((path) => !path.startsWith('$.throughput.ratio'))
+    expect(bad).toEqual([])
+  })
+
+  it('measures overhead for every payload and concurrency, baseline and both stores, without failures', () => {
+    const cells = result.overhead?.cells ?? []
+    expect(cells.map((c) => `${c.payload}/${c.concurrency}`)).toEqual([
+      'instant/1',
+      'instant/4',
+      'paced/1',
+      'paced/4',
+    ])
+    for (const cell of cells) {
+      for (const target of [cell.baseline, cell.memory, cell.dynamo]) {
+        expect(target.failures).toBe(0)
+        expect(target.latency.n).toBeGreaterThan(0)
+      }
+      if (cell.payload === 'paced') expect(cell.added.dynamo.ttftP50).toEqual(expect.any(Number))
+    }
+  })
+
+  it('counts DynamoDB writes per routed request and their capacity', () => {
+    const steady = result.dynamo?.steady
+    expect(steady?.routed).toBeGreaterThan(0)
+    expect(steady?.perRoutedRequest.writes).toBeGreaterThanOrEqual(2)
+    expect(steady?.perRoutedRequest.writeUnits).toBeGreaterThan(0)
+    expect(result.dynamo?.writeUnitsBySlotsHeld.length).toBeGreaterThan(0)
+  })
+
+  it('times the router for each fleet size, and bundles every Lambda entry point', () => {
+    expect(result.router?.sizes.map((s) => s.backends)).toEqual([10, 100])
+    const functions = result.lambda?.functions ?? []
+    expect(functions.length).toBeGreaterThan(0)
+    for (const fn of functions) {
+      expect(fn.error).toBeUndefined()
+      expect(fn.bundleBytes).toBeGreaterThan(0)
+    }
+  })
+
+  it('prices every scenario and says when the overflow was not measured', () => {
+    expect(result.cost?.scenarios.length).toBeGreaterThan(0)
+    const overflow = result.overflow
+    if (overflow && 'skipped' in overflow) expect(overflow.skipped).not.toBe('')
+    else expect(overflow?.lost).toBe(0)
+  })
+
+  it('writes the charts and the profile summary next to the JSON', async () => {
+    expect(result.charts).toEqual(expect.arrayContaining(['latency-instant.svg', 'latency-paced.svg']))
+    for (const chart of result.charts) {
+      expect(await readFile(join(dir, chart), 'utf8')).toMatch(/^<svg /)
+    }
+    expect(await readFile(join(dir, 'profile.md'), 'utf8')).toContain('# CPU profile of the gateway hot path')
+  })
+})
