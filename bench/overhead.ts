@@ -58,6 +58,16 @@ export interface OverheadResult {
   readonly cells: readonly OverheadCell[]
   /** CPU time of the gateway process per request, ms (user + system), over every measured cell. */
   readonly gatewayCpuMsPerRequest: Readonly<Record<Store, Readonly<Record<Payload['name'], number>>>>
+  /** Garbage collection in the gateway process over every measured cell: pauses stop the event loop. */
+  readonly gatewayGc: Readonly<Record<Store, GcFigures>>
+}
+
+export interface GcFigures {
+  readonly pauses: number
+  readonly totalMs: number
+  readonly longestPauseMs: number
+  /** GC time as a share of the gateway's CPU time. */
+  readonly shareOfCpu: number
 }
 
 interface Samples {
@@ -76,6 +86,10 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
   })
   const samples = new Map<string, Samples>()
   const cpu = { memory: { instant: [0, 0], paced: [0, 0] }, dynamo: { instant: [0, 0], paced: [0, 0] } }
+  const gc = {
+    memory: { pauses: 0, totalMs: 0, longestPauseMs: 0, cpuMs: 0 },
+    dynamo: { pauses: 0, totalMs: 0, longestPauseMs: 0, cpuMs: 0 },
+  }
 
   o.progress.step('overhead: warm-up')
   for (const payload of payloads) {
@@ -99,7 +113,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
         // Rotate who goes first each round so no side always runs on a warmer or cooler machine.
         const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]!)
         for (const target of order) {
-          const before = target === 'baseline' ? 0 : await o.rig.gateways[target].cpuMs()
+          const before = target === 'baseline' ? undefined : await o.rig.gateways[target].stats()
           const run = await runClosedLoop({
             concurrency,
             durationMs: o.cellMs,
@@ -107,11 +121,17 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
             ...limit(o),
             call: () => call[target](),
           })
-          if (target !== 'baseline') {
-            const used = (await o.rig.gateways[target].cpuMs()) - before
+          if (target !== 'baseline' && before) {
+            const after = await o.rig.gateways[target].stats()
+            const used = after.cpuMs - before.cpuMs
             const acc = cpu[target][payload.name]
             acc[0] = (acc[0] ?? 0) + used
             acc[1] = (acc[1] ?? 0) + run.results.length
+            const g = gc[target]
+            g.pauses += after.gcCount - before.gcCount
+            g.totalMs += after.gcTotalMs - before.gcTotalMs
+            g.longestPauseMs = Math.max(g.longestPauseMs, after.gcMaxMsSinceLast)
+            g.cpuMs += used
           }
           record(samples, `${payload.name}/${concurrency}/${target}`, run.results)
         }
@@ -147,6 +167,16 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       memory: { instant: perRequest(cpu.memory.instant), paced: perRequest(cpu.memory.paced) },
       dynamo: { instant: perRequest(cpu.dynamo.instant), paced: perRequest(cpu.dynamo.paced) },
     },
+    gatewayGc: { memory: gcFigures(gc.memory), dynamo: gcFigures(gc.dynamo) },
+  }
+}
+
+function gcFigures(g: { pauses: number; totalMs: number; longestPauseMs: number; cpuMs: number }): GcFigures {
+  return {
+    pauses: g.pauses,
+    totalMs: round(g.totalMs, 1),
+    longestPauseMs: round(g.longestPauseMs, 2),
+    shareOfCpu: round(g.totalMs / Math.max(1e-9, g.cpuMs), 4),
   }
 }
 

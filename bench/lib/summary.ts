@@ -53,7 +53,10 @@ export function summaryTables(r: BenchResult): string {
       '',
       `**Gateway CPU per request**: ${ms(cpu.memory.instant, 3)} ms (memory store), ` +
         `${ms(cpu.dynamo.instant, 3)} ms (DynamoDB store, AWS SDK included); streams: ` +
-        `${ms(cpu.memory.paced, 3)} / ${ms(cpu.dynamo.paced, 3)} ms.`,
+        `${ms(cpu.memory.paced, 3)} / ${ms(cpu.dynamo.paced, 3)} ms. ` +
+        `Garbage collection: ${(r.overhead.gatewayGc.memory.shareOfCpu * 100).toFixed(1)}% / ` +
+        `${(r.overhead.gatewayGc.dynamo.shareOfCpu * 100).toFixed(1)}% of that CPU, longest pause ` +
+        `${ms(r.overhead.gatewayGc.memory.longestPauseMs, 1)} / ${ms(r.overhead.gatewayGc.dynamo.longestPauseMs, 1)} ms.`,
     )
   }
   if (r.throughput) {

@@ -10,4 +10,6 @@ const aws = await startLocalAws({ prefix: process.env.SPILLWAY_BENCH_PREFIX ?? '
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'stop') void aws.stop().then(() => process.exit(0))
 })
+// The parent died without stopping us (killed, or its output pipe closed): do not linger.
+process.on('disconnect', () => void aws.stop().finally(() => process.exit(0)))
 process.send?.({ type: 'ready', env: aws.env, endpoints: aws.endpoints, queueUrls: aws.queueUrls })

@@ -15,6 +15,7 @@ import { writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { createAdaptorServer } from '@hono/node-server'
 import { seedTenantKey } from '../../local/tenants.ts'
 import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
@@ -49,6 +50,10 @@ export interface GatewayChildStats {
   readonly cpuUserMicros: number
   readonly cpuSystemMicros: number
   readonly rssBytes: number
+  /** Garbage collections so far: how many, their total pause, and the longest since the last stats call. */
+  readonly gcCount: number
+  readonly gcTotalMs: number
+  readonly gcMaxMsSinceLast: number
 }
 
 const spec = JSON.parse(process.env.SPILLWAY_BENCH_GATEWAY ?? '{}') as GatewayChildSpec
@@ -91,6 +96,18 @@ const stop = () => {
   server.close(() => process.exit(0))
 }
 process.on('SIGTERM', stop)
+// The parent died without stopping us (killed, or its output pipe closed): do not linger.
+process.on('disconnect', () => process.exit(0))
+// GC pauses stop the event loop: they are what a p99 at a modest rate is made of.
+const gc = { count: 0, totalMs: 0, maxMs: 0 }
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count++
+    gc.totalMs += entry.duration
+    gc.maxMs = Math.max(gc.maxMs, entry.duration)
+  }
+}).observe({ entryTypes: ['gc'] })
+
 let profiler: Session | undefined
 const startProfile = async () => {
   profiler = new Session()
@@ -118,7 +135,11 @@ process.on('message', (message: { type?: string; path?: string }) => {
       cpuUserMicros: cpu.user,
       cpuSystemMicros: cpu.system,
       rssBytes: process.memoryUsage.rss(),
+      gcCount: gc.count,
+      gcTotalMs: gc.totalMs,
+      gcMaxMsSinceLast: gc.maxMs,
     }
+    gc.maxMs = 0
     process.send?.(stats)
   }
 })

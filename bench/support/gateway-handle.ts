@@ -9,6 +9,8 @@ export interface BenchGateway {
   readonly url: string
   /** CPU time the gateway process has used so far, in ms (user + system). */
   cpuMs(): Promise<number>
+  /** CPU time and GC pauses so far (the longest pause since the previous call). */
+  stats(): Promise<{ cpuMs: number; gcCount: number; gcTotalMs: number; gcMaxMsSinceLast: number }>
   /** Starts V8's sampling profiler inside the gateway process. */
   startProfile(): Promise<void>
   /** Stops it and writes the `.cpuprofile` JSON to `path`. */
@@ -30,15 +32,22 @@ export async function startBenchGateway(options: StartBenchGatewayOptions): Prom
     ...(options.core === undefined ? {} : { core: options.core }),
   })
   const ready = await child.next<{ type: 'ready'; url: string }>('ready')
+  const stats = async () => {
+    const reply = child.next<GatewayChildStats>('stats')
+    child.send({ type: 'stats' })
+    const s = await reply
+    return {
+      cpuMs: (s.cpuUserMicros + s.cpuSystemMicros) / 1000,
+      gcCount: s.gcCount,
+      gcTotalMs: s.gcTotalMs,
+      gcMaxMsSinceLast: s.gcMaxMsSinceLast,
+    }
+  }
   return {
     store: options.spec.store,
     url: ready.url,
-    async cpuMs() {
-      const reply = child.next<GatewayChildStats>('stats')
-      child.send({ type: 'stats' })
-      const stats = await reply
-      return (stats.cpuUserMicros + stats.cpuSystemMicros) / 1000
-    },
+    cpuMs: async () => (await stats()).cpuMs,
+    stats,
     async startProfile() {
       const started = child.next('profile-started')
       child.send({ type: 'profile-start' })

@@ -32,12 +32,16 @@ export class NodeHttpBackendClient implements BackendClient {
           for (const [name, value] of Object.entries(res.headers)) {
             if (typeof value === 'string') headers.set(name, value)
           }
-          resolve(
-            new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, {
-              status: res.statusCode ?? 502,
-              headers,
-            }),
-          )
+          const init = { status: res.statusCode ?? 502, headers }
+          if (options.body.stream === true) {
+            resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, init))
+            return
+          }
+          // A whole answer is read here, with no web stream in between.
+          const chunks: Buffer[] = []
+          res.on('data', (chunk: Buffer) => chunks.push(chunk))
+          res.on('end', () => resolve(new Response(Buffer.concat(chunks), init)))
+          res.on('error', reject)
         },
       )
       req.on('error', reject)
