@@ -87,18 +87,18 @@ export function costModel(input: {
     read: steady.readUnits,
   })
   routed({
-    name: 'routed, streamed ~45 ms',
+    name: 'routed, paced SSE stream',
     description: 'The paced SSE stream of the overhead run (24 tokens): Lambda bills the whole stream.',
     payload: 'paced',
     write: steady.writeUnits,
     read: steady.readUnits,
   })
-  const half = input.dynamo.writeUnitsBySlotsHeld.find((c) => c.leasesHeld === 128)
+  const halfway = Math.floor(input.dynamo.itemSweepSlots / 2)
+  const half = input.dynamo.writeUnitsBySlotsHeld.find((c) => c.leasesHeld === halfway)
   if (half) {
     routed({
-      name: 'routed, busy 256-slot backend',
-      description:
-        'As the first, on a vLLM backend with 256 slots and 128 leases held: each write is billed by the whole item, lease map included.',
+      name: `routed, ${input.dynamo.itemSweepSlots}-slot backend half leased`,
+      description: `As the first, on a vLLM backend with ${input.dynamo.itemSweepSlots} slots and ${halfway} leases held: each write is billed by the whole item, lease map included.`,
       payload: 'instant',
       write: half.acquireWriteUnits + half.releaseWriteUnits,
       read: steady.readUnits,

@@ -1,25 +1,22 @@
-import { bootstrapResources } from '../local/bootstrap.ts'
 import { startFleet } from '../local/fleet/fleet.ts'
 import { seedTenantKey } from '../local/tenants.ts'
-import { createAwsClients, destroyAwsClients } from '../shared/aws/clients.ts'
+import { destroyAwsClients } from '../shared/aws/clients.ts'
 import { createApp } from '../shared/http/app.ts'
 import { silentLogger } from '../shared/logging.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
-import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../shared/runtime/secrets.ts'
-import { emulatorUpdateItemLatency, type ItemSizeCost, writeUnitsBySlotsHeld } from './dynamo-item-size.ts'
-import { type AwsCallCounter, countAwsCalls, type DynamoOps } from './lib/aws-calls.ts'
 import {
-  ADMIN_KEY,
-  benchConfig,
-  INSTANT_CLASS,
-  INSTANT_MODEL,
-  TENANT,
-  TENANT_KEY,
-} from './lib/bench-setup.ts'
+  emulatorUpdateItemLatency,
+  ITEM_SWEEP_SLOTS,
+  type ItemSizeCost,
+  writeUnitsBySlotsHeld,
+} from './dynamo-item-size.ts'
+import { type AwsCallCounter, countAwsCalls, type DynamoOps } from './lib/aws-calls.ts'
+import { INSTANT_CLASS, INSTANT_MODEL, TENANT, TENANT_KEY } from './lib/bench-setup.ts'
 import type { Progress } from './lib/progress.ts'
 import { type Percentiles, round } from './lib/stats.ts'
+import { freshRuntimeEnv } from './support/bench-tables.ts'
 import type { LocalAwsInfo } from './support/rig.ts'
 
 const REJECTED_BACKOFF_MS = 50
@@ -58,7 +55,9 @@ export interface ScenarioCost {
 export interface DynamoCostResult {
   readonly steady: ScenarioCost
   readonly contention: ScenarioCost
-  /** A 256-slot backend (vLLM's default max-num-seqs): write units per acquire as its lease map fills. */
+  /** Slots of the backend in the item-size sweep (vLLM's default max-num-seqs). */
+  readonly itemSweepSlots: number
+  /** Write units per acquire and release as that backend's lease map fills. */
   readonly writeUnitsBySlotsHeld: readonly ItemSizeCost[]
   /** One UpdateItem round trip to the embedded emulator, one at a time: what the store adds to latency here. */
   readonly emulatorUpdateItemMs: Percentiles
@@ -102,6 +101,7 @@ async function measure(o: DynamoCostOptions, counter: AwsCallCounter): Promise<D
   return {
     steady,
     contention,
+    itemSweepSlots: ITEM_SWEEP_SLOTS,
     writeUnitsBySlotsHeld: bySlotsHeld,
     emulatorUpdateItemMs: await emulatorUpdateItemLatency(o.aws),
   }
@@ -120,20 +120,7 @@ async function scenario(
   counter: AwsCallCounter,
   s: { prefix: string; gateways: number; backends: number; slots: number; concurrency: number },
 ): Promise<ScenarioCost> {
-  const clients = createAwsClients({
-    region: o.aws.env.AWS_REGION ?? 'us-east-1',
-    endpoints: o.aws.endpoints,
-  })
-  const { names } = await bootstrapResources({ clients, prefix: s.prefix })
-  destroyAwsClients(clients)
-  const env = readRuntimeEnv({
-    ...o.aws.env,
-    SPILLWAY_TABLE_BACKENDS: names.tables.backends,
-    SPILLWAY_TABLE_JOBS: names.tables.jobs,
-    SPILLWAY_TABLE_TENANTS: names.tables.tenants,
-    SPILLWAY_CONFIG: JSON.stringify(benchConfig()),
-    SPILLWAY_ADMIN_KEY: ADMIN_KEY,
-  })
+  const env = await freshRuntimeEnv({ aws: o.aws, prefix: s.prefix })
   // Paced (~10 ms a request), so leases are held long enough for the gateways to race.
   const fleet = await startFleet({
     spec: `${INSTANT_CLASS}=${s.backends}x${s.slots}`,

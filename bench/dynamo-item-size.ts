@@ -22,7 +22,7 @@ export interface ItemSizeCost {
 }
 
 /** vLLM's default `max-num-seqs`. */
-const SLOTS = 256
+export const ITEM_SWEEP_SLOTS = 256
 const HELD = [0, 8, 32, 64, 128, 255]
 
 export async function writeUnitsBySlotsHeld(
@@ -46,7 +46,7 @@ export async function writeUnitsBySlotsHeld(
         url: 'http://127.0.0.1:9',
         hardware: INSTANT_CLASS,
         models: [INSTANT_MODEL],
-        maxConcurrency: SLOTS,
+        maxConcurrency: ITEM_SWEEP_SLOTS,
       },
       Date.now(),
     )

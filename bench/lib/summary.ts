@@ -59,6 +59,21 @@ export function summaryTables(r: BenchResult): string {
         `${ms(r.overhead.gatewayGc.memory.longestPauseMs, 1)} / ${ms(r.overhead.gatewayGc.dynamo.longestPauseMs, 1)} ms.`,
     )
   }
+  if (r.profile) {
+    const share = (list: readonly { category: string; share: number }[], name: string) =>
+      `${((list.find((c) => c.category === name)?.share ?? 0) * 100).toFixed(1)}%`
+    const dynamo = r.profile.runs.find((run) => run.store === 'dynamo')
+    const memory = r.profile.runs.find((run) => run.store === 'memory')
+    if (dynamo && memory) {
+      out.push(
+        '',
+        `**Where the gateway's CPU goes** ([profile](bench/results/${r.profile.file})): with the DynamoDB ` +
+          `store, ${share(dynamo.byOwnerInclusive, 'AWS SDK (@aws-sdk, @smithy)')} of busy time has the AWS SDK on the stack; ` +
+          `with the memory store, the upstream fetch (undici) is ${share(memory.byOwner, 'node: undici (fetch)')} of self time, ` +
+          `web streams ${share(memory.byOwner, 'node: web streams')}, the garbage collector ${share(memory.byOwner, '(garbage collector)')}.`,
+      )
+    }
+  }
   if (r.throughput) {
     const t = r.throughput
     const rps = (target: 'baseline' | 'memory' | 'dynamo') => {
@@ -95,7 +110,7 @@ export function summaryTables(r: BenchResult): string {
       `| steady, ${s.gateways} gateway, ${s.slots} slots, ${s.concurrency} concurrent | ${s.perRoutedRequest.writes} | ${s.perRoutedRequest.conditionalFailures} | ${s.perRoutedRequest.reads} | ${s.perRoutedRequest.writeUnits} | ${s.perRoutedRequest.readUnits} | ${s.rejected} of ${s.requests} |`,
       `| contention, ${c.gateways} gateways, ${c.slots} slots, ${c.concurrency} concurrent | ${c.perRoutedRequest.writes} | ${c.perRoutedRequest.conditionalFailures} | ${c.perRoutedRequest.reads} | ${c.perRoutedRequest.writeUnits} | ${c.perRoutedRequest.readUnits} | ${c.rejected} of ${c.requests} |`,
       '',
-      `Write units per routed request (acquire + release) on one 256-slot backend item as its leases fill: ${r.dynamo.writeUnitsBySlotsHeld
+      `Write units per routed request (acquire + release) on one ${r.dynamo.itemSweepSlots}-slot backend item as its leases fill: ${r.dynamo.writeUnitsBySlotsHeld
         .map((c) => `${c.leasesHeld} held → ${c.acquireWriteUnits + c.releaseWriteUnits}`)
         .join(', ')}.`,
       '',
