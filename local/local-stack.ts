@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
@@ -13,6 +14,7 @@ import { type LocalAws, startLocalAws } from './emulators.ts'
 import { type Fleet, type StartFleetOptions, startFleet } from './fleet/fleet.ts'
 import { type HeartbeatAgent, startHeartbeatAgent } from './fleet/heartbeat-agent.ts'
 import { seedTenantKey } from './tenants.ts'
+import { type LocalWorkers, startLocalWorkers } from './worker-poller.ts'
 
 export interface LocalStackOptions {
   readonly fleet: string
@@ -28,6 +30,8 @@ export interface LocalStackOptions {
   readonly agentKey: string
   readonly tenants?: readonly { policy: TenantPolicyInput; key: string }[]
   readonly heartbeatIntervalMs?: number
+  /** Run the worker (through the local SQS poller), the DLQ handler and the reaper in this process. */
+  readonly workers?: boolean
   readonly log?: AppLogger
   /** Extra env for the gateway (lease TTL and the like come through `config`). */
   readonly prefix?: string
@@ -61,6 +65,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...aws.env,
     SPILLWAY_ADMIN_KEY: options.adminKey,
     SPILLWAY_AGENT_KEY: options.agentKey,
+    // Signs job webhooks; a fresh random one per local run, never a constant in the code.
+    SPILLWAY_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
     ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
   }
   const runtime = readRuntimeEnv(env)
@@ -96,6 +102,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }),
   )
 
+  const workers: LocalWorkers | undefined = options.workers
+    ? await startLocalWorkers({ env: runtime, log })
+    : undefined
+
   let stopped = false
   return {
     aws,
@@ -109,6 +119,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async stop() {
       if (stopped) return
       stopped = true
+      await workers?.stop()
       await Promise.all(agents.map((agent) => agent.stop()))
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -44,6 +44,7 @@ const stack = await startLocalStack({
   ...(process.env.AWS_ENDPOINT_URL ? { endpointUrl: process.env.AWS_ENDPOINT_URL } : {}),
   adminKey: settings.adminKey,
   agentKey: settings.agentKey,
+  workers: true,
   tenants: [
     {
       key: settings.devKey,
@@ -72,6 +73,7 @@ const lines = [
   `  gateway      ${url}   (OpenAI base URL: ${url}/v1)`,
   `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? '  (dynalite, embedded)' : ''}`,
   `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
+  '  worker       polling the interactive and batch queues; DLQ handler and reaper running',
   ...stack.fleet.backends.map(
     (b) =>
       `  backend      ${b.id.padEnd(8)} ${b.url}  ${b.hardware}, ${b.maxConcurrency} slots, ${b.models.join(', ')}`,
@@ -85,6 +87,7 @@ const lines = [
   `    -H 'content-type: application/json' \\`,
   `    -d '{"model":"deepseek-r1-distill-llama-8b","messages":[{"role":"user","content":"Hello"}]}' -i`,
   `  curl -s ${url}/admin/backends -H 'authorization: Bearer ${settings.adminKey}'`,
+  '  add  -H "prefer: respond-async"  to get a 202 and a job to poll at /v1/jobs/{id} when the GPUs are full',
   '',
   'Ctrl-C stops everything.',
 ]

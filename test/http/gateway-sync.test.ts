@@ -101,6 +101,14 @@ describe('POST /v1/chat/completions through the openai SDK', () => {
     )
   })
 
+  it('refuses a webhook URL that points at the metadata service', async () => {
+    const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody(), {
+      headers: { 'x-spillway-webhook': 'http://169.254.169.254/latest/meta-data/' },
+    })
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { param: string } }).error.param).toBe('x-spillway-webhook')
+  })
+
   it('answers 503 when no healthy backend serves the model at all', async () => {
     const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody({ model: 'lonely-model' }))
     expect(res.status).toBe(503)

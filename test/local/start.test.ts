@@ -11,7 +11,7 @@ describe('npm start', () => {
   it('brings the whole stack up, serves the dev key, and stops cleanly on SIGINT', async () => {
     // Prepare
     const child = spawn(process.execPath, ['--experimental-strip-types', START, '--speed', '0.05'], {
-      env: { ...process.env, PORT: '0', SPILLWAY_FLEET: 'h20=1x2,cpu=1x1' },
+      env: { ...process.env, PORT: '0', SPILLWAY_FLEET: 'h20=1x1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const output: string[] = []
@@ -32,6 +32,35 @@ describe('npm start', () => {
       messages: [{ role: 'user', content: 'Hello' }],
       max_tokens: 4,
     })
+    // Overflow: more concurrent requests than the one slot; the queued ones run on the local worker.
+    const post = () =>
+      fetch(`${gatewayUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer sk-spillway-dev',
+          'content-type': 'application/json',
+          prefer: 'respond-async',
+        },
+        body: JSON.stringify({
+          model: 'deepseek-r1-distill-llama-8b',
+          messages: [{ role: 'user', content: 'Hello' }],
+          max_tokens: 200,
+        }),
+      })
+    const burst = await Promise.all([1, 2, 3, 4, 5, 6].map(post))
+    const queued = burst.filter((res) => res.status === 202)
+    expect(queued.length).toBeGreaterThan(0)
+    for (const res of queued) {
+      const location = res.headers.get('location')
+      let status = 'queued'
+      for (let i = 0; i < 10 && status !== 'succeeded' && status !== 'failed'; i++) {
+        const job = await fetch(`${gatewayUrl}${location}?wait=5`, {
+          headers: { authorization: 'Bearer sk-spillway-dev' },
+        })
+        status = ((await job.json()) as { status: string }).status
+      }
+      expect(status).toBe('succeeded')
+    }
     child.kill('SIGINT')
     const code = await exited
 

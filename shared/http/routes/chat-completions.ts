@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { checkBackendUrl } from '../../backends/backend-url.ts'
 import {
   BadRequestError,
   NotFoundError,
@@ -35,6 +36,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     }
     const now = clock()
     const deadlineAt = parseDeadline(c.req.header('x-spillway-deadline'), now, tenant.jobDeadlineSeconds)
+    const webhookUrl = parseWebhookUrl(c.req.header('x-spillway-webhook'))
 
     if (tenant.rateLimitPerMinute !== undefined) {
       const rate = await deps.tenants.consumeRate({
@@ -86,6 +88,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
         stream,
         prefer,
         ...(idempotencyKey ? { idempotencyKey } : {}),
+        ...(webhookUrl ? { webhookUrl } : {}),
         deadlineAt,
         requestId: c.get('requestId'),
         signal: c.req.raw.signal,
@@ -111,4 +114,20 @@ function parseDeadline(header: string | undefined, now: number, defaultSeconds: 
   if (at <= now)
     throw new UnprocessableError('x-spillway-deadline is already past.', { param: 'x-spillway-deadline' })
   return at
+}
+
+/**
+ * `x-spillway-webhook`: where a queued job's outcome is posted. The worker calls
+ * it from inside the deployment, so it gets the same refusals as a backend URL
+ * (no metadata or link-local addresses).
+ */
+function parseWebhookUrl(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const checked = checkBackendUrl(header.trim())
+  if (!checked.ok) {
+    throw new BadRequestError(`x-spillway-webhook refused: ${checked.reason}.`, {
+      param: 'x-spillway-webhook',
+    })
+  }
+  return checked.url
 }
