@@ -33,60 +33,38 @@ const ModelSchema = z.object({
   tiers: z.array(TierSchema).min(1),
 })
 
-export const GatewayConfigSchema = z
-  .object({
-    hardwareClasses: z.array(HardwareClassSchema).min(1),
-    models: z.array(ModelSchema).min(1),
-    /** A crashed holder's slot comes back after this long; holders renew at a third of it. */
-    leaseTtlSeconds: z.number().int().min(2).max(900).default(60),
-    /** A backend whose last heartbeat is older than this gets no new work. */
-    heartbeatStaleSeconds: z.number().min(1).max(3600).default(15),
-    /** How old the cached capacity snapshot may be before a read refreshes it. */
-    snapshotMaxAgeMs: z.number().int().min(0).max(1000).default(1000),
-    maxBodyBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(6 * 1024 * 1024)
-      .default(1024 * 1024),
-    upstream: z
-      .object({
-        /** Time allowed to the backend's first byte (headers), after which another backend is tried. */
-        firstByteTimeoutMs: z.number().int().min(100).default(60_000),
-        /** Longest silence allowed between two chunks of a stream. */
-        idleTimeoutMs: z.number().int().min(100).default(60_000),
-        /** Backends tried for one request before giving up. */
-        maxAttempts: z.number().int().min(1).max(10).default(3),
-      })
-      .prefault({}),
-    circuit: z
-      .object({
-        failureThreshold: z.number().int().min(1).default(3),
-        coolDownSeconds: z.number().min(0.1).default(30),
-      })
-      .prefault({}),
-  })
-  .superRefine((config, ctx) => {
-    const classes = new Set(config.hardwareClasses.map((h) => h.id))
-    const seen = new Set<string>()
-    config.models.forEach((model, m) => {
-      if (seen.has(model.id)) {
-        ctx.addIssue({ code: 'custom', path: ['models', m, 'id'], message: `duplicate model "${model.id}"` })
-      }
-      seen.add(model.id)
-      model.tiers.forEach((tier, t) => {
-        for (const hw of tier.hardware) {
-          if (!classes.has(hw)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['models', m, 'tiers', t, 'hardware'],
-              message: `unknown hardware class "${hw}" (known: ${[...classes].join(', ')})`,
-            })
-          }
-        }
-      })
+export const GatewayConfigSchema = z.object({
+  hardwareClasses: z.array(HardwareClassSchema).min(1),
+  models: z.array(ModelSchema).min(1),
+  /** A crashed holder's slot comes back after this long; holders renew at a third of it. */
+  leaseTtlSeconds: z.number().int().min(2).max(900).default(60),
+  /** A backend whose last heartbeat is older than this gets no new work. */
+  heartbeatStaleSeconds: z.number().min(1).max(3600).default(15),
+  /** How old the cached capacity snapshot may be before a read refreshes it. */
+  snapshotMaxAgeMs: z.number().int().min(0).max(1000).default(1000),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(6 * 1024 * 1024)
+    .default(1024 * 1024),
+  upstream: z
+    .object({
+      /** Time allowed to the backend's first byte (headers), after which another backend is tried. */
+      firstByteTimeoutMs: z.number().int().min(100).default(60_000),
+      /** Longest silence allowed between two chunks of a stream. */
+      idleTimeoutMs: z.number().int().min(100).default(60_000),
+      /** Backends tried for one request before giving up. */
+      maxAttempts: z.number().int().min(1).max(10).default(3),
     })
-  })
+    .prefault({}),
+  circuit: z
+    .object({
+      failureThreshold: z.number().int().min(1).default(3),
+      coolDownSeconds: z.number().min(0.1).default(30),
+    })
+    .prefault({}),
+})
 
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>
@@ -99,13 +77,53 @@ export class ConfigError extends Error {
 
 export function parseGatewayConfig(input: unknown): GatewayConfig {
   const result = GatewayConfigSchema.safeParse(input)
-  if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `  - ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    )
+  // Cross-references are checked on the raw input too, so a type error elsewhere
+  // does not hide them: every problem is reported in one pass.
+  const issues = [
+    ...(result.success ? [] : result.error.issues).map((issue) => ({
+      path: issue.path.join('.'),
+      message: issue.message,
+    })),
+    ...crossReferenceIssues(input),
+  ]
+  if (issues.length > 0 || !result.success) {
+    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`)
     throw new ConfigError(`Invalid Spillway config:\n${lines.join('\n')}`)
   }
   return deepFreeze(result.data)
+}
+
+/** Duplicate model ids and tiers naming unknown hardware classes, on input of any shape. */
+function crossReferenceIssues(input: unknown): { path: string; message: string }[] {
+  const record = (value: unknown) =>
+    value && typeof value === 'object' ? (value as Record<string, unknown>) : {}
+  const list = (value: unknown) => (Array.isArray(value) ? value : [])
+  const config = record(input)
+  const classes = new Set(
+    list(config.hardwareClasses)
+      .map((h) => record(h).id)
+      .filter((id) => typeof id === 'string'),
+  )
+  const issues: { path: string; message: string }[] = []
+  const seen = new Set<unknown>()
+  list(config.models).forEach((raw, m) => {
+    const model = record(raw)
+    if (typeof model.id === 'string' && seen.has(model.id)) {
+      issues.push({ path: `models.${m}.id`, message: `duplicate model "${model.id}"` })
+    }
+    seen.add(model.id)
+    list(model.tiers).forEach((tier, t) => {
+      for (const hw of list(record(tier).hardware)) {
+        if (typeof hw === 'string' && !classes.has(hw)) {
+          issues.push({
+            path: `models.${m}.tiers.${t}.hardware`,
+            message: `unknown hardware class "${hw}" (known: ${[...classes].join(', ')})`,
+          })
+        }
+      }
+    })
+  })
+  return issues
 }
 
 function deepFreeze<T>(value: T): T {

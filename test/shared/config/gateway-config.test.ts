@@ -152,4 +152,17 @@ describe('Function: parseGatewayConfig', () => {
     expect(Object.isFrozen(input)).toBe(false)
     expect(input).toEqual(minimal)
   })
+
+  it('reports unknown hardware classes even when another field has the wrong type', () => {
+    // Prepare
+    const input = {
+      hardwareClasses: [{ id: 'h20', kind: 'tpu' }],
+      models: [{ id: 'm', tiers: [{ hardware: ['nope'], model: 'm' }] }],
+    }
+    // Act
+    const act = () => parseGatewayConfig(input)
+    // Assess
+    expect(act).toThrow(/hardwareClasses\.0\.kind/)
+    expect(act).toThrow(/unknown hardware class "nope"/)
+  })
 })
