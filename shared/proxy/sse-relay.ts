@@ -27,8 +27,10 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   const { reader, upstream, lease } = options
   let tail = ''
   let finished = false
+  // One streaming decoder: a UTF-8 character split across chunks is decoded whole.
+  const decoder = new TextDecoder()
   const note = (chunk: Uint8Array) => {
-    tail = (tail + new TextDecoder().decode(chunk)).slice(-64)
+    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-64)
   }
   note(options.first)
 

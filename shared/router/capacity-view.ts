@@ -11,6 +11,8 @@ export class CapacityView {
   readonly #store: CapacityStore
   readonly #maxAgeMs: number
   #backends = new Map<string, BackendRecord>()
+  /** The map's values as an array, rebuilt only after a change, not per request. */
+  #list: readonly BackendRecord[] | undefined
   #fullUntilRefresh = new Set<string>()
   #fetchedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | undefined
@@ -22,7 +24,8 @@ export class CapacityView {
 
   async backends(now: number): Promise<readonly BackendRecord[]> {
     if (now - this.#fetchedAt > this.#maxAgeMs) await this.refresh(now)
-    return [...this.#backends.values()]
+    this.#list ??= [...this.#backends.values()]
+    return this.#list
   }
 
   /** Reads the store again; concurrent callers share one read. */
@@ -31,6 +34,7 @@ export class CapacityView {
       .snapshot()
       .then((backends) => {
         this.#backends = new Map(backends.map((b) => [b.id, b]))
+        this.#list = undefined
         this.#fullUntilRefresh = new Set()
         this.#fetchedAt = now
       })
@@ -52,6 +56,7 @@ export class CapacityView {
   update(backend: BackendRecord): void {
     if (!backend.id) return
     this.#backends.set(backend.id, backend)
+    this.#list = undefined
     this.#fullUntilRefresh.delete(backend.id)
   }
 }
