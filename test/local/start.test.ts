@@ -76,7 +76,11 @@ describe('npm start', () => {
     // The check is plain JavaScript; an older runtime is simulated by overriding the version it reads.
     const child = spawn(
       process.execPath,
-      ['--import', 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})', REQUIRE_NODE],
+      [
+        '--import',
+        'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})',
+        REQUIRE_NODE,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let stderr = ''
