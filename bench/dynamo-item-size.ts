@@ -3,9 +3,9 @@
  * backend's item fills with leases (DynamoDB bills a write by the whole item,
  * per KB), and what one round trip to the embedded emulator takes.
  */
-import { randomUUID } from 'node:crypto'
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { createAwsClients, destroyAwsClients } from '../shared/aws/clients.ts'
+import { newLeaseId } from '../shared/router/router.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import type { AwsCallCounter } from './lib/aws-calls.ts'
 import { INSTANT_CLASS, INSTANT_MODEL } from './lib/bench-setup.ts'
@@ -54,9 +54,9 @@ export async function writeUnitsBySlotsHeld(
     let held = 0
     for (const target of HELD) {
       // Lease ids as the router makes them (UUIDs), so the item grows as it does in service.
-      for (; held < target; held++) await adapters.capacity.acquire(lease(randomUUID(), Date.now()))
+      for (; held < target; held++) await adapters.capacity.acquire(lease(newLeaseId(), Date.now()))
       counter.reset()
-      const probe = randomUUID()
+      const probe = newLeaseId()
       await adapters.capacity.acquire(lease(probe, Date.now()))
       const acquireWriteUnits = counter.snapshot().dynamo.writeUnits
       await adapters.capacity.release({ backendId, leaseId: probe })

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
+import { LAMBDA_ESBUILD_OPTIONS } from '../scripts/lambda-esbuild-options.ts'
 import type { Progress } from './lib/progress.ts'
 import { median, round } from './lib/stats.ts'
 
@@ -134,22 +135,10 @@ export async function runLambdaShape(o: LambdaShapeOptions): Promise<LambdaShape
 /** The options of `infra/constructs/functions.ts` (BUNDLING), for esbuild directly. */
 async function bundle(entry: string, outfile: string): Promise<FunctionShape['largestInputs']> {
   const { metafile } = await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
     entryPoints: [entry],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
-    },
-    minify: true,
-    sourcemap: 'linked',
-    sourcesContent: false,
-    external: ['@aws-sdk/*'],
     metafile: true,
-    logLevel: 'silent',
   })
   const byPackage = new Map<string, number>()
   for (const output of Object.values(metafile.outputs)) {

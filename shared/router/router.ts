@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { BackendRecord } from '../backends/backend-record.ts'
 import { expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
@@ -9,6 +9,14 @@ import { HeldLease } from './held-lease.ts'
 import { pickBackend } from './pick-backend.ts'
 
 export type Route = 'primary' | 'fallback'
+
+/**
+ * 72 random bits in 12 characters: unique within a backend's lease map, and short
+ * because DynamoDB bills every lease write by the size of the whole item.
+ */
+export function newLeaseId(): string {
+  return randomBytes(9).toString('base64url')
+}
 
 export interface RouteOptions {
   readonly model: ModelConfig
@@ -91,7 +99,7 @@ export class Router {
     for (let attempt = 0; attempt < this.#o.maxAttemptsPerTier; attempt++) {
       const choice = pickBackend(candidates, this.#o.random)
       if (!choice) return undefined
-      const leaseId = randomUUID()
+      const leaseId = newLeaseId()
       const result = await this.#o.store.acquire({
         backendId: choice.id,
         leaseId,

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { LAMBDA_ESBUILD_OPTIONS } from '../../scripts/lambda-esbuild-options.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -19,20 +20,9 @@ export async function bundleFunction(
   await mkdir(outdir, { recursive: true })
   const outfile = join(outdir, 'index.mjs')
   await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
     entryPoints: [join(ROOT, 'functions', key, 'lambda.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire } from 'node:module';const require = createRequire(import.meta.url);",
-    },
-    minify: true,
-    sourcemap: 'linked',
-    external: ['@aws-sdk/*'],
-    logLevel: 'silent',
   })
   return outfile
 }
