@@ -76,7 +76,7 @@ export function postChat(
 /** Polls until `check` holds or the deadline passes; returns whether it held. Not a timing assertion. */
 export async function eventually(
   check: () => boolean | Promise<boolean>,
-  withinMs = 10_000,
+  withinMs = 15_000,
   everyMs = 25,
 ): Promise<boolean> {
   const until = Date.now() + withinMs

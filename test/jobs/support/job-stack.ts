@@ -20,6 +20,7 @@ import { gatewayDeps } from '../../../shared/runtime/gateway-deps.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../../../shared/runtime/runtime-env.ts'
 import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
 import type { TenantPolicyInput } from '../../../shared/tenants/tenant-policy.ts'
+import { postChat as postChatWith } from '../../support/gateway-stack.ts'
 
 export const MODEL = 'deepseek-r1-distill-llama-8b'
 export const WEBHOOK_SECRET = 'whsec-test'
@@ -184,37 +185,18 @@ export async function startJobStack(
   }
 }
 
-export function chatBody(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { model: MODEL, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 8, ...extra }
-}
+export { chatBody, eventually } from '../../support/gateway-stack.ts'
 
+/** The gateway-stack helper with headers as a plain fourth argument, as the job tests call it. */
 export function postChat(
   gatewayUrl: string,
   key: string,
   body: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Promise<Response> {
-  return fetch(`${gatewayUrl}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  })
+  return postChatWith(gatewayUrl, key, body, { headers })
 }
 
 export function getJob(gatewayUrl: string, key: string, id: string, query = ''): Promise<Response> {
   return fetch(`${gatewayUrl}/v1/jobs/${id}${query}`, { headers: { authorization: `Bearer ${key}` } })
-}
-
-/** Polls until `check` holds or the bound passes; returns whether it held. Not a timing assertion. */
-export async function eventually(
-  check: () => boolean | Promise<boolean>,
-  withinMs = 15_000,
-  everyMs = 25,
-): Promise<boolean> {
-  const until = Date.now() + withinMs
-  while (Date.now() < until) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-  return check()
 }
