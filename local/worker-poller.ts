@@ -5,7 +5,7 @@ import {
   type Message,
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs'
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { createWorkerHandler } from '../functions/worker/handler.ts'
 import { createWorker } from '../functions/worker/worker.ts'
 import { webhookSecretFrom } from '../functions/worker/worker-deps.ts'
@@ -17,6 +17,7 @@ import { type ReapResult, reap } from '../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../shared/tables.ts'
+import { sqsRecordFrom } from './sqs-record.ts'
 
 export interface LocalWorkersOptions {
   readonly env: RuntimeEnv
@@ -108,7 +109,7 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
   }
   const invoke = async (handler: Handler, queue: { url: string; arn: string }, messages: Message[]) => {
     const event: SQSEvent = {
-      Records: messages.map((m) => toRecord(m, queue.arn, env.region ?? 'us-east-1')),
+      Records: messages.map((m) => sqsRecordFrom(m, queue.arn, env.region ?? 'us-east-1')),
     }
     let failed: Set<string>
     try {
@@ -199,34 +200,6 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
       adapters.clients.dynamo.destroy()
       sqs.destroy()
     },
-  }
-}
-
-function toRecord(message: Message, arn: string, region: string): SQSRecord {
-  const attributes = message.Attributes ?? {}
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
-      SenderId: attributes.SenderId ?? '000000000000',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes: Object.fromEntries(
-      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
-        name,
-        {
-          dataType: value.DataType ?? 'String',
-          ...(value.StringValue ? { stringValue: value.StringValue } : {}),
-        },
-      ]),
-    ),
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: arn,
-    awsRegion: region,
   }
 }
 

@@ -1,32 +1,7 @@
-import {
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs'
+import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSEvent, SQSRecord } from 'aws-lambda'
+import { sqsRecordFrom } from '../../../local/sqs-record.ts'
 import { parseJobMessage } from '../../../shared/queue/job-queue.ts'
-
-/** An SQS record as Lambda's event source builds it from a received message. */
-export function recordFrom(message: Message, arn: string): SQSRecord {
-  const attributes = message.Attributes ?? {}
-  return {
-    messageId: message.MessageId ?? '',
-    receiptHandle: message.ReceiptHandle ?? '',
-    body: message.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
-      SentTimestamp: attributes.SentTimestamp ?? '0',
-      SenderId: attributes.SenderId ?? '000000000000',
-      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? '0',
-    },
-    messageAttributes: {},
-    md5OfBody: message.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: arn,
-    awsRegion: 'us-east-1',
-  }
-}
 
 /**
  * Receives until the messages for `jobIds` are in hand (others stay invisible for
@@ -56,7 +31,7 @@ export async function eventFor(
     )
     for (const message of Messages) {
       const jobId = parseJobMessage(message.Body ?? '')?.jobId ?? message.Body ?? ''
-      if (wanted.delete(jobId)) records.push(recordFrom(message, arn))
+      if (wanted.delete(jobId)) records.push(sqsRecordFrom(message, arn, 'us-east-1'))
     }
   }
   return wanted.size === 0 ? { Records: records } : undefined
