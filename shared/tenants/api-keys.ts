@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 /**
  * API keys are 256-bit random secrets, so a plain SHA-256 is the right hash: a
@@ -18,13 +18,6 @@ export function hashApiKey(key: string): string {
 /** A short, non-secret handle for listings and logs (`sk-spw-AbCd…`). */
 export function keyHint(key: string): string {
   return `${key.slice(0, KEY_PREFIX.length + 4)}…`
-}
-
-/** Constant-time comparison for the admin and agent keys. */
-export function keyMatchesHash(key: string, expectedHash: string): boolean {
-  const actual = Buffer.from(hashApiKey(key), 'hex')
-  const expected = Buffer.from(expectedHash, 'hex')
-  return actual.length === expected.length && timingSafeEqual(actual, expected)
 }
 
 /** `Authorization: Bearer <key>` → key, or undefined. */
