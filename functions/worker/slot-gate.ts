@@ -13,6 +13,14 @@ interface Waiter {
   readonly reject: (error: unknown) => void
 }
 
+/** What the gate hears from this process's capacity view. */
+export interface CapacitySignals {
+  /** Calls `listener` after any change to the view (a release of ours, a fresh snapshot). */
+  subscribe(listener: () => void): () => void
+  /** Reads the store again, so slots that other processes released are seen. */
+  refresh(): Promise<void>
+}
+
 interface Line {
   readonly model: ModelConfig
   readonly mayDegrade: boolean
@@ -25,21 +33,38 @@ interface Line {
  * conditional write instead of a stampede of losing ones; interactive waiters
  * queue ahead of batch ones, and a batch head asks less often, so the
  * interactive lane wins freed slots across processes as well.
+ *
+ * The head wakes as soon as this process's view changes (our own release frees a
+ * slot), and while it waits it re-reads the fleet every `refreshMs`, because the
+ * router's snapshot (≤ 1 s old) would hide other processes' releases that long.
  */
 export class SlotGate {
   readonly #router: Pick<Router, 'acquire'>
   readonly #clock: () => number
   readonly #pollMs: Readonly<Record<Lane, number>>
   readonly #lines = new Map<string, Line>()
+  readonly #signals: CapacitySignals | undefined
+  readonly #refreshMs: number
+  #refreshedAt = Number.NEGATIVE_INFINITY
+  /** Sleeping heads, woken early by a change to the view. */
+  readonly #sleepers = new Set<() => void>()
 
   constructor(options: {
     router: Pick<Router, 'acquire'>
     clock: () => number
     pollMs: Readonly<Record<Lane, number>>
+    signals?: CapacitySignals
+    refreshMs?: number
   }) {
     this.#router = options.router
     this.#clock = options.clock
     this.#pollMs = options.pollMs
+    this.#signals = options.signals
+    this.#refreshMs = options.refreshMs ?? 250
+    this.#signals?.subscribe(() => {
+      for (const wake of this.#sleepers) wake()
+      this.#sleepers.clear()
+    })
   }
 
   /**
@@ -109,12 +134,31 @@ export class SlotGate {
             waiters.splice(i, 1)[0]?.resolve(result)
         }
         const head = waiters[0]
-        if (head) await new Promise((resolve) => setTimeout(resolve, this.#pollMs[head.lane]))
+        if (!head) break
+        if (this.#signals && now - this.#refreshedAt >= this.#refreshMs) {
+          // Shared by every line of the process: one read per period, whatever the lines.
+          this.#refreshedAt = now
+          await this.#signals.refresh()
+          continue
+        }
+        await this.#sleep(this.#pollMs[head.lane])
       }
     } catch (error) {
       for (const waiter of waiters.splice(0)) waiter.reject(error)
     } finally {
       this.#lines.delete(key)
     }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer)
+        this.#sleepers.delete(wake)
+        resolve()
+      }
+      const timer = setTimeout(wake, ms)
+      this.#sleepers.add(wake)
+    })
   }
 }

@@ -10,6 +10,12 @@ export interface WorkerOptions {
   readonly slotHoldMaxMs: number
   /** How often a waiter tries again; batch waiters look less often, so interactive ones win freed slots. */
   readonly slotPollMs: Readonly<Record<Lane, number>>
+  /**
+   * While a delivery waits, the fleet is re-read this often: other processes'
+   * releases are otherwise seen only at the router's snapshot age (≤ 1 s).
+   * A read is one Query of the backends table per worker process.
+   */
+  readonly slotRefreshMs: number
   /** Delay of the fresh message sent when no slot came up (grows with the message's attempt). */
   readonly noSlotDelay: { readonly baseSeconds: number; readonly maxSeconds: number }
   /** Delay before retrying a job whose backend call failed (grows with the job's attempts). */
@@ -28,6 +34,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = Object.freeze({
   slotWaitMs: 2_000,
   slotHoldMaxMs: 8_000,
   slotPollMs: { interactive: 50, batch: 200 },
+  slotRefreshMs: 250,
   noSlotDelay: { baseSeconds: 1, maxSeconds: 20 },
   retryDelay: { baseSeconds: 2, maxSeconds: 60 },
   maxAttempts: 3,

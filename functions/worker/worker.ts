@@ -55,7 +55,16 @@ export function createWorker(options: CreateWorkerOptions): Worker {
     config: options.config,
     jobs: options.jobs,
     queue: options.queue,
-    slots: new SlotGate({ router: routing.router, clock, pollMs: settings.slotPollMs }),
+    slots: new SlotGate({
+      router: routing.router,
+      clock,
+      pollMs: settings.slotPollMs,
+      refreshMs: settings.slotRefreshMs,
+      signals: {
+        subscribe: (listener) => routing.view.subscribe(listener),
+        refresh: () => routing.view.refresh(clock()),
+      },
+    }),
     circuits: routing.circuits,
     backendClient: options.backendClient,
     clock,

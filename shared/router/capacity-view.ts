@@ -16,6 +16,7 @@ export class CapacityView {
   #fullUntilRefresh = new Set<string>()
   #fetchedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | undefined
+  readonly #listeners = new Set<() => void>()
 
   constructor(options: { store: CapacityStore; maxAgeMs: number }) {
     this.#store = options.store
@@ -37,6 +38,7 @@ export class CapacityView {
         this.#list = undefined
         this.#fullUntilRefresh = new Set()
         this.#fetchedAt = now
+        this.#changed()
       })
       .finally(() => {
         this.#refreshing = undefined
@@ -58,5 +60,20 @@ export class CapacityView {
     this.#backends.set(backend.id, backend)
     this.#list = undefined
     this.#fullUntilRefresh.delete(backend.id)
+    this.#changed()
+  }
+
+  /**
+   * Calls `listener` after every change to the view (a write's returned item or
+   * a fresh snapshot): a worker waiting for a slot wakes on a release at once
+   * instead of at its next poll. Returns the unsubscribe function.
+   */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener()
   }
 }

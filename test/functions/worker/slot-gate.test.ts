@@ -79,4 +79,42 @@ describe('Class: SlotGate', () => {
     clearInterval(feeder)
     expect(results.every((r) => r.ok)).toBe(true)
   })
+
+  it('wakes the head when the capacity view changes instead of sleeping out its poll', async () => {
+    const router = fakeRouter()
+    const listeners = new Set<() => void>()
+    const signals = {
+      refreshes: 0,
+      subscribe(listener: () => void) {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+      async refresh() {
+        signals.refreshes++
+      },
+    }
+    // Polls so slow (and re-reads so rare) that only the signal can hand out the slot within the test's time.
+    const gate = new SlotGate({
+      router,
+      clock: Date.now,
+      pollMs: { interactive: 60_000, batch: 60_000 },
+      signals,
+      refreshMs: 60_000,
+    })
+    const waiting = gate.acquire({
+      model,
+      mayDegrade: false,
+      lane: 'interactive',
+      patienceMs: 120_000,
+      until: Date.now() + 120_000,
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(router.state.calls).toBeGreaterThanOrEqual(1)
+    router.state.free = 1
+    for (const listener of listeners) listener()
+    const result = await waiting
+    expect(result.ok).toBe(true)
+    // The first failed try re-read the fleet once (other processes' releases), then slept.
+    expect(signals.refreshes).toBe(1)
+  })
 })
