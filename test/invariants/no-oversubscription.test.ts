@@ -51,6 +51,9 @@ describe('Invariant: no oversubscription', () => {
     // not asserted: a slow CI runner can finish each request before the next lands.)
     const completed = stack.fleet.backends.map((b) => b.state().totals.completed)
     expect(completed.reduce((a, b) => a + b, 0)).toBe(served.length)
-    expect(completed.every((n) => n >= 1), `completed per backend: ${completed}`).toBe(true)
+    expect(
+      completed.every((n) => n >= 1),
+      `completed per backend: ${completed}`,
+    ).toBe(true)
   })
 })
