@@ -49,6 +49,10 @@ export class SpillwayStack extends Stack {
         value: secrets.agent.secretArn,
         description: 'Secret holding the backend agent key',
       },
+      BackendKeySecretArn: {
+        value: secrets.backend.secretArn,
+        description: 'Secret holding the key sent to backends (vLLM --api-key)',
+      },
       WebhookSecretArn: {
         value: secrets.webhook.secretArn,
         description: 'Secret holding the webhook HMAC key',

@@ -28,6 +28,8 @@ export interface LocalStackOptions {
   readonly config?: GatewayConfigInput
   readonly adminKey: string
   readonly agentKey: string
+  /** The simulated backends require it on `/v1/*` (vLLM's `--api-key`); gateway and worker send it. */
+  readonly backendApiKey?: string
   readonly tenants?: readonly { policy: TenantPolicyInput; key: string }[]
   readonly heartbeatIntervalMs?: number
   /** Run the worker (through the local SQS poller), the DLQ handler and the reaper in this process. */
@@ -67,6 +69,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     SPILLWAY_AGENT_KEY: options.agentKey,
     // Signs job webhooks; a fresh random one per local run, never a constant in the code.
     SPILLWAY_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
     ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
   }
   const runtime = readRuntimeEnv(env)
@@ -84,6 +87,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     spec: options.fleet,
     speed: options.speed ?? 1,
     ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.backendApiKey ? { apiKey: options.backendApiKey } : {}),
   })
   const app = createApp(gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }))
   const server = createAdaptorServer({ fetch: app.fetch }) as Server

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { consoleLogger } from '../shared/logging.ts'
 import { startLocalStack } from './local-stack.ts'
@@ -16,7 +17,8 @@ if (args.help) {
   --data-dir DIR  keep tables, jobs, backends and queued messages across restarts
   --speed N       simulator timing factor (1 = realistic, 0.1 = ten times faster)
 
-Settings (environment): PORT, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY, AWS_ENDPOINT_URL`)
+Settings (environment): PORT, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY,
+SPILLWAY_BACKEND_API_KEY, AWS_ENDPOINT_URL`)
   process.exit(0)
 }
 
@@ -26,6 +28,9 @@ const settings = {
   devKey: process.env.SPILLWAY_DEV_KEY ?? 'sk-spillway-dev',
   adminKey: process.env.SPILLWAY_ADMIN_KEY ?? 'sk-spillway-admin',
   agentKey: process.env.SPILLWAY_AGENT_KEY ?? 'sk-spillway-agent',
+  // The simulators demand it like vLLM's --api-key, so the local stack runs as a protected fleet would.
+  backendApiKey:
+    process.env.SPILLWAY_BACKEND_API_KEY ?? `sk-backend-${randomBytes(18).toString('base64url')}`,
 }
 const startedAt = performance.now()
 const step = (message: string) => process.stdout.write(`  … ${message}\n`)
@@ -44,6 +49,7 @@ const stack = await startLocalStack({
   ...(process.env.AWS_ENDPOINT_URL ? { endpointUrl: process.env.AWS_ENDPOINT_URL } : {}),
   adminKey: settings.adminKey,
   agentKey: settings.agentKey,
+  backendApiKey: settings.backendApiKey,
   workers: true,
   tenants: [
     {
@@ -81,6 +87,7 @@ const lines = [
   '',
   `  dev key      ${settings.devKey}   (may fall back to CPU, may queue)`,
   `  admin key    ${settings.adminKey}`,
+  '  backend key  the simulators require a bearer key on /v1 (SPILLWAY_BACKEND_API_KEY, random per run)',
   '',
   'Try:',
   `  curl -s ${url}/v1/chat/completions -H 'authorization: Bearer ${settings.devKey}' \\`,

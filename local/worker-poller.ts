@@ -16,6 +16,7 @@ import { type AppLogger, consoleLogger, errorFields, silentLogger } from '../sha
 import { type ReapResult, reap } from '../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
+import { backendApiKeyFrom } from '../shared/runtime/secrets.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../shared/tables.ts'
 import { sqsRecordFrom } from './sqs-record.ts'
 
@@ -63,12 +64,13 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
   const adapters = createAwsAdapters(env)
   const { sqs } = adapters.clients
   const webhookSecret = await webhookSecretFrom(env)
+  const apiKey = await backendApiKeyFrom(env)
   const worker = createWorker({
     config: env.config,
     jobs: adapters.jobs,
     queue: adapters.queue,
     capacity: adapters.capacity,
-    backendClient: new HttpBackendClient(),
+    backendClient: new HttpBackendClient(apiKey ? { apiKey } : {}),
     log,
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(options.worker ? { options: options.worker } : {}),

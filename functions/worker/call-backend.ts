@@ -37,6 +37,8 @@ export async function callBackend(options: {
   // A backend's own 429 is load, not a fault: no circuit counts it.
   if (status === 429) return failed('status 429', false)
   if (status === 408 || status >= 500) return failed(`status ${status}`)
+  // Our backend key was refused: the backend's fault (or the deployment's), never the job's.
+  if (status === 401 || status === 403) return failed(`status ${status}: the backend refused our API key`)
   if (status >= 400) return { kind: 'rejected', status, message: backendMessage(text) }
   try {
     const result = JSON.parse(text) as unknown

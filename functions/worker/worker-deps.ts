@@ -3,6 +3,7 @@ import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
 import type { AppLogger } from '../../shared/logging.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import type { RuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { backendApiKeyFrom } from '../../shared/runtime/secrets.ts'
 import { createWorker, type Worker } from './worker.ts'
 import type { WorkerOptions } from './worker-options.ts'
 
@@ -21,12 +22,13 @@ export async function workerFromEnv(options: {
 }): Promise<Worker & { close(): void }> {
   const adapters = createAwsAdapters(options.env)
   const webhookSecret = await webhookSecretFrom(options.env)
+  const apiKey = await backendApiKeyFrom(options.env)
   const worker = createWorker({
     config: options.env.config,
     jobs: adapters.jobs,
     queue: adapters.queue,
     capacity: adapters.capacity,
-    backendClient: new HttpBackendClient(),
+    backendClient: new HttpBackendClient(apiKey ? { apiKey } : {}),
     log: options.log,
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(options.options ? { options: options.options } : {}),

@@ -139,6 +139,7 @@ export class SpillwayGateway extends Construct {
         SPILLWAY_ADMIN_KEY_SECRET_ARN: secrets.admin.secretArn,
         SPILLWAY_AGENT_KEY_SECRET_ARN: secrets.agent.secretArn,
         SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
+        SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
       },
     })
     const worker = fn('worker', {
@@ -146,7 +147,10 @@ export class SpillwayGateway extends Construct {
       description: 'Spillway worker: runs queued jobs when a slot frees',
       memorySize: props.worker?.memorySize ?? 256,
       timeout: workerTimeout,
-      env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
+      env: {
+        SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
+        SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
+      },
     })
     const deadLetters = fn('dlq', {
       id: 'DeadLetters',
@@ -176,6 +180,7 @@ export class SpillwayGateway extends Construct {
     this.tables.grantItems(worker, 'jobs', { access: 'readwrite' })
     this.tables.grantItems(worker, 'tenants', { access: 'read' })
     secrets.webhook.grantRead(worker)
+    secrets.backend.grantRead(worker)
     const workerMaxConcurrency = props.worker?.maxConcurrency ?? 5
     for (const queue of Object.values(queues)) {
       queue.grantSendMessages(worker)

@@ -19,6 +19,8 @@ const { values } = parseArgs({
     'base-port': { type: 'string', default: '0' },
     gateway: { type: 'string' },
     'agent-key': { type: 'string', default: process.env.SPILLWAY_ADMIN_KEY ?? 'sk-spillway-admin' },
+    // Like vLLM's --api-key; the gateway sends SPILLWAY_BACKEND_API_KEY to every backend.
+    'api-key': { type: 'string', default: process.env.SPILLWAY_BACKEND_API_KEY },
     'interval-ms': { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
   },
@@ -28,6 +30,7 @@ const fleet = await startFleet({
   spec: values.fleet,
   speed: Number(values.speed),
   basePort: Number(values['base-port']),
+  ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
 }).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error)
   process.exit(2)

@@ -21,6 +21,8 @@ export interface StartFleetOptions {
    */
   readonly faults?: Readonly<Record<string, SimFaultOptions>>
   readonly maxWaiting?: number
+  /** Every backend requires this bearer key on `/v1/*` (vLLM's `--api-key`). */
+  readonly apiKey?: string
 }
 
 export interface Fleet {
@@ -50,6 +52,7 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
             speed: options.speed ?? 1,
             faults: { ...faults['*'], ...faults[entry.hardware], ...faults[id] },
             port: options.basePort ? options.basePort + backends.length : 0,
+            ...(options.apiKey ? { apiKey: options.apiKey } : {}),
           }),
         )
       }

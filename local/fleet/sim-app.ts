@@ -10,9 +10,25 @@ import { renderSimMetrics } from './sim-metrics.ts'
 
 const MAX_MODEL_LEN = 32_768
 
-export function createSimApp(engine: SimEngine): Hono<SimEnv> {
+export interface SimAppOptions {
+  /**
+   * Like vLLM's `--api-key`: `/v1/*` then answers 401 `{"error":"Unauthorized"}`
+   * unless the request carries `Authorization: Bearer <key>`; `/health` and
+   * `/metrics` stay open, as in vLLM.
+   */
+  readonly apiKey?: string
+}
+
+export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Hono<SimEnv> {
   const app = new Hono<SimEnv>()
   const startedAt = Math.floor(Date.now() / 1000)
+  const { apiKey } = options
+  if (apiKey) {
+    app.use('/v1/*', async (c, next) => {
+      if (c.req.header('authorization') !== `Bearer ${apiKey}`) return c.json({ error: 'Unauthorized' }, 401)
+      await next()
+    })
+  }
 
   app.get('/health', () => new Response(null, { status: engine.isSlowStarting() ? 503 : 200 }))
 

@@ -19,6 +19,8 @@ import {
 export interface SimBackendOptions extends SimEngineOptions {
   /** 0 (default) picks a free port. */
   readonly port?: number
+  /** Require this bearer key on `/v1/*`, as vLLM's `--api-key` does. */
+  readonly apiKey?: string
 }
 
 export interface SimBackend {
@@ -42,7 +44,7 @@ const HOST = '127.0.0.1'
 
 export async function startSimBackend(options: SimBackendOptions): Promise<SimBackend> {
   const engine = new SimEngine(options)
-  const app = createSimApp(engine)
+  const app = createSimApp(engine, options.apiKey ? { apiKey: options.apiKey } : {})
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   const sockets = new Set<Socket>()
   server.on('connection', (socket: Socket) => {

@@ -14,15 +14,25 @@ export interface BackendClient {
 
 export class HttpBackendClient implements BackendClient {
   readonly #fetch: typeof fetch
+  readonly #headers: Readonly<Record<string, string>>
 
-  constructor(options: { fetch?: typeof fetch } = {}) {
+  /**
+   * @param options.apiKey sent to every backend as `Authorization: Bearer`, as model
+   *   servers started with an API key (vLLM's `--api-key`) expect; servers without one ignore it.
+   */
+  constructor(options: { fetch?: typeof fetch; apiKey?: string } = {}) {
     this.#fetch = options.fetch ?? fetch
+    this.#headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+    }
   }
 
   chatCompletions(options: BackendCallOptions): Promise<Response> {
     return this.#fetch(`${options.backend.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: this.#headers,
       body: JSON.stringify(options.body),
       signal: options.signal,
     })

@@ -99,10 +99,17 @@ async function attemptOnce(
     } catch (error) {
       return await fail(error instanceof Error ? error.message : 'connection failed')
     }
-    if (res.status === 429 || res.status === 408 || res.status >= 500) {
+    // 401/403 say our backend key is wrong, not the client's: a fault of that backend,
+    // never passed on (the client would think its own key was refused).
+    if (res.status === 429 || res.status === 408 || res.status >= 500 || isAuthRefusal(res.status)) {
       await res.body?.cancel().catch(() => undefined)
       // A backend's own 429 is load, not a fault: try elsewhere without opening its circuit.
-      return await fail(`status ${res.status}`, res.status !== 429)
+      return await fail(
+        isAuthRefusal(res.status)
+          ? `status ${res.status}: the backend refused our API key`
+          : `status ${res.status}`,
+        res.status !== 429,
+      )
     }
     if (res.status >= 400) {
       const text = await readAll(res).catch(() => '')
@@ -148,6 +155,10 @@ async function attemptOnce(
     clearTimeout(firstByte)
     if (!o.stream || lease.released) o.signal.removeEventListener('abort', onClientAbort)
   }
+}
+
+function isAuthRefusal(status: number): boolean {
+  return status === 401 || status === 403
 }
 
 async function readAll(res: Response): Promise<string> {

@@ -23,9 +23,12 @@ export interface RuntimeEnv {
     readonly adminKey?: string
     readonly agentKey?: string
     readonly webhookSecret?: string
+    /** Sent to every backend as a bearer key (vLLM's `--api-key`). */
+    readonly backendApiKey?: string
     readonly adminKeySecretArn?: string
     readonly agentKeySecretArn?: string
     readonly webhookSecretArn?: string
+    readonly backendApiKeySecretArn?: string
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
@@ -62,9 +65,11 @@ export function readRuntimeEnv(env: Record<string, string | undefined>): Runtime
       ...renameKeys(optional('SPILLWAY_ADMIN_KEY'), 'adminKey'),
       ...renameKeys(optional('SPILLWAY_AGENT_KEY'), 'agentKey'),
       ...renameKeys(optional('SPILLWAY_WEBHOOK_SECRET'), 'webhookSecret'),
+      ...renameKeys(optional('SPILLWAY_BACKEND_API_KEY'), 'backendApiKey'),
       ...renameKeys(optional('SPILLWAY_ADMIN_KEY_SECRET_ARN'), 'adminKeySecretArn'),
       ...renameKeys(optional('SPILLWAY_AGENT_KEY_SECRET_ARN'), 'agentKeySecretArn'),
       ...renameKeys(optional('SPILLWAY_WEBHOOK_SECRET_ARN'), 'webhookSecretArn'),
+      ...renameKeys(optional('SPILLWAY_BACKEND_API_KEY_SECRET_ARN'), 'backendApiKeySecretArn'),
     },
     logLevel: parseLogLevel(env.LOG_LEVEL),
   }

@@ -6,6 +6,18 @@ export interface ResolvedSecrets {
   readonly adminKeyHash: string
   readonly agentKeyHash?: string
   readonly webhookSecret?: string
+  /** Plain, because it is sent: the bearer key every backend gets. */
+  readonly backendApiKey?: string
+}
+
+/** A secret's value: plain locally, from Secrets Manager on AWS (cached 5 minutes). */
+async function readSecret(plain: string | undefined, arn: string | undefined): Promise<string | undefined> {
+  return plain ?? (arn ? await getSecret<string>(arn, { maxAge: 300 }) : undefined)
+}
+
+/** The bearer key for backends, for processes that need no other secret (the worker). */
+export function backendApiKeyFrom(env: RuntimeEnv): Promise<string | undefined> {
+  return readSecret(env.secrets.backendApiKey, env.secrets.backendApiKeySecretArn)
 }
 
 /**
@@ -14,16 +26,17 @@ export interface ResolvedSecrets {
  * Read once per cold start.
  */
 export async function resolveSecrets(env: RuntimeEnv): Promise<ResolvedSecrets> {
-  const read = async (plain: string | undefined, arn: string | undefined) =>
-    plain ?? (arn ? await getSecret<string>(arn, { maxAge: 300 }) : undefined)
+  const read = readSecret
   const adminKey = await read(env.secrets.adminKey, env.secrets.adminKeySecretArn)
   if (!adminKey)
     throw new Error('No admin key: set SPILLWAY_ADMIN_KEY (local) or SPILLWAY_ADMIN_KEY_SECRET_ARN.')
   const agentKey = await read(env.secrets.agentKey, env.secrets.agentKeySecretArn)
   const webhookSecret = await read(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
+  const backendApiKey = await backendApiKeyFrom(env)
   return {
     adminKeyHash: hashApiKey(adminKey),
     ...(agentKey ? { agentKeyHash: hashApiKey(agentKey) } : {}),
     ...(webhookSecret ? { webhookSecret } : {}),
+    ...(backendApiKey ? { backendApiKey } : {}),
   }
 }

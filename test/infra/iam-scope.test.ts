@@ -83,7 +83,7 @@ const ITEM_WRITES = [
 const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']
 
 describe('IAM scope', () => {
-  it('gives the gateway its three tables, send on both queues and the three secrets', () => {
+  it('gives the gateway its three tables, send on both queues and the four secrets', () => {
     const grants = grantsOf('Gateway')
     expect([...grants.keys()].sort()).toEqual(
       [
@@ -96,6 +96,7 @@ describe('IAM scope', () => {
         secret('AdminKey'),
         secret('AgentKey'),
         secret('WebhookKey'),
+        secret('BackendKey'),
       ].sort(),
     )
     for (const name of ['Interactive', 'Batch']) {
@@ -120,6 +121,7 @@ describe('IAM scope', () => {
         queue('Interactive'),
         queue('Batch'),
         secret('WebhookKey'),
+        secret('BackendKey'),
       ].sort(),
     )
     for (const name of ['Interactive', 'Batch']) {

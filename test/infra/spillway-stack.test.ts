@@ -231,6 +231,7 @@ describe('SpillwayStack', () => {
         'AdminKeySecretArn',
         'AgentKeySecretArn',
         'WebhookSecretArn',
+        'BackendKeySecretArn',
       ]),
     )
   })

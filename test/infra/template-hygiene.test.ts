@@ -32,7 +32,7 @@ describe('template hygiene', () => {
 
   it('generates secret values at deploy time instead of carrying them in the template', () => {
     const secrets = Object.values(first.template.findResources('AWS::SecretsManager::Secret')) as Resource[]
-    expect(secrets).toHaveLength(3)
+    expect(secrets).toHaveLength(4)
     for (const secret of secrets) {
       expect(secret.Properties.SecretString).toBeUndefined()
       expect(secret.Properties.GenerateSecretString).toMatchObject({

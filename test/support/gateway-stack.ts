@@ -6,6 +6,8 @@ import type { TenantPolicyInput } from '../../shared/tenants/tenant-policy.ts'
 export const MODEL = 'deepseek-r1-distill-llama-8b'
 export const ADMIN_KEY = 'sk-test-admin'
 export const AGENT_KEY = 'sk-test-agent'
+/** Every test fleet requires it, as vLLM's `--api-key` would: each routed test checks it is sent. */
+export const BACKEND_KEY = 'sk-test-backend'
 
 /** Test tenants, one per policy the tests need. */
 export const KEYS = {
@@ -44,6 +46,7 @@ export function startTestStack(
     speed: 0.02,
     config: testConfig(),
     heartbeatIntervalMs: 250,
+    backendApiKey: BACKEND_KEY,
     ...options,
     adminKey: ADMIN_KEY,
     agentKey: AGENT_KEY,

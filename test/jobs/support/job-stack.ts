@@ -20,7 +20,7 @@ import { gatewayDeps } from '../../../shared/runtime/gateway-deps.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../../../shared/runtime/runtime-env.ts'
 import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
 import type { TenantPolicyInput } from '../../../shared/tenants/tenant-policy.ts'
-import { postChat as postChatWith } from '../../support/gateway-stack.ts'
+import { BACKEND_KEY, postChat as postChatWith } from '../../support/gateway-stack.ts'
 
 export const MODEL = 'deepseek-r1-distill-llama-8b'
 export const WEBHOOK_SECRET = 'whsec-test'
@@ -83,6 +83,7 @@ export async function startJobStack(
     ...aws.env,
     SPILLWAY_CONFIG: JSON.stringify(gpuOnlyConfig()),
     SPILLWAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    SPILLWAY_BACKEND_API_KEY: BACKEND_KEY,
     LOG_LEVEL: 'error',
   }
   const env = readRuntimeEnv(processEnv)
@@ -92,6 +93,7 @@ export async function startJobStack(
     spec: options.fleet ?? 'h20=1x2',
     speed: options.speed ?? 1,
     ...(options.faults ? { faults: options.faults } : {}),
+    apiKey: BACKEND_KEY,
   })
   for (const backend of fleet.backends) {
     await adapters.registry.register(
@@ -108,7 +110,7 @@ export async function startJobStack(
   const deps = gatewayDeps({
     env,
     adapters,
-    secrets: { adminKeyHash: hashApiKey('sk-test-admin') },
+    secrets: { adminKeyHash: hashApiKey('sk-test-admin'), backendApiKey: BACKEND_KEY },
     log: silentLogger,
   })
   const app = createApp({
