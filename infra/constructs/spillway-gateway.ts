@@ -173,6 +173,9 @@ export class SpillwayGateway extends Construct {
     this.tables.grantItems(gateway, 'tenants', { access: 'readwrite' })
     queues.interactive.grantSendMessages(gateway)
     queues.batch.grantSendMessages(gateway)
+    // GET /admin/queues reads each lane's and DLQ's depth.
+    for (const queue of [...Object.values(queues), ...Object.values(deadLetterQueues)])
+      queue.grant(gateway, 'sqs:GetQueueAttributes')
     for (const secret of Object.values(secrets)) secret.grantRead(gateway)
 
     // Worker: claims jobs, leases slots, re-enqueues with backoff, signs webhooks.

@@ -4,6 +4,7 @@ import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import type { AppLogger } from '../logging.ts'
+import type { QueueDepthReader } from '../queue/queue-depth.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
 import type { TenantStore } from '../tenants/tenant-store.ts'
 import type { Preferences } from './prefer.ts'
@@ -43,6 +44,8 @@ export interface AppDeps {
   readonly overflow?: OverflowPort
   /** Jobs API (`/v1/jobs/{id}`); mounted only when present. */
   readonly jobs?: JobStore
+  /** SQS depth per lane for `GET /admin/queues`. */
+  readonly queueDepth?: QueueDepthReader
   readonly clock?: () => number
   readonly random?: () => number
   readonly log?: AppLogger

@@ -9,6 +9,7 @@ import { requestIdHeader } from './middleware/request-id.ts'
 import { tenantAuth } from './middleware/tenant-auth.ts'
 import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
+import { adminQueueRoutes } from './routes/admin-queues.ts'
 import { chatCompletionRoutes } from './routes/chat-completions.ts'
 import { healthRoutes } from './routes/health.ts'
 import { jobRoutes } from './routes/jobs.ts'
@@ -55,6 +56,16 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       clock,
       adminKeyHash: deps.adminKeyHash,
       ...(deps.agentKeyHash ? { agentKeyHash: deps.agentKeyHash } : {}),
+    }),
+  )
+
+  app.route(
+    '/',
+    adminQueueRoutes({
+      clock,
+      adminKeyHash: deps.adminKeyHash,
+      ...(deps.queueDepth ? { queueDepth: deps.queueDepth } : {}),
+      ...(deps.jobs ? { jobs: deps.jobs } : {}),
     }),
   )
 

@@ -129,6 +129,12 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'ok' } },
         },
       },
+      '/admin/queues': {
+        get: {
+          summary: 'Overflow backlog: SQS depth per lane and open jobs by status (admin key).',
+          responses: { '200': { description: 'ok' } },
+        },
+      },
     },
   }
 }

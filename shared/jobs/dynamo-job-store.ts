@@ -250,6 +250,29 @@ export class DynamoJobStore implements JobStore {
     return jobs
   }
 
+  /** A COUNT query on the sparse GSI: billed by the index entries it reads, so it stops at `max`. */
+  async countOpen(options: { status: OpenStatus; max: number }): Promise<{ count: number; capped: boolean }> {
+    let count = 0
+    let ExclusiveStartKey: Record<string, unknown> | undefined
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: 'by-open-status',
+          KeyConditionExpression: '#openStatus = :status',
+          ExpressionAttributeNames: { '#openStatus': JOB_ATTR.openStatus },
+          ExpressionAttributeValues: { ':status': options.status },
+          Select: 'COUNT',
+          Limit: options.max - count + 1,
+          ExclusiveStartKey,
+        }),
+      )
+      count += page.Count ?? 0
+      ExclusiveStartKey = page.LastEvaluatedKey
+    } while (ExclusiveStartKey && count <= options.max)
+    return count > options.max ? { count: options.max, capped: true } : { count, capped: false }
+  }
+
   reserveIdempotencyKey(options: ReserveIdempotencyOptions): Promise<IdempotencyResult> {
     return reserveIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
   }

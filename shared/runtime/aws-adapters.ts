@@ -3,6 +3,7 @@ import { DynamoBackendRegistry } from '../backends/dynamo-backend-registry.ts'
 import { DynamoCapacityStore } from '../capacity/dynamo-capacity-store.ts'
 import { DynamoJobStore } from '../jobs/dynamo-job-store.ts'
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts'
+import { SqsQueueDepth } from '../queue/sqs-queue-depth.ts'
 import { DynamoTenantStore } from '../tenants/dynamo-tenant-store.ts'
 import type { RuntimeEnv } from './runtime-env.ts'
 
@@ -20,6 +21,14 @@ export function createAwsAdapters(env: RuntimeEnv) {
     tenants: new DynamoTenantStore(table(env.tables.tenants)),
     jobs: new DynamoJobStore(table(env.tables.jobs)),
     queue: new SqsJobQueue({ sqs: clients.sqs, queueUrls: env.queues }),
+    queueDepth: new SqsQueueDepth({
+      sqs: clients.sqs,
+      queueUrls: env.queues,
+      deadLetterUrls: {
+        ...(env.deadLetterQueues.interactive ? { interactive: env.deadLetterQueues.interactive } : {}),
+        ...(env.deadLetterQueues.batch ? { batch: env.deadLetterQueues.batch } : {}),
+      },
+    }),
   }
 }
 

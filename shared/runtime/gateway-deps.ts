@@ -23,6 +23,7 @@ export function gatewayDeps(options: {
     adminKeyHash: secrets.adminKeyHash,
     ...(secrets.agentKeyHash ? { agentKeyHash: secrets.agentKeyHash } : {}),
     jobs: adapters.jobs,
+    queueDepth: adapters.queueDepth,
     overflow: new Overflow({ jobs: adapters.jobs, queue: adapters.queue, log: options.log }),
     log: options.log,
   }

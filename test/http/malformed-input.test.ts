@@ -445,6 +445,7 @@ describe('Admin routes with malformed input', () => {
     ['POST', '/admin/backends'],
     ['GET', '/admin/backends'],
     ['GET', '/admin/capacity'],
+    ['GET', '/admin/queues'],
     ['POST', '/admin/backends/h20-1/heartbeat'],
     ['POST', '/admin/backends/h20-1/drain'],
     ['POST', '/admin/backends/h20-1/undrain'],

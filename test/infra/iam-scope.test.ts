@@ -83,7 +83,7 @@ const ITEM_WRITES = [
 const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']
 
 describe('IAM scope', () => {
-  it('gives the gateway its three tables, send on both queues and the four secrets', () => {
+  it('gives the gateway its three tables, send on both queues, the depth of all four queues and the four secrets', () => {
     const grants = grantsOf('Gateway')
     expect([...grants.keys()].sort()).toEqual(
       [
@@ -93,6 +93,8 @@ describe('IAM scope', () => {
         table('Tenants'),
         queue('Interactive'),
         queue('Batch'),
+        queue('InteractiveDeadLetter'),
+        queue('BatchDeadLetter'),
         secret('AdminKey'),
         secret('AgentKey'),
         secret('WebhookKey'),
@@ -103,6 +105,9 @@ describe('IAM scope', () => {
       expect(grants.get(queue(name))).toContain('sqs:SendMessage')
       for (const action of CONSUME) expect(grants.get(queue(name))).not.toContain(action)
     }
+    // The dead-letter queues only for GET /admin/queues: their depth, never their messages.
+    for (const name of ['InteractiveDeadLetter', 'BatchDeadLetter'])
+      expect([...(grants.get(queue(name)) ?? [])]).toEqual(['sqs:GetQueueAttributes'])
     expect(grants.get(table('Tenants'))).toContain('dynamodb:UpdateItem')
     expect([...(grants.get(secret('AdminKey')) ?? [])].sort()).toEqual([
       'secretsmanager:DescribeSecret',
