@@ -91,8 +91,13 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = Object.freeze
   },
 })
 
-/** The worker's Lambda timeout; the queues' visibility timeout derives from it. */
-export const WORKER_TIMEOUT_SECONDS = 60
+/**
+ * The worker's Lambda timeout; the queues' visibility timeout derives from it (6x:
+ * 30 minutes), and so does the longest backend call a queued job may make (20 s
+ * less, see `functions/worker/worker-options.ts`). Long enough for a reasoning
+ * model's thousands of tokens; Lambda allows up to 900.
+ */
+export const WORKER_TIMEOUT_SECONDS = 300
 
 export const QUEUES: Readonly<Record<QueueKey, QueueDefinition>> = Object.freeze({
   interactive: {

@@ -1,5 +1,6 @@
 import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../../shared/jobs/notify-webhook.ts'
 import type { Lane } from '../../shared/queue/job-queue.ts'
+import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
 
 export interface WorkerOptions {
   /** A claim lapses this long after its last renewal; the holder renews at a third of it. */
@@ -38,7 +39,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = Object.freeze({
   noSlotDelay: { baseSeconds: 1, maxSeconds: 20 },
   retryDelay: { baseSeconds: 2, maxSeconds: 60 },
   maxAttempts: 3,
-  callTimeoutMs: 50_000,
+  // The invocation's own timeout less room to wait for a slot and store the outcome.
+  callTimeoutMs: (WORKER_TIMEOUT_SECONDS - 20) * 1000,
   outboxGraceMs: 30_000,
   webhook: DEFAULT_WEBHOOK_SETTINGS,
 })

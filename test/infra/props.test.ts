@@ -67,10 +67,10 @@ describe('SpillwayGateway props', () => {
     const app = new App()
     const stack = new Stack(app, 'SlowWorker')
     new SpillwayQueues(stack, 'Queues', {
-      workerTimeout: Duration.minutes(2),
+      workerTimeout: Duration.minutes(6),
       deadLetterHandlerTimeout: Duration.seconds(30),
       removalPolicy: RemovalPolicy.DESTROY,
     })
-    expect(() => app.synth()).toThrow(/visibility timeout 360 s is under 6 x the worker timeout \(120 s\)/)
+    expect(() => app.synth()).toThrow(/visibility timeout 1800 s is under 6 x the worker timeout \(360 s\)/)
   })
 })

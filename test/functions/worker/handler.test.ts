@@ -17,6 +17,7 @@ import {
   WEBHOOK_SECRET,
 } from '../../jobs/support/job-stack.ts'
 import { startWebhookReceiver } from '../../jobs/support/webhook-receiver.ts'
+import { BACKEND_KEY } from '../../support/gateway-stack.ts'
 import { eventFor } from '../support/sqs-events.ts'
 
 let stack: JobStack
@@ -43,7 +44,7 @@ function handlerWith(options: Partial<WorkerOptions> = {}) {
     jobs: stack.adapters.jobs,
     queue: stack.adapters.queue,
     capacity: stack.adapters.capacity,
-    backendClient: new HttpBackendClient(),
+    backendClient: new HttpBackendClient({ apiKey: BACKEND_KEY }),
     log: silentLogger,
     webhookSecret: WEBHOOK_SECRET,
     options: {
