@@ -6,8 +6,8 @@ import { isIP } from 'node:net'
  * let a caller read credentials through the gateway. Private and loopback
  * addresses stay allowed: self-hosted model servers live there.
  *
- * Only literal addresses and well-known metadata names are checked here; DNS
- * names are resolved by the runtime at call time (see docs/ARCHITECTURE.md).
+ * Literal addresses and well-known metadata names are checked here; other names
+ * are resolved at registration by `backend-host-check.ts`.
  */
 
 const METADATA_HOSTS = new Set([
@@ -42,7 +42,8 @@ export function checkBackendUrl(raw: string): BackendUrlCheck {
   return { ok: true, url: url.toString().replace(/\/+$/, '') }
 }
 
-function refusedAddress(host: string): string | undefined {
+/** Why a literal IPv4 or IPv6 address may not be a backend, or undefined (names pass). */
+export function refusedAddress(host: string): string | undefined {
   const family = isIP(host)
   if (family === 4) return refusedIPv4(host.split('.').map(Number))
   if (family === 6) return refusedIPv6(ipv6Groups(host))

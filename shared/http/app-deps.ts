@@ -1,4 +1,5 @@
 import type { BackendClient } from '../backends/backend-client.ts'
+import type { ResolveHost } from '../backends/backend-host-check.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
@@ -41,6 +42,8 @@ export interface AppDeps {
   readonly adminKeyHash: string
   /** SHA-256 of the backend-agent key (register and heartbeat only). */
   readonly agentKeyHash?: string
+  /** Resolves backend host names at registration (system DNS by default). */
+  readonly resolveHost?: ResolveHost
   readonly overflow?: OverflowPort
   /** Jobs API (`/v1/jobs/{id}`); mounted only when present. */
   readonly jobs?: JobStore

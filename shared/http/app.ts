@@ -56,6 +56,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       clock,
       adminKeyHash: deps.adminKeyHash,
       ...(deps.agentKeyHash ? { agentKeyHash: deps.agentKeyHash } : {}),
+      ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}),
     }),
   )
 

@@ -58,6 +58,17 @@ function assertKey(id: string): void {
   if (Buffer.byteLength(id) > 2048) throw new Error('ValidationException: hash key over 2048 bytes')
 }
 
+/** DNS for these tests: names that point at metadata addresses; every other name does not resolve. */
+const ALIASES: Record<string, string[]> = {
+  'metadata.alias.test': ['10.0.0.7', '169.254.169.254'],
+  'ec2v6.alias.test': ['fd00:ec2::254'],
+}
+const fakeResolveHost = async (host: string): Promise<readonly string[]> => {
+  const addresses = ALIASES[host]
+  if (!addresses) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
+  return addresses
+}
+
 const reached: BackendCallOptions[] = []
 const recordingClient: BackendClient = {
   async chatCompletions(options) {
@@ -99,6 +110,7 @@ async function gateway(options: { freeSlots: boolean }): Promise<Hono<AppEnv>> {
     backendClient: recordingClient,
     adminKeyHash: hashApiKey(ADMIN_KEY),
     agentKeyHash: hashApiKey(AGENT_KEY),
+    resolveHost: fakeResolveHost,
     clock: () => T0,
   })
 }
@@ -162,6 +174,7 @@ function isValidRegistration(text: string): boolean {
     typeof url === 'string' &&
     url.length <= 2048 &&
     checkBackendUrl(url).ok &&
+    !/\.alias\.test$/.test(new URL(url).hostname) &&
     config.hardwareClasses.some((h) => h.id === hardware) &&
     Array.isArray(models) &&
     models.length >= 1 &&
@@ -508,6 +521,8 @@ describe('Admin routes with malformed input', () => {
           'http://[::ffff:a9fe:a9fe]',
           'file:///etc/passwd',
           'http://u:p@h',
+          'http://metadata.alias.test:8000',
+          'https://ec2v6.alias.test',
         )
         .map((url) => JSON.stringify({ ...validRegistration(), url })),
       fc.constant(JSON.stringify({ ...validRegistration(), hardware: 'tpu-v9' })),

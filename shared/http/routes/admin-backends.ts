@@ -1,5 +1,10 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
+import {
+  type ResolveHost,
+  refusedResolvedHost,
+  systemResolveHost,
+} from '../../backends/backend-host-check.ts'
 import { describeBackend, liveLeaseCount } from '../../backends/backend-record.ts'
 import type { BackendRegistry } from '../../backends/backend-registry.ts'
 import { checkBackendUrl } from '../../backends/backend-url.ts'
@@ -49,8 +54,11 @@ export function adminBackendRoutes(options: {
   clock: () => number
   adminKeyHash: string
   agentKeyHash?: string
+  /** DNS, injected so tests can point a name anywhere; the system resolver by default. */
+  resolveHost?: ResolveHost
 }) {
   const { registry, clock } = options
+  const resolve = options.resolveHost ?? systemResolveHost
   const hardwareClasses = new Set(options.config.hardwareClasses.map((h) => h.id))
   const agentOrAdmin = keyAuth({ acceptedHashes: [options.adminKeyHash, options.agentKeyHash] })
   const adminOnly = keyAuth({ acceptedHashes: [options.adminKeyHash] })
@@ -63,6 +71,8 @@ export function adminBackendRoutes(options: {
       }
       const url = checkBackendUrl(input.url)
       if (!url.ok) throw new BadRequestError(`Backend URL refused: ${url.reason}.`, { param: 'url' })
+      const resolved = await refusedResolvedHost({ url: url.url, resolve })
+      if (resolved) throw new BadRequestError(`Backend URL refused: ${resolved}.`, { param: 'url' })
       const backend = await registry.register({ ...input, url: url.url }, clock())
       return c.json(describeBackend(backend, clock()), 201)
     })
