@@ -8,6 +8,13 @@ export interface ResolvedSecrets {
   readonly webhookSecret?: string
 }
 
+/** The webhook signing secret: plain locally, from Secrets Manager on AWS (read once per cold start). */
+export async function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> {
+  if (env.secrets.webhookSecret) return env.secrets.webhookSecret
+  const arn = env.secrets.webhookSecretArn
+  return arn ? await getSecret<string>(arn, { maxAge: 300 }) : undefined
+}
+
 /**
  * The admin and agent keys, hashed as soon as they are read so the plain keys
  * live nowhere but in Secrets Manager (on AWS) or the local stack's settings.
@@ -20,7 +27,7 @@ export async function resolveSecrets(env: RuntimeEnv): Promise<ResolvedSecrets> 
   if (!adminKey)
     throw new Error('No admin key: set SPILLWAY_ADMIN_KEY (local) or SPILLWAY_ADMIN_KEY_SECRET_ARN.')
   const agentKey = await read(env.secrets.agentKey, env.secrets.agentKeySecretArn)
-  const webhookSecret = await read(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
+  const webhookSecret = await webhookSecretFrom(env)
   return {
     adminKeyHash: hashApiKey(adminKey),
     ...(agentKey ? { agentKeyHash: hashApiKey(agentKey) } : {}),
