@@ -8,7 +8,6 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { createWorkerHandler } from '../functions/worker/handler.ts'
 import { createWorker } from '../functions/worker/worker.ts'
-import { webhookSecretFrom } from '../functions/worker/worker-deps.ts'
 import type { WorkerOptions } from '../functions/worker/worker-options.ts'
 import { HttpBackendClient } from '../shared/backends/backend-client.ts'
 import { createDeadLetterHandler } from '../shared/jobs/dead-letter-handler.ts'
@@ -16,7 +15,7 @@ import { type AppLogger, consoleLogger, errorFields, silentLogger } from '../sha
 import { type ReapResult, reap } from '../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
-import { backendApiKeyFrom } from '../shared/runtime/secrets.ts'
+import { backendApiKeyFrom, webhookSecretFrom } from '../shared/runtime/secrets.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../shared/tables.ts'
 import { sqsRecordFrom } from './sqs-record.ts'
 
@@ -76,7 +75,9 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
     ...(options.worker ? { options: options.worker } : {}),
   })
   const workerHandler = createWorkerHandler(worker)
-  const deadLetterHandler = createDeadLetterHandler({ jobs: adapters.jobs, log })
+  // The reaper and the DLQ handler end jobs too, and sign their webhooks like the worker.
+  const webhooks = { secret: webhookSecret, settings: worker.options.webhook }
+  const deadLetterHandler = createDeadLetterHandler({ jobs: adapters.jobs, webhooks, log })
   // Not an AbortController for the long polls: a receive cut off on our side may still take
   // messages on the server, which then stay invisible for the whole visibility timeout.
   let stopping = false
@@ -177,6 +178,7 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
       jobs: adapters.jobs,
       queue: adapters.queue,
       log,
+      webhooks,
       heartbeatStaleMs: env.config.heartbeatStaleSeconds * 1000,
       ...(options.outboxGraceMs === undefined ? {} : { outboxGraceMs: options.outboxGraceMs }),
     }).finally(() => {

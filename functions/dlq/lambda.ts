@@ -2,8 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger'
 import { createDeadLetterHandler } from '../../shared/jobs/dead-letter-handler.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { webhookSecretFrom } from '../../shared/runtime/secrets.ts'
 
-// SQS event source on both dead-letter queues: marks each dead message's job failed.
+// SQS event source on both dead-letter queues: marks each dead message's job failed, then calls its webhook.
 const env = readRuntimeEnv(process.env)
 const log = new Logger({ serviceName: 'spillway-dlq', logLevel: env.logLevel.toUpperCase() as 'INFO' })
-export const handler = createDeadLetterHandler({ jobs: createAwsAdapters(env).jobs, log })
+const webhooks = { secret: await webhookSecretFrom(env) }
+export const handler = createDeadLetterHandler({ jobs: createAwsAdapters(env).jobs, webhooks, log })

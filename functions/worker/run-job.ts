@@ -207,8 +207,8 @@ async function execute(
   return 'retrying'
 }
 
-function notify(worker: Worker, job: JobRecord): Promise<void> {
-  return notifyWebhook({
+async function notify(worker: Worker, job: JobRecord): Promise<void> {
+  await notifyWebhook({
     jobs: worker.jobs,
     job,
     secret: worker.webhookSecret,

@@ -1,18 +1,10 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets'
 import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
 import type { AppLogger } from '../../shared/logging.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import type { RuntimeEnv } from '../../shared/runtime/runtime-env.ts'
-import { backendApiKeyFrom } from '../../shared/runtime/secrets.ts'
+import { backendApiKeyFrom, webhookSecretFrom } from '../../shared/runtime/secrets.ts'
 import { createWorker, type Worker } from './worker.ts'
 import type { WorkerOptions } from './worker-options.ts'
-
-/** The webhook signing secret: plain locally, from Secrets Manager on AWS (read once per cold start). */
-export async function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> {
-  if (env.secrets.webhookSecret) return env.secrets.webhookSecret
-  const arn = env.secrets.webhookSecretArn
-  return arn ? await getSecret<string>(arn, { maxAge: 300 }) : undefined
-}
 
 /** A worker on the AWS adapters of this environment (Lambda, or the local poller). */
 export async function workerFromEnv(options: {

@@ -73,7 +73,8 @@ export class SpillwayGateway extends Construct {
     super(scope, id)
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY
     const workerTimeout = Duration.seconds(WORKER_TIMEOUT_SECONDS)
-    const deadLetterTimeout = Duration.seconds(30)
+    // Room for a batch's webhooks, sent in parallel, each at worst ~27 s (4 attempts × 5 s + backoff).
+    const deadLetterTimeout = Duration.seconds(60)
     // Parsed here so a broken config fails `cdk synth`, not the first cold start.
     const config = JSON.stringify(parseGatewayConfig(props.config ?? DEFAULT_CONFIG))
     if (config.length > MAX_CONFIG_CHARS) {
@@ -157,13 +158,16 @@ export class SpillwayGateway extends Construct {
       description: 'Spillway DLQ handler: marks poison jobs failed',
       memorySize: 256,
       timeout: deadLetterTimeout,
+      env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
     })
     const reaper = fn('reaper', {
       id: 'Reaper',
       description: 'Spillway reaper: expired leases, stuck jobs, stale backends',
       memorySize: 256,
-      // Shorter than the schedule, so two runs rarely overlap.
+      // Shorter than the schedule, so two runs rarely overlap; webhooks that might not finish in
+      // what is left of it are not started (shared/jobs/notify-ended-jobs.ts).
       timeout: Duration.seconds(50),
+      env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
     })
     this.functions = { gateway, worker, dlq: deadLetters, reaper }
 
@@ -196,16 +200,19 @@ export class SpillwayGateway extends Construct {
       )
     }
 
-    // DLQ handler: marks the job of each dead message failed.
+    // DLQ handler: marks the job of each dead message failed, signs its webhook.
     this.tables.grantItems(deadLetters, 'jobs', { access: 'readwrite' })
+    secrets.webhook.grantRead(deadLetters)
     for (const queue of Object.values(deadLetterQueues)) {
       deadLetters.addEventSource(
         new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }),
       )
     }
 
-    // Reaper: reclaims leases, sweeps open jobs through the GSI, re-enqueues them.
+    // Reaper: reclaims leases, sweeps open jobs through the GSI, re-enqueues them, signs the
+    // webhooks of the jobs it expires.
     this.tables.grantItems(reaper, 'backends', { access: 'readwrite' })
+    secrets.webhook.grantRead(reaper)
     this.tables.grantItems(reaper, 'jobs', { access: 'readwrite', indexes: ['by-open-status'] })
     queues.interactive.grantSendMessages(reaper)
     queues.batch.grantSendMessages(reaper)

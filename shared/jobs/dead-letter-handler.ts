@@ -3,16 +3,27 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { type AppLogger, silentLogger } from '../logging.ts'
 import { parseJobMessage } from '../queue/job-queue.ts'
 import type { JobStore } from './job-store.ts'
+import { type EndedJobWebhooks, notifyEndedJobs } from './notify-ended-jobs.ts'
+
+export interface DeadLetterHandlerOptions {
+  readonly jobs: JobStore
+  /** Signs the webhooks of the jobs it fails; without it they are recorded `skipped`. */
+  readonly webhooks?: EndedJobWebhooks
+  readonly clock?: () => number
+  readonly log?: AppLogger
+}
 
 /**
  * The DLQ handler: a message lands here after crashing the worker
  * `maxReceiveCount` times. Its job must not stay `queued` forever (invariant 3),
- * so it ends `failed` with the reason. A job already ended is left as it is; a
- * body that names no job is logged and dropped (there is nothing to mark).
+ * so it ends `failed` with the reason, and its webhook says so. A job already
+ * ended is left as it is (and notified by whoever ended it); a body that names
+ * no job is logged and dropped (there is nothing to mark).
  */
-export function createDeadLetterHandler(options: { jobs: JobStore; clock?: () => number; log?: AppLogger }) {
+export function createDeadLetterHandler(options: DeadLetterHandlerOptions) {
   const clock = options.clock ?? Date.now
   const log = options.log ?? silentLogger
+  const webhooks = options.webhooks ?? { secret: undefined }
   return async function deadLetterHandler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
     const processor = new BatchProcessor(EventType.SQS)
     const handleRecord = async (record: SQSRecord) => {
@@ -22,7 +33,7 @@ export function createDeadLetterHandler(options: { jobs: JobStore; clock?: () =>
         return
       }
       const receives = record.attributes.ApproximateReceiveCount
-      const failed = await options.jobs.abandon({
+      const abandoned = await options.jobs.abandon({
         id: message.jobId,
         now: clock(),
         error: {
@@ -31,7 +42,18 @@ export function createDeadLetterHandler(options: { jobs: JobStore; clock?: () =>
           status: 502,
         },
       })
-      log.error('dead-lettered job', { jobId: message.jobId, receives, markedFailed: failed })
+      log.error('dead-lettered job', { jobId: message.jobId, receives, markedFailed: abandoned.ended })
+      // Records run in parallel, so one batch is at most batch-size deliveries at once.
+      if (abandoned.ended && abandoned.job) {
+        await notifyEndedJobs({
+          jobs: options.jobs,
+          ended: [abandoned.job],
+          webhooks,
+          clock,
+          log,
+          ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+        })
+      }
     }
     return processPartialResponse(event, handleRecord, processor, {
       ...(context ? { context } : {}),

@@ -7,9 +7,15 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { namesIn, unlessConditionFails, valuesIn } from './dynamo-expressions.ts'
 import { reserveIdempotencyKey } from './dynamo-idempotency.ts'
-import { JOB_ATTR, JOB_KIND, jobFromItem, jobToItem, ttlSeconds } from './job-item.ts'
+import { CorruptJobError, JOB_ATTR, JOB_KIND, jobFromItem, jobToItem, ttlSeconds } from './job-item.ts'
 import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
-import type { ClaimOptions, IdempotencyResult, JobStore, ReserveIdempotencyOptions } from './job-store.ts'
+import type {
+  AbandonResult,
+  ClaimOptions,
+  IdempotencyResult,
+  JobStore,
+  ReserveIdempotencyOptions,
+} from './job-store.ts'
 
 /*
  * A job's life, and the condition each arrow writes under:
@@ -161,14 +167,20 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  async abandon(options: { id: string; now: number; error: JobError }): Promise<boolean> {
+  async abandon(options: { id: string; now: number; error: JobError }): Promise<AbandonResult> {
     const out = await this.#write(options.id, {
       update: closeJob('#error = :error'),
       condition: isOpen,
       values: { ...this.#closing('failed', options.now), ':error': { ...options.error } },
-      returnValues: 'NONE',
     })
-    return out !== undefined
+    if (!out) return { ended: false }
+    try {
+      return { ended: true, job: out.Attributes ? jobFromItem(out.Attributes) : undefined }
+    } catch (error) {
+      // The write went through on status alone; a record that never parsed still ends failed.
+      if (error instanceof CorruptJobError) return { ended: true, job: undefined }
+      throw error
+    }
   }
 
   async requeue(options: {
@@ -286,19 +298,12 @@ export class DynamoJobStore implements JobStore {
     id: string,
     command: { update: string; condition: string; values: Record<string, unknown> },
   ): Promise<JobRecord | undefined> {
-    const out = await this.#write(id, { ...command, returnValues: 'ALL_NEW' })
+    const out = await this.#write(id, command)
     return out?.Attributes ? jobFromItem(out.Attributes) : undefined
   }
 
-  #write(
-    id: string,
-    command: {
-      update: string
-      condition: string
-      values: Record<string, unknown>
-      returnValues: 'ALL_NEW' | 'NONE'
-    },
-  ) {
+  /** The raw conditional UpdateItem (new image returned), undefined when the condition did not hold. */
+  #write(id: string, command: { update: string; condition: string; values: Record<string, unknown> }) {
     const expressions = `${command.update} ${command.condition}`
     return unlessConditionFails(() =>
       this.#doc.send(
@@ -313,7 +318,7 @@ export class DynamoJobStore implements JobStore {
             ':running': 'running',
             ...command.values,
           }),
-          ReturnValues: command.returnValues,
+          ReturnValues: 'ALL_NEW',
         }),
       ),
     )

@@ -33,10 +33,10 @@ export interface JobStore {
     error: JobError
   }): Promise<JobRecord | undefined>
   /**
-   * Fails an open job without reading it back: the DLQ handler's jobs may be the very
-   * records nobody can parse. True when it was open.
+   * Fails an open job whatever its record holds: the DLQ handler's jobs may be the very
+   * records nobody can parse. Ended, with the failed record when it parses.
    */
-  abandon(options: { id: string; now: number; error: JobError }): Promise<boolean>
+  abandon(options: { id: string; now: number; error: JobError }): Promise<AbandonResult>
   /**
    * Back to queued with the message owed again (retry after a backend failure, or a claim the
    * reaper found abandoned: `onlyIfClaimExpired`).
@@ -66,6 +66,11 @@ export interface JobStore {
   /** Binds `Idempotency-Key` to a job id, or returns the job id it is already bound to. */
   reserveIdempotencyKey(options: ReserveIdempotencyOptions): Promise<IdempotencyResult>
 }
+
+export type AbandonResult =
+  | { readonly ended: false }
+  /** `job` is absent when the ended record does not parse (the webhook then has nothing to send). */
+  | { readonly ended: true; readonly job: JobRecord | undefined }
 
 export interface ClaimOptions {
   readonly id: string

@@ -1,5 +1,5 @@
 import { type AppLogger, errorFields } from '../logging.ts'
-import type { JobRecord } from './job-record.ts'
+import type { JobRecord, WebhookStatus } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
 import { deliverWebhook } from './webhook.ts'
 
@@ -16,7 +16,18 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
 })
 
 /**
- * Calls the job's webhook, if it has one, and records how that went on the job.
+ * The longest one delivery can take under these settings: every attempt timing out,
+ * every backoff at its full length. Callers on a Lambda clock start no delivery
+ * that could outlive their invocation.
+ */
+export function worstCaseDeliveryMs(settings: WebhookSettings): number {
+  const backoffs = settings.baseDelayMs * (2 ** Math.max(0, settings.maxAttempts - 1) - 1)
+  return settings.maxAttempts * settings.timeoutMs + backoffs
+}
+
+/**
+ * Calls the job's webhook, if it has one, and records how that went on the job;
+ * returns the status recorded (undefined: no webhook, or the bookkeeping failed).
  * Never throws: the job's outcome is already stored, and failing the queue
  * message over a webhook would only re-deliver a job that is done.
  */
@@ -28,9 +39,9 @@ export async function notifyWebhook(options: {
   log: AppLogger
   settings: WebhookSettings
   fetch?: typeof fetch
-}): Promise<void> {
+}): Promise<WebhookStatus | undefined> {
   const { job, log } = options
-  if (!job.webhookUrl) return
+  if (!job.webhookUrl) return undefined
   try {
     if (!options.secret) {
       log.warn('job webhook skipped: no webhook secret configured', { jobId: job.id })
@@ -40,7 +51,7 @@ export async function notifyWebhook(options: {
         attempts: 0,
         now: options.clock(),
       })
-      return
+      return 'skipped'
     }
     const delivery = await deliverWebhook({
       job,
@@ -52,13 +63,16 @@ export async function notifyWebhook(options: {
     })
     if (!delivery.delivered)
       log.warn('job webhook not delivered', { jobId: job.id, attempts: delivery.attempts })
+    const status = delivery.delivered ? 'delivered' : 'failed'
     await options.jobs.setWebhookStatus({
       id: job.id,
-      status: delivery.delivered ? 'delivered' : 'failed',
+      status,
       attempts: delivery.attempts,
       now: options.clock(),
     })
+    return status
   } catch (error) {
     log.warn('job webhook bookkeeping failed', { jobId: job.id, ...errorFields(error) })
+    return undefined
   }
 }

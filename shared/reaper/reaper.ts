@@ -1,8 +1,10 @@
+import type { Context } from 'aws-lambda'
 import { expiredLeaseIds } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import { enqueueJob } from '../jobs/enqueue-job.ts'
 import { claimExpired, type JobRecord } from '../jobs/job-record.ts'
 import type { JobStore } from '../jobs/job-store.ts'
+import { type EndedJobWebhooks, notifyEndedJobs } from '../jobs/notify-ended-jobs.ts'
 import { type AppLogger, errorFields, silentLogger } from '../logging.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 
@@ -18,6 +20,10 @@ export interface ReaperOptions {
   readonly heartbeatStaleMs?: number
   /** Jobs looked at per status per run; the next run picks up the rest. */
   readonly batchLimit?: number
+  /** Signs the webhooks of the jobs a sweep expires; without it they are recorded `skipped`. */
+  readonly webhooks?: EndedJobWebhooks
+  /** Time left in this invocation (Lambda); webhooks that might not finish in it are not started. */
+  readonly remainingMs?: () => number
 }
 
 export interface ReapResult {
@@ -26,6 +32,8 @@ export interface ReapResult {
   readonly messagesSent: number
   readonly claimsRequeued: number
   readonly expired: number
+  readonly webhooksDelivered: number
+  readonly webhooksUndelivered: number
   readonly errors: number
 }
 
@@ -36,9 +44,10 @@ export interface ReapResult {
  *   died, or SQS refused the send) → send it now;
  * - running jobs whose claim lapsed (the worker died mid-job) → queued again
  *   with a fresh message;
- * - open jobs past their deadline → expired.
+ * - open jobs past their deadline → expired, then their webhooks sent.
  * Every write is conditional, so overlapping runs, or a worker acting on the
- * same job meanwhile, cannot double anything up.
+ * same job meanwhile, cannot double anything up: only the run whose write
+ * expired a job sends its webhook.
  */
 export async function reap(options: ReaperOptions): Promise<ReapResult> {
   const clock = options.clock ?? Date.now
@@ -51,6 +60,8 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
     messagesSent: 0,
     claimsRequeued: 0,
     expired: 0,
+    webhooksDelivered: 0,
+    webhooksUndelivered: 0,
     errors: 0,
   }
   const guarded = async (what: string, id: string, work: () => Promise<void>) => {
@@ -67,6 +78,14 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
   }
 
   const now = clock()
+  // Their webhooks go out after the sweep, so a slow receiver never holds back a lease or a message.
+  const ended: JobRecord[] = []
+  const expire = async (id: string) => {
+    const job = await options.jobs.expire({ id, now })
+    if (!job) return
+    counts.expired++
+    ended.push(job)
+  }
   for (const backend of await options.capacity.snapshot()) {
     if (options.heartbeatStaleMs !== undefined && backend.heartbeatAt < now - options.heartbeatStaleMs) {
       counts.staleBackends++
@@ -85,7 +104,7 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
   for (const job of await options.jobs.listDue({ status: 'queued', now, limit })) {
     await guarded('queued sweep', job.id, async () => {
       if (job.deadlineAt <= now) {
-        if (await options.jobs.expire({ id: job.id, now })) counts.expired++
+        await expire(job.id)
       } else if (job.enqueuedAt === undefined) {
         await send(job)
       }
@@ -97,7 +116,7 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
     const claimId = job.claimId
     await guarded('running sweep', job.id, async () => {
       if (job.deadlineAt <= now) {
-        if (await options.jobs.expire({ id: job.id, now })) counts.expired++
+        await expire(job.id)
         return
       }
       const requeued = await options.jobs.requeue({
@@ -112,6 +131,17 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
       await send(job)
     })
   }
+
+  const webhooks = await notifyEndedJobs({
+    jobs: options.jobs,
+    ended,
+    webhooks: options.webhooks ?? { secret: undefined },
+    clock,
+    log,
+    ...(options.remainingMs ? { remainingMs: options.remainingMs } : {}),
+  })
+  counts.webhooksDelivered = webhooks.delivered
+  counts.webhooksUndelivered = webhooks.undelivered
   if (
     counts.errors > 0 ||
     counts.messagesSent + counts.claimsRequeued + counts.expired + counts.leasesReclaimed > 0
@@ -121,9 +151,15 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
   return counts
 }
 
-/** The scheduled Lambda's handler: one sweep per EventBridge tick. */
+/** The scheduled Lambda's handler: one sweep per EventBridge tick, webhooks within its timeout. */
 export function createReaperHandler(options: ReaperOptions) {
-  return async function reaperHandler(): Promise<ReapResult> {
-    return reap(options)
+  return async function reaperHandler(
+    _event?: unknown,
+    context?: Pick<Context, 'getRemainingTimeInMillis'>,
+  ): Promise<ReapResult> {
+    return reap({
+      ...options,
+      ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
+    })
   }
 }

@@ -20,6 +20,11 @@ export function backendApiKeyFrom(env: RuntimeEnv): Promise<string | undefined> 
   return readSecret(env.secrets.backendApiKey, env.secrets.backendApiKeySecretArn)
 }
 
+/** The webhook signing secret (worker, reaper, DLQ handler; the gateway gets it from `resolveSecrets`). */
+export function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> {
+  return readSecret(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
+}
+
 /**
  * The admin and agent keys, hashed as soon as they are read so the plain keys
  * live nowhere but in Secrets Manager (on AWS) or the local stack's settings.
@@ -31,7 +36,7 @@ export async function resolveSecrets(env: RuntimeEnv): Promise<ResolvedSecrets> 
   if (!adminKey)
     throw new Error('No admin key: set SPILLWAY_ADMIN_KEY (local) or SPILLWAY_ADMIN_KEY_SECRET_ARN.')
   const agentKey = await read(env.secrets.agentKey, env.secrets.agentKeySecretArn)
-  const webhookSecret = await read(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
+  const webhookSecret = await webhookSecretFrom(env)
   const backendApiKey = await backendApiKeyFrom(env)
   return {
     adminKeyHash: hashApiKey(adminKey),

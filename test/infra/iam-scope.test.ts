@@ -136,10 +136,16 @@ describe('IAM scope', () => {
     expect(grants.get(table('Tenants'))).toContain('dynamodb:GetItem')
   })
 
-  it('lets the DLQ handler consume the dead-letter queues and write jobs, nothing else', () => {
+  it('lets the DLQ handler consume the dead-letter queues, write jobs and read the webhook key, nothing else', () => {
     const grants = grantsOf('DeadLetters')
     expect([...grants.keys()].sort()).toEqual(
-      [logs('DeadLetters'), table('Jobs'), queue('InteractiveDeadLetter'), queue('BatchDeadLetter')].sort(),
+      [
+        logs('DeadLetters'),
+        table('Jobs'),
+        queue('InteractiveDeadLetter'),
+        queue('BatchDeadLetter'),
+        secret('WebhookKey'),
+      ].sort(),
     )
     for (const name of ['InteractiveDeadLetter', 'BatchDeadLetter']) {
       for (const action of CONSUME) expect(grants.get(queue(name))).toContain(action)
@@ -147,10 +153,17 @@ describe('IAM scope', () => {
     }
   })
 
-  it('lets the reaper query the open-jobs index by name and send to both queues', () => {
+  it('lets the reaper query the open-jobs index by name, send to both queues and read the webhook key', () => {
     const grants = grantsOf('Reaper')
     expect([...grants.keys()].sort()).toEqual(
-      [logs('Reaper'), table('Backends'), table('Jobs'), queue('Interactive'), queue('Batch')].sort(),
+      [
+        logs('Reaper'),
+        table('Backends'),
+        table('Jobs'),
+        queue('Interactive'),
+        queue('Batch'),
+        secret('WebhookKey'),
+      ].sort(),
     )
     const indexStatement = statementsOf('Reaper').find((statement) =>
       JSON.stringify(statement.Resource).includes('/index/'),
@@ -161,6 +174,17 @@ describe('IAM scope', () => {
     expect([indexStatement?.Action].flat()).toContain('dynamodb:Query')
     for (const fn of ['Gateway', 'Worker', 'DeadLetters'] as const) {
       expect(JSON.stringify(statementsOf(fn))).not.toContain('/index/')
+    }
+  })
+
+  it('lets the worker, the reaper and the DLQ handler only read the webhook key, never the admin or agent key', () => {
+    for (const fn of ['Worker', 'Reaper', 'DeadLetters'] as const) {
+      const grants = grantsOf(fn)
+      expect([...(grants.get(secret('WebhookKey')) ?? [])].sort(), fn).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ])
+      for (const other of ['AdminKey', 'AgentKey']) expect(grants.has(secret(other)), fn).toBe(false)
     }
   })
 

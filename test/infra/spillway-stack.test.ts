@@ -218,6 +218,19 @@ describe('SpillwayStack', () => {
     }
   })
 
+  it('gives every function that ends jobs the webhook secret ARN, so each can sign webhooks', () => {
+    const secretIds = Object.keys(template.findResources('AWS::SecretsManager::Secret')).filter((id) =>
+      id.startsWith('SpillwaySecretsWebhookKey'),
+    )
+    expect(secretIds).toHaveLength(1)
+    const functions = template.findResources('AWS::Lambda::Function') as Resources
+    for (const key of ['Worker', 'Reaper', 'DeadLetters'] as const) {
+      const fn = functions[functionId(key)]!
+      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
+      expect(variables.SPILLWAY_WEBHOOK_SECRET_ARN, key).toEqual({ Ref: secretIds[0] })
+    }
+  })
+
   it('outputs the URL, the tables, the queues and the secret ARNs', () => {
     const outputs = Object.keys(template.findOutputs('*'))
     expect(outputs).toEqual(

@@ -1,3 +1,4 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
@@ -167,6 +168,42 @@ describe('Class: DynamoJobStore', () => {
       expect(
         await store.claim({ id: job.id, claimId: 'late', now: T0, claimExpiresAt: T0 + 1000 }),
       ).toBeUndefined()
+    })
+  })
+
+  describe('Method: abandon', () => {
+    const error = { code: 'worker_crashed', message: 'set aside', status: 502 }
+
+    it('fails an open job and returns the failed record, once', async () => {
+      const job = queuedJob()
+      await store.create({ job, sendBy: T0 })
+      const first = await store.abandon({ id: job.id, now: T0 + 1_000, error })
+      expect(first).toEqual({
+        ended: true,
+        job: expect.objectContaining({ id: job.id, status: 'failed', error, finishedAt: T0 + 1_000 }),
+      })
+      expect(await store.abandon({ id: job.id, now: T0 + 2_000, error })).toEqual({ ended: false })
+    })
+
+    it('still fails a record that does not parse, and says it could not read it', async () => {
+      const id = newJobId()
+      await clients.doc.send(
+        new PutCommand({
+          TableName: aws.names.tables.jobs,
+          Item: {
+            id,
+            kind: 'job',
+            status: 'running',
+            openStatus: 'running',
+            checkAt: T0,
+            requestJson: '{"x',
+          },
+        }),
+      )
+      expect(await store.abandon({ id, now: T0, error })).toEqual({ ended: true, job: undefined })
+      const item = await clients.doc.send(new GetCommand({ TableName: aws.names.tables.jobs, Key: { id } }))
+      expect(item.Item).toMatchObject({ status: 'failed', error })
+      expect(item.Item?.openStatus).toBeUndefined()
     })
   })
 

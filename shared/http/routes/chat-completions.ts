@@ -117,9 +117,9 @@ function parseDeadline(header: string | undefined, now: number, defaultSeconds: 
 }
 
 /**
- * `x-spillway-webhook`: where a queued job's outcome is posted. The worker calls
- * it from inside the deployment, so it gets the same refusals as a backend URL
- * (no metadata or link-local addresses).
+ * `x-spillway-webhook`: where a queued job's outcome is posted. The worker, the
+ * reaper and the DLQ handler call it from inside the deployment, so it gets the
+ * same refusals as a backend URL (no metadata or link-local addresses).
  */
 function parseWebhookUrl(header: string | undefined): string | undefined {
   if (header === undefined) return undefined

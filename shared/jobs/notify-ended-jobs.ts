@@ -1,0 +1,81 @@
+import { type AppLogger, errorFields } from '../logging.ts'
+import type { JobRecord } from './job-record.ts'
+import type { JobStore } from './job-store.ts'
+import {
+  DEFAULT_WEBHOOK_SETTINGS,
+  notifyWebhook,
+  type WebhookSettings,
+  worstCaseDeliveryMs,
+} from './notify-webhook.ts'
+
+/** How a process that ends jobs outside the worker (reaper, DLQ handler) signs and sends their webhooks. */
+export interface EndedJobWebhooks {
+  /** Undefined: each job's webhook is recorded `skipped`, as the worker does without a secret. */
+  readonly secret: string | undefined
+  readonly settings?: WebhookSettings
+  /** Deliveries in flight at once (default 8). */
+  readonly concurrency?: number
+  readonly fetch?: typeof fetch
+}
+
+export interface NotifyEndedJobsResult {
+  readonly delivered: number
+  /** Failed, skipped for want of a secret, or not started for want of time. */
+  readonly undelivered: number
+}
+
+/** Time kept back after the last delivery for its status write and the handler's return. */
+const RESERVE_MS = 2_000
+
+/**
+ * Sends the webhooks of jobs this process just ended, a few at a time. On a Lambda
+ * clock (`remainingMs`), a delivery that could outlive the invocation is not started:
+ * the job's webhook is recorded `skipped`, never left `pending` by a frozen sandbox.
+ * Never throws, like `notifyWebhook`.
+ */
+export async function notifyEndedJobs(options: {
+  jobs: JobStore
+  ended: readonly JobRecord[]
+  webhooks: EndedJobWebhooks
+  clock: () => number
+  log: AppLogger
+  remainingMs?: () => number
+}): Promise<NotifyEndedJobsResult> {
+  const { jobs, webhooks, clock, log } = options
+  const settings = webhooks.settings ?? DEFAULT_WEBHOOK_SETTINGS
+  const neededMs = worstCaseDeliveryMs(settings) + RESERVE_MS
+  const queue = options.ended.filter((job) => job.webhookUrl)
+  const counts = { delivered: 0, undelivered: 0 }
+
+  const skipForTime = async (job: JobRecord) => {
+    log.warn('job webhook not sent: too little time left in this invocation', { jobId: job.id })
+    try {
+      await jobs.setWebhookStatus({ id: job.id, status: 'skipped', attempts: 0, now: clock() })
+    } catch (error) {
+      log.warn('job webhook bookkeeping failed', { jobId: job.id, ...errorFields(error) })
+    }
+  }
+  const deliverNext = async () => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      if (options.remainingMs && options.remainingMs() < neededMs) {
+        await skipForTime(job)
+        counts.undelivered++
+        continue
+      }
+      const status = await notifyWebhook({
+        jobs,
+        job,
+        secret: webhooks.secret,
+        clock,
+        log,
+        settings,
+        ...(webhooks.fetch ? { fetch: webhooks.fetch } : {}),
+      })
+      if (status === 'delivered') counts.delivered++
+      else counts.undelivered++
+    }
+  }
+  const lanes = Math.min(queue.length, Math.max(1, webhooks.concurrency ?? 8))
+  await Promise.all(Array.from({ length: lanes }, deliverNext))
+  return counts
+}

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
+import { destroyAwsClients } from '../../shared/aws/clients.ts'
+import { DynamoJobStore } from '../../shared/jobs/dynamo-job-store.ts'
+import { type JobRecord, newJobId, type OpenStatus } from '../../shared/jobs/job-record.ts'
+import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
+import { type ReaperOptions, reap } from '../../shared/reaper/reaper.ts'
+import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
+import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
+import { clientsFor } from '../support/aws.ts'
+
+let aws: LocalAws
+let adapters: AwsAdapters
+const SECRET = 'whsec-reaper'
+const SETTINGS = { maxAttempts: 2, baseDelayMs: 20, timeoutMs: 2_000 }
+/** Each test sweeps at its own time, after every job of the tests before it has ended. */
+let T = 1_800_000_000_000
+
+beforeAll(async () => {
+  aws = await startLocalAws({ prefix: `reaper-hooks-${Math.random().toString(36).slice(2, 8)}` })
+  adapters = createAwsAdapters(readRuntimeEnv(aws.env))
+})
+afterAll(async () => {
+  destroyAwsClients(adapters.clients)
+  await aws.stop()
+})
+
+/** A queued job, its message sent, with a webhook and a deadline 1 s after `T`. */
+async function dueJob(webhookUrl: string, overrides: Partial<JobRecord> = {}): Promise<JobRecord> {
+  T += 60_000
+  const job: JobRecord = {
+    id: newJobId(),
+    tenantId: 'acme',
+    model: 'm',
+    request: { messages: [] },
+    stream: false,
+    lane: 'interactive',
+    mayDegrade: false,
+    status: 'queued',
+    requestId: 'r',
+    createdAt: T,
+    updatedAt: T,
+    deadlineAt: T + 1_000,
+    attempts: 0,
+    webhookUrl,
+    ...overrides,
+  }
+  await adapters.jobs.create({ job, sendBy: T })
+  await adapters.jobs.markEnqueued({ id: job.id, now: T })
+  return job
+}
+
+const sweepAt = (now: number, overrides: Partial<ReaperOptions> = {}) =>
+  reap({
+    capacity: adapters.capacity,
+    jobs: adapters.jobs,
+    queue: adapters.queue,
+    clock: () => now,
+    webhooks: { secret: SECRET, settings: SETTINGS },
+    ...overrides,
+  })
+
+describe('Function: reap (webhooks)', () => {
+  it('sends one signed webhook saying "expired" for a job it expires, and records it delivered', async () => {
+    const receiver = await startWebhookReceiver([204])
+    try {
+      const job = await dueJob(receiver.url)
+      const now = job.deadlineAt + 5_000
+      const result = await sweepAt(now)
+      expect(result).toMatchObject({ expired: 1, webhooksDelivered: 1, webhooksUndelivered: 0 })
+      expect(receiver.received).toHaveLength(1)
+      const [hit] = receiver.received
+      const signed = verifyWebhookSignature({
+        secret: SECRET,
+        header: String(hit?.headers[SIGNATURE_HEADER]),
+        body: hit?.body ?? '',
+        nowSeconds: Math.floor(now / 1000),
+      })
+      expect(signed).toBe(true)
+      expect(hit?.headers['x-spillway-job-id']).toBe(job.id)
+      expect(JSON.parse(hit?.body ?? '{}')).toMatchObject({
+        type: 'job.expired',
+        data: { id: job.id, status: 'expired', error: { code: 'job_expired' } },
+      })
+      expect(await adapters.jobs.get(job.id)).toMatchObject({
+        status: 'expired',
+        webhookStatus: 'delivered',
+        webhookAttempts: 1,
+      })
+      // The next sweep finds nothing open and sends nothing more.
+      await sweepAt(now + 60_000)
+      expect(receiver.received).toHaveLength(1)
+    } finally {
+      await receiver.stop()
+    }
+  })
+
+  it('sends nothing when a worker finished the job between the listing and the expiry', async () => {
+    const receiver = await startWebhookReceiver([204])
+    const clients = clientsFor(aws)
+    try {
+      const job = await dueJob(receiver.url)
+      await adapters.jobs.claim({ id: job.id, claimId: 'slow', now: T, claimExpiresAt: T + 500 })
+      // The slow worker's claim lapsed and its deadline passed, but it completes right after the
+      // reaper lists the job: the reaper's conditional expiry must lose, and stay silent.
+      const store = new (class WorkerFinishesFirst extends DynamoJobStore {
+        override async listDue(options: { status: OpenStatus; now: number; limit: number }) {
+          const due = await super.listDue(options)
+          if (due.some((d) => d.id === job.id)) {
+            await adapters.jobs.complete({
+              id: job.id,
+              claimId: 'slow',
+              now: options.now,
+              result: { id: 'chatcmpl-late' },
+              servedBy: { hardware: 'h20', backendId: 'gpu-1', route: 'primary' },
+            })
+          }
+          return due
+        }
+      })({ doc: clients.doc, tableName: aws.names.tables.jobs })
+      const result = await sweepAt(job.deadlineAt + 1_000, { jobs: store })
+      expect(result).toMatchObject({ expired: 0, webhooksDelivered: 0, webhooksUndelivered: 0 })
+      expect(receiver.received).toEqual([])
+      expect(await adapters.jobs.get(job.id)).toMatchObject({ status: 'succeeded', webhookStatus: 'pending' })
+    } finally {
+      destroyAwsClients(clients)
+      await receiver.stop()
+    }
+  })
+
+  it('delivers a sweep of webhooks a few at a time, never more than its bound', async () => {
+    const receiver = await startWebhookReceiver([200], { holdMs: 30 })
+    try {
+      const jobs: JobRecord[] = []
+      for (let i = 0; i < 6; i++) jobs.push(await dueJob(receiver.url))
+      const now = T + 10_000
+      const result = await sweepAt(now, { webhooks: { secret: SECRET, settings: SETTINGS, concurrency: 2 } })
+      expect(result).toMatchObject({ expired: 6, webhooksDelivered: 6 })
+      expect(receiver.received).toHaveLength(6)
+      expect(receiver.peakInFlight()).toBeLessThanOrEqual(2)
+      for (const job of jobs)
+        expect(await adapters.jobs.get(job.id)).toMatchObject({ webhookStatus: 'delivered' })
+    } finally {
+      await receiver.stop()
+    }
+  })
+
+  it('starts no delivery the invocation might not finish, and records those webhooks skipped', async () => {
+    const receiver = await startWebhookReceiver([204])
+    try {
+      const job = await dueJob(receiver.url)
+      // These settings need up to 4 s (two 2 s attempts and a backoff) plus a reserve.
+      const result = await sweepAt(job.deadlineAt + 1_000, { remainingMs: () => 3_000 })
+      expect(result).toMatchObject({ expired: 1, webhooksDelivered: 0, webhooksUndelivered: 1 })
+      expect(receiver.received).toEqual([])
+      expect(await adapters.jobs.get(job.id)).toMatchObject({
+        status: 'expired',
+        webhookStatus: 'skipped',
+        webhookAttempts: 0,
+      })
+    } finally {
+      await receiver.stop()
+    }
+  })
+
+  it('records the webhook skipped, and sends nothing, when no secret is configured', async () => {
+    const receiver = await startWebhookReceiver([204])
+    try {
+      const job = await dueJob(receiver.url)
+      const result = await sweepAt(job.deadlineAt + 1_000, { webhooks: { secret: undefined } })
+      expect(result).toMatchObject({ expired: 1, webhooksUndelivered: 1 })
+      expect(receiver.received).toEqual([])
+      expect(await adapters.jobs.get(job.id)).toMatchObject({ webhookStatus: 'skipped' })
+    } finally {
+      await receiver.stop()
+    }
+  })
+})
