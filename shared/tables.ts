@@ -14,6 +14,9 @@
  *                                       is terminal: a sparse index) + `checkAt` (when the
  *                                       reaper should look again): outbox sweep, stuck claims,
  *                                       deadlines
+ *             GSI `by-webhook-due`      `webhookOutbox` (`pending`, only on jobs with a webhook,
+ *                                       removed once delivered or given up) + `webhookDueAt`
+ *                                       (set when the job ends): webhooks whose sender died
  * - tenants   `pk`                      `key#{sha256}` an API key, `tenant#{id}` a policy,
  *                                       `rate#{tenant}#{minute}` a rate-limit counter
  * Every table carries the TTL attribute `expiresAt` (epoch seconds) for garbage
@@ -78,6 +81,11 @@ export const TABLES: Readonly<Record<TableKey, TableDefinition>> = Object.freeze
         indexName: 'by-open-status',
         partitionKey: { name: 'openStatus', type: 'S' },
         sortKey: { name: 'checkAt', type: 'N' },
+      },
+      {
+        indexName: 'by-webhook-due',
+        partitionKey: { name: 'webhookOutbox', type: 'S' },
+        sortKey: { name: 'webhookDueAt', type: 'N' },
       },
     ],
     ttlAttribute: TTL_ATTRIBUTE,

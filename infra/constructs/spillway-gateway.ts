@@ -173,7 +173,8 @@ export class SpillwayGateway extends Construct {
 
     // Gateway: the whole HTTP surface; it writes leases, jobs, tenants' rate counters.
     this.tables.grantItems(gateway, 'backends', { access: 'readwrite' })
-    this.tables.grantItems(gateway, 'jobs', { access: 'readwrite' })
+    // The index only for GET /admin/queues (counts of open jobs).
+    this.tables.grantItems(gateway, 'jobs', { access: 'readwrite', indexes: ['by-open-status'] })
     this.tables.grantItems(gateway, 'tenants', { access: 'readwrite' })
     queues.interactive.grantSendMessages(gateway)
     queues.batch.grantSendMessages(gateway)
@@ -213,7 +214,10 @@ export class SpillwayGateway extends Construct {
     // webhooks of the jobs it expires.
     this.tables.grantItems(reaper, 'backends', { access: 'readwrite' })
     secrets.webhook.grantRead(reaper)
-    this.tables.grantItems(reaper, 'jobs', { access: 'readwrite', indexes: ['by-open-status'] })
+    this.tables.grantItems(reaper, 'jobs', {
+      access: 'readwrite',
+      indexes: ['by-open-status', 'by-webhook-due'],
+    })
     queues.interactive.grantSendMessages(reaper)
     queues.batch.grantSendMessages(reaper)
     new Rule(this, 'ReaperSchedule', {

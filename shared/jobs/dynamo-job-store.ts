@@ -48,7 +48,17 @@ const ownedBy = '#tenantId = :tenantId'
 const claimable = `${jobExists} AND ${beforeDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
 const expirable = `${pastDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
 
-/** Every terminal write: leaves the GSI (no openStatus), drops the claim, starts the retention clock. */
+/**
+ * How long the process that ends a job has to deliver its webhook before the
+ * reaper takes over (a delivery with every retry takes about 27 s).
+ */
+export const WEBHOOK_HANDOVER_MS = 120_000
+
+/**
+ * Every terminal write: leaves the open-status GSI, drops the claim, starts the
+ * retention clock, and dates the webhook outbox entry (an item without a webhook
+ * has no `webhookOutbox`, so `webhookDueAt` puts it in no index).
+ */
 function closeJob(...extraSets: string[]): string {
   const sets = [
     ...extraSets,
@@ -56,6 +66,7 @@ function closeJob(...extraSets: string[]): string {
     '#finishedAt = :now',
     '#updatedAt = :now',
     '#expiresAt = :ttl',
+    '#webhookDueAt = :webhookDueAt',
   ]
   return `SET ${sets.join(', ')} REMOVE #openStatus, #checkAt, #claimId, #claimExpiresAt`
 }
@@ -219,12 +230,17 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
+  /** The cancel's webhook is due at once: the HTTP answer does not wait for it; the reaper sends it. */
   cancel(options: { id: string; tenantId: string; now: number }): Promise<JobRecord | undefined> {
     const error: JobError = { code: 'job_cancelled', message: 'The job was cancelled.', status: 409 }
     return this.#update(options.id, {
       update: closeJob('#error = :error'),
       condition: `${ownedBy} AND ${isOpen}`,
-      values: { ...this.#closing('cancelled', options.now), ':tenantId': options.tenantId, ':error': error },
+      values: {
+        ...this.#closing('cancelled', options.now, options.now),
+        ':tenantId': options.tenantId,
+        ':error': error,
+      },
     })
   }
 
@@ -234,8 +250,10 @@ export class DynamoJobStore implements JobStore {
     attempts: number
     now: number
   }): Promise<void> {
+    // A final status takes the job out of the webhook outbox; `pending` leaves it there.
+    const leaveOutbox = options.status === 'pending' ? '' : ' REMOVE #webhookOutbox, #webhookDueAt'
     await this.#update(options.id, {
-      update: 'SET #webhookStatus = :webhookStatus, #webhookAttempts = :webhookAttempts, #updatedAt = :now',
+      update: `SET #webhookStatus = :webhookStatus, #webhookAttempts = :webhookAttempts, #updatedAt = :now${leaveOutbox}`,
       condition: jobExists,
       values: { ':webhookStatus': options.status, ':webhookAttempts': options.attempts, ':now': options.now },
     })
@@ -260,6 +278,24 @@ export class DynamoJobStore implements JobStore {
       ExclusiveStartKey = page.LastEvaluatedKey
     } while (ExclusiveStartKey && jobs.length < options.limit)
     return jobs
+  }
+
+  /** Ended jobs whose webhook is still `pending` past its hand-over time (the sender died or ran out of time). */
+  async listWebhooksDue(options: { now: number; limit: number }): Promise<JobRecord[]> {
+    const out = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: 'by-webhook-due',
+        KeyConditionExpression: '#webhookOutbox = :pending AND #webhookDueAt <= :now',
+        ExpressionAttributeNames: {
+          '#webhookOutbox': JOB_ATTR.webhookOutbox,
+          '#webhookDueAt': JOB_ATTR.webhookDueAt,
+        },
+        ExpressionAttributeValues: { ':pending': 'pending', ':now': options.now },
+        Limit: options.limit,
+      }),
+    )
+    return (out.Items ?? []).map(jobFromItem)
   }
 
   /** A COUNT query on the sparse GSI: billed by the index entries it reads, so it stops at `max`. */
@@ -289,8 +325,8 @@ export class DynamoJobStore implements JobStore {
     return reserveIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
   }
 
-  #closing(status: string, now: number): Record<string, unknown> {
-    return { ':status': status, ':now': now, ':ttl': ttlSeconds(now) }
+  #closing(status: string, now: number, webhookDueAt = now + WEBHOOK_HANDOVER_MS): Record<string, unknown> {
+    return { ':status': status, ':now': now, ':ttl': ttlSeconds(now), ':webhookDueAt': webhookDueAt }
   }
 
   /** One conditional UpdateItem; the new job, or undefined when the condition did not hold. */

@@ -35,6 +35,8 @@ export const JOB_ATTR = {
   webhookUrl: 'webhookUrl',
   webhookStatus: 'webhookStatus',
   webhookAttempts: 'webhookAttempts',
+  webhookOutbox: 'webhookOutbox',
+  webhookDueAt: 'webhookDueAt',
   expiresAt: 'expiresAt',
 } as const
 
@@ -84,6 +86,8 @@ export function jobToItem(job: JobRecord, checkAt: number): Record<string, unkno
     [JOB_ATTR.attempts]: job.attempts,
     [JOB_ATTR.webhookUrl]: job.webhookUrl,
     [JOB_ATTR.webhookStatus]: job.webhookUrl ? 'pending' : undefined,
+    // The webhook outbox's partition key; `webhookDueAt`, its sort key, comes when the job ends.
+    [JOB_ATTR.webhookOutbox]: job.webhookUrl ? 'pending' : undefined,
     [JOB_ATTR.expiresAt]: ttlSeconds(job.deadlineAt),
   }
 }

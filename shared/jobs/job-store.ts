@@ -61,6 +61,8 @@ export interface JobStore {
   }): Promise<void>
   /** Open jobs whose `checkAt` has passed (sparse GSI): owed messages, dead claims, deadlines. */
   listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]>
+  /** Ended jobs whose webhook is still pending past the hand-over time: the reaper delivers them. */
+  listWebhooksDue(options: { now: number; limit: number }): Promise<JobRecord[]>
   /** Open jobs in a status, counted up to `max` (past it, `capped`): for operators, not the hot path. */
   countOpen(options: { status: OpenStatus; max: number }): Promise<{ count: number; capped: boolean }>
   /** Binds `Idempotency-Key` to a job id, or returns the job id it is already bound to. */

@@ -1,4 +1,4 @@
-import { type AppLogger, errorFields } from '../logging.ts'
+import type { AppLogger } from '../logging.ts'
 import type { JobRecord } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
 import {
@@ -30,8 +30,8 @@ const RESERVE_MS = 2_000
 /**
  * Sends the webhooks of jobs this process just ended, a few at a time. On a Lambda
  * clock (`remainingMs`), a delivery that could outlive the invocation is not started:
- * the job's webhook is recorded `skipped`, never left `pending` by a frozen sandbox.
- * Never throws, like `notifyWebhook`.
+ * the job stays `pending` in the webhook outbox, which the reaper sweeps once the
+ * hand-over time has passed. Never throws, like `notifyWebhook`.
  */
 export async function notifyEndedJobs(options: {
   jobs: JobStore
@@ -47,18 +47,14 @@ export async function notifyEndedJobs(options: {
   const queue = options.ended.filter((job) => job.webhookUrl)
   const counts = { delivered: 0, undelivered: 0 }
 
-  const skipForTime = async (job: JobRecord) => {
-    log.warn('job webhook not sent: too little time left in this invocation', { jobId: job.id })
-    try {
-      await jobs.setWebhookStatus({ id: job.id, status: 'skipped', attempts: 0, now: clock() })
-    } catch (error) {
-      log.warn('job webhook bookkeeping failed', { jobId: job.id, ...errorFields(error) })
-    }
+  // Left `pending`: the job stays in the webhook outbox, and a later reaper run sends it.
+  const skipForTime = (job: JobRecord) => {
+    log.warn('job webhook deferred: too little time left in this invocation', { jobId: job.id })
   }
   const deliverNext = async () => {
     for (let job = queue.shift(); job; job = queue.shift()) {
       if (options.remainingMs && options.remainingMs() < neededMs) {
-        await skipForTime(job)
+        skipForTime(job)
         counts.undelivered++
         continue
       }

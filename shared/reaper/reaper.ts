@@ -20,7 +20,7 @@ export interface ReaperOptions {
   readonly heartbeatStaleMs?: number
   /** Jobs looked at per status per run; the next run picks up the rest. */
   readonly batchLimit?: number
-  /** Signs the webhooks of the jobs a sweep expires; without it they are recorded `skipped`. */
+  /** Signs the webhooks of the jobs a sweep expires or finds owed; without it they are recorded `skipped`. */
   readonly webhooks?: EndedJobWebhooks
   /** Time left in this invocation (Lambda); webhooks that might not finish in it are not started. */
   readonly remainingMs?: () => number
@@ -32,6 +32,8 @@ export interface ReapResult {
   readonly messagesSent: number
   readonly claimsRequeued: number
   readonly expired: number
+  /** Ended jobs found in the webhook outbox: their sender died or ran out of time. */
+  readonly webhooksOwed: number
   readonly webhooksDelivered: number
   readonly webhooksUndelivered: number
   readonly errors: number
@@ -44,7 +46,8 @@ export interface ReapResult {
  *   died, or SQS refused the send) → send it now;
  * - running jobs whose claim lapsed (the worker died mid-job) → queued again
  *   with a fresh message;
- * - open jobs past their deadline → expired, then their webhooks sent.
+ * - open jobs past their deadline → expired, then their webhooks sent;
+ * - ended jobs whose webhook nobody delivered (the webhook outbox) → sent now.
  * Every write is conditional, so overlapping runs, or a worker acting on the
  * same job meanwhile, cannot double anything up: only the run whose write
  * expired a job sends its webhook.
@@ -60,6 +63,7 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
     messagesSent: 0,
     claimsRequeued: 0,
     expired: 0,
+    webhooksOwed: 0,
     webhooksDelivered: 0,
     webhooksUndelivered: 0,
     errors: 0,
@@ -132,6 +136,13 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
     })
   }
 
+  // The webhook outbox: jobs that ended a while ago and whose sender never recorded a delivery.
+  await guarded('webhook outbox sweep', 'by-webhook-due', async () => {
+    const due = await options.jobs.listWebhooksDue({ now, limit })
+    counts.webhooksOwed = due.length
+    ended.push(...due.filter((job) => job.webhookStatus === 'pending' || job.webhookStatus === undefined))
+  })
+
   const webhooks = await notifyEndedJobs({
     jobs: options.jobs,
     ended,
@@ -144,7 +155,12 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
   counts.webhooksUndelivered = webhooks.undelivered
   if (
     counts.errors > 0 ||
-    counts.messagesSent + counts.claimsRequeued + counts.expired + counts.leasesReclaimed > 0
+    counts.messagesSent +
+      counts.claimsRequeued +
+      counts.expired +
+      counts.leasesReclaimed +
+      counts.webhooksOwed >
+      0
   ) {
     log.info('reaper swept', counts)
   }

@@ -153,7 +153,7 @@ describe('IAM scope', () => {
     }
   })
 
-  it('lets the reaper query the open-jobs index by name, send to both queues and read the webhook key', () => {
+  it('lets the reaper query the jobs indexes by name, send to both queues and read the webhook key', () => {
     const grants = grantsOf('Reaper')
     expect([...grants.keys()].sort()).toEqual(
       [
@@ -168,13 +168,11 @@ describe('IAM scope', () => {
     const indexStatement = statementsOf('Reaper').find((statement) =>
       JSON.stringify(statement.Resource).includes('/index/'),
     )
-    expect(JSON.stringify(indexStatement?.Resource)).toContain(
-      `{"Ref":"${table('Jobs')}"},"/index/by-open-status"`,
-    )
+    for (const index of ['by-open-status', 'by-webhook-due'])
+      expect(JSON.stringify(indexStatement?.Resource)).toContain(
+        `{"Ref":"${table('Jobs')}"},"/index/${index}"`,
+      )
     expect([indexStatement?.Action].flat()).toContain('dynamodb:Query')
-    for (const fn of ['Gateway', 'Worker', 'DeadLetters'] as const) {
-      expect(JSON.stringify(statementsOf(fn))).not.toContain('/index/')
-    }
   })
 
   it('lets the worker, the reaper and the DLQ handler only read the webhook key, never the admin or agent key', () => {
@@ -199,5 +197,14 @@ describe('IAM scope', () => {
     for (const role of Object.values(template.findResources('AWS::IAM::Role') as Record<string, Resource>)) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined()
     }
+  })
+
+  it('names exactly the indexes each function queries, each by its ARN', () => {
+    const indexesOf = (fn: FunctionName) =>
+      [...JSON.stringify(statementsOf(fn)).matchAll(/\/index\/([a-z-]+)/g)].map((m) => m[1]).sort()
+    expect(indexesOf('Gateway')).toEqual(['by-open-status'])
+    expect(indexesOf('Reaper')).toEqual(['by-open-status', 'by-webhook-due'])
+    expect(indexesOf('Worker')).toEqual([])
+    expect(indexesOf('DeadLetters')).toEqual([])
   })
 })

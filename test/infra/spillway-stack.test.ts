@@ -130,7 +130,10 @@ describe('SpillwayStack', () => {
       })
     }
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'by-open-status' })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'by-open-status' }),
+        Match.objectLike({ IndexName: 'by-webhook-due' }),
+      ],
     })
   })
 

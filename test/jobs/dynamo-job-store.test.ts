@@ -2,7 +2,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
-import { DynamoJobStore } from '../../shared/jobs/dynamo-job-store.ts'
+import { DynamoJobStore, WEBHOOK_HANDOVER_MS } from '../../shared/jobs/dynamo-job-store.ts'
 import { type JobRecord, newJobId } from '../../shared/jobs/job-record.ts'
 import { clientsFor } from '../support/aws.ts'
 
@@ -204,6 +204,30 @@ describe('Class: DynamoJobStore', () => {
       const item = await clients.doc.send(new GetCommand({ TableName: aws.names.tables.jobs, Key: { id } }))
       expect(item.Item).toMatchObject({ status: 'failed', error })
       expect(item.Item?.openStatus).toBeUndefined()
+    })
+  })
+
+  describe('Method: listWebhooksDue', () => {
+    it('lists an ended job with a pending webhook once its hand-over time passes, until a final status', async () => {
+      // Far past every other test's jobs: theirs may be listed too, so only these ids are checked.
+      const at = T0 + 10 * 86_400_000
+      const withHook = queuedJob({ webhookUrl: 'https://hooks.example.test/a', createdAt: at, updatedAt: at })
+      const withoutHook = queuedJob({ createdAt: at, updatedAt: at })
+      const due = async (now: number) => (await store.listWebhooksDue({ now, limit: 100 })).map((j) => j.id)
+      for (const job of [withHook, withoutHook]) {
+        await store.create({ job, sendBy: at })
+        await store.fail({ id: job.id, now: at, error: { code: 'x', message: 'x' } })
+      }
+      // Open or just ended: not owed yet. A job without a webhook never is.
+      expect(await due(at + WEBHOOK_HANDOVER_MS - 1)).not.toContain(withHook.id)
+      const owed = await due(at + WEBHOOK_HANDOVER_MS)
+      expect(owed).toContain(withHook.id)
+      expect(owed).not.toContain(withoutHook.id)
+      // `pending` keeps it owed; delivered (or failed, skipped) takes it out for good.
+      await store.setWebhookStatus({ id: withHook.id, status: 'pending', attempts: 1, now: at })
+      expect(await due(at + WEBHOOK_HANDOVER_MS)).toContain(withHook.id)
+      await store.setWebhookStatus({ id: withHook.id, status: 'delivered', attempts: 2, now: at })
+      expect(await due(at + 100 * WEBHOOK_HANDOVER_MS)).not.toContain(withHook.id)
     })
   })
 

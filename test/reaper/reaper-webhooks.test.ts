@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
-import { DynamoJobStore } from '../../shared/jobs/dynamo-job-store.ts'
+import { DynamoJobStore, WEBHOOK_HANDOVER_MS } from '../../shared/jobs/dynamo-job-store.ts'
 import { type JobRecord, newJobId, type OpenStatus } from '../../shared/jobs/job-record.ts'
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { type ReaperOptions, reap } from '../../shared/reaper/reaper.ts'
@@ -146,19 +146,58 @@ describe('Function: reap (webhooks)', () => {
     }
   })
 
-  it('starts no delivery the invocation might not finish, and records those webhooks skipped', async () => {
+  it('starts no delivery the invocation might not finish; a later sweep sends it from the outbox', async () => {
     const receiver = await startWebhookReceiver([204])
     try {
       const job = await dueJob(receiver.url)
       // These settings need up to 4 s (two 2 s attempts and a backoff) plus a reserve.
-      const result = await sweepAt(job.deadlineAt + 1_000, { remainingMs: () => 3_000 })
+      const expiredAt = job.deadlineAt + 1_000
+      const result = await sweepAt(expiredAt, { remainingMs: () => 3_000 })
       expect(result).toMatchObject({ expired: 1, webhooksDelivered: 0, webhooksUndelivered: 1 })
       expect(receiver.received).toEqual([])
+      expect(await adapters.jobs.get(job.id)).toMatchObject({ status: 'expired', webhookStatus: 'pending' })
+
+      // Before the hand-over time nobody else sends it; after it, the next sweep does, once.
+      expect(await sweepAt(expiredAt + WEBHOOK_HANDOVER_MS - 1)).toMatchObject({ webhooksOwed: 0 })
+      const later = await sweepAt(expiredAt + WEBHOOK_HANDOVER_MS)
+      expect(later).toMatchObject({ webhooksOwed: 1, webhooksDelivered: 1 })
+      expect(receiver.received).toHaveLength(1)
       expect(await adapters.jobs.get(job.id)).toMatchObject({
-        status: 'expired',
-        webhookStatus: 'skipped',
-        webhookAttempts: 0,
+        webhookStatus: 'delivered',
+        webhookAttempts: 1,
       })
+      expect(await sweepAt(expiredAt + 2 * WEBHOOK_HANDOVER_MS)).toMatchObject({ webhooksOwed: 0 })
+      T += 3 * WEBHOOK_HANDOVER_MS
+    } finally {
+      await receiver.stop()
+    }
+  })
+
+  it('delivers the webhook of a job whose sender died after ending it, and of a cancelled job', async () => {
+    const receiver = await startWebhookReceiver([204])
+    try {
+      // A worker completed this job, then died before its webhook went out.
+      const done = await dueJob(receiver.url, { deadlineAt: T + 3_600_000 })
+      const claimed = await adapters.jobs.claim({
+        id: done.id,
+        claimId: 'c1',
+        now: T,
+        claimExpiresAt: T + 60_000,
+      })
+      expect(claimed).toBeDefined()
+      const servedBy = { hardware: 'h20', backendId: 'h20-1', route: 'primary' as const }
+      await adapters.jobs.complete({ id: done.id, claimId: 'c1', now: T, result: { ok: 1 }, servedBy })
+      // A client cancelled this one; its HTTP answer did not wait for the webhook.
+      const cancelled = await dueJob(receiver.url, { deadlineAt: T + 3_600_000 })
+      await adapters.jobs.cancel({ id: cancelled.id, tenantId: 'acme', now: T })
+
+      const result = await sweepAt(T + WEBHOOK_HANDOVER_MS)
+      expect(result).toMatchObject({ webhooksOwed: 2, webhooksDelivered: 2 })
+      const events = receiver.received.map((r) => (JSON.parse(r.body) as { type: string }).type).sort()
+      expect(events).toEqual(['job.cancelled', 'job.succeeded'])
+      for (const job of [done, cancelled])
+        expect(await adapters.jobs.get(job.id)).toMatchObject({ webhookStatus: 'delivered' })
+      T += 3 * WEBHOOK_HANDOVER_MS
     } finally {
       await receiver.stop()
     }
