@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from '../validation/zod-mini.ts'
 
 /**
  * The gateway's static configuration: hardware classes, models and their tiers,
@@ -8,62 +8,61 @@ import { z } from 'zod'
 
 const id = z
   .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only')
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only'),
+  )
 
 const HardwareClassSchema = z.object({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and - only'),
+  id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and - only')),
   kind: z.enum(['gpu', 'cpu', 'npu']),
-  description: z.string().optional(),
+  description: z.optional(z.string()),
 })
 
 const TierSchema = z.object({
   /** Hardware classes that can serve this tier, all equally good. */
-  hardware: z.array(z.string()).min(1),
+  hardware: z.array(z.string()).check(z.minLength(1)),
   /** The model id sent to backends of this tier (a CPU tier usually names a smaller or quantised variant). */
   model: id,
   /** A degraded tier is used only for tenants that may degrade; its responses say `x-spillway-route: fallback`. */
-  degraded: z.boolean().default(false),
+  degraded: z._default(z.boolean(), false),
 })
 
 const ModelSchema = z.object({
   id,
-  description: z.string().optional(),
-  tiers: z.array(TierSchema).min(1),
+  description: z.optional(z.string()),
+  tiers: z.array(TierSchema).check(z.minLength(1)),
 })
 
 export const GatewayConfigSchema = z.object({
-  hardwareClasses: z.array(HardwareClassSchema).min(1),
-  models: z.array(ModelSchema).min(1),
+  hardwareClasses: z.array(HardwareClassSchema).check(z.minLength(1)),
+  models: z.array(ModelSchema).check(z.minLength(1)),
   /** A crashed holder's slot comes back after this long; holders renew at a third of it. */
-  leaseTtlSeconds: z.number().int().min(2).max(900).default(60),
+  leaseTtlSeconds: z._default(z.int().check(z.gte(2), z.lte(900)), 60),
   /** A backend whose last heartbeat is older than this gets no new work. */
-  heartbeatStaleSeconds: z.number().min(1).max(3600).default(15),
+  heartbeatStaleSeconds: z._default(z.number().check(z.gte(1), z.lte(3600)), 15),
   /** How old the cached capacity snapshot may be before a read refreshes it. */
-  snapshotMaxAgeMs: z.number().int().min(0).max(1000).default(1000),
-  maxBodyBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .max(6 * 1024 * 1024)
-    .default(1024 * 1024),
-  upstream: z
-    .object({
+  snapshotMaxAgeMs: z._default(z.int().check(z.gte(0), z.lte(1000)), 1000),
+  maxBodyBytes: z._default(z.int().check(z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
+  upstream: z.prefault(
+    z.object({
       /** Time allowed to the backend's first byte (headers), after which another backend is tried. */
-      firstByteTimeoutMs: z.number().int().min(100).default(60_000),
+      firstByteTimeoutMs: z._default(z.int().check(z.gte(100)), 60_000),
       /** Longest silence allowed between two chunks of a stream. */
-      idleTimeoutMs: z.number().int().min(100).default(60_000),
+      idleTimeoutMs: z._default(z.int().check(z.gte(100)), 60_000),
       /** Backends tried for one request before giving up. */
-      maxAttempts: z.number().int().min(1).max(10).default(3),
-    })
-    .prefault({}),
-  circuit: z
-    .object({
-      failureThreshold: z.number().int().min(1).default(3),
-      coolDownSeconds: z.number().min(0.1).default(30),
-    })
-    .prefault({}),
+      maxAttempts: z._default(z.int().check(z.gte(1), z.lte(10)), 3),
+    }),
+    {},
+  ),
+  circuit: z.prefault(
+    z.object({
+      failureThreshold: z._default(z.int().check(z.gte(1)), 3),
+      coolDownSeconds: z._default(z.number().check(z.gte(0.1)), 30),
+    }),
+    {},
+  ),
 })
 
 export type GatewayConfig = z.output<typeof GatewayConfigSchema>

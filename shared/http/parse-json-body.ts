@@ -1,5 +1,5 @@
-import type { z } from 'zod'
 import { BadRequestError } from '../errors.ts'
+import * as z from '../validation/zod-mini.ts'
 
 /**
  * Deeper nesting is refused before parsing: a valid request with a 5,000-deep
@@ -9,7 +9,7 @@ import { BadRequestError } from '../errors.ts'
 export const MAX_JSON_DEPTH = 64
 
 /** JSON text → validated value, or a 400 that names the first bad field. */
-export function parseJsonBody<S extends z.ZodType>(schema: S, text: string): z.output<S> {
+export function parseJsonBody<S extends z.core.$ZodType>(schema: S, text: string): z.output<S> {
   if (exceedsDepth(text, MAX_JSON_DEPTH)) {
     throw new BadRequestError(`The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`, {
       code: 'invalid_json',
@@ -21,7 +21,7 @@ export function parseJsonBody<S extends z.ZodType>(schema: S, text: string): z.o
   } catch {
     throw new BadRequestError('The request body is not valid JSON.', { code: 'invalid_json' })
   }
-  const parsed = schema.safeParse(value)
+  const parsed = z.safeParse(schema, value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     const param = issue?.path.join('.') || null

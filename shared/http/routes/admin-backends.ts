@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { z } from 'zod'
 import {
   type ResolveHost,
   refusedResolvedHost,
@@ -10,6 +9,7 @@ import type { BackendRegistry } from '../../backends/backend-registry.ts'
 import { checkBackendUrl } from '../../backends/backend-url.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
+import * as z from '../../validation/zod-mini.ts'
 import type { AppEnv } from '../app-deps.ts'
 import { keyAuth } from '../middleware/tenant-auth.ts'
 import { parseJsonBody } from '../parse-json-body.ts'
@@ -17,25 +17,24 @@ import { parseJsonBody } from '../parse-json-body.ts'
 const BACKEND_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
 const Registration = z.object({
-  id: z.string().regex(BACKEND_ID, 'letters, digits, . _ - (max 128)'),
-  url: z.string().min(1).max(2048),
-  hardware: z.string().min(1),
-  models: z.array(z.string().min(1).max(256)).min(1).max(64),
-  maxConcurrency: z.number().int().min(1).max(1024),
+  id: z.string().check(z.regex(BACKEND_ID, 'letters, digits, . _ - (max 128)')),
+  url: z.string().check(z.minLength(1), z.maxLength(2048)),
+  hardware: z.string().check(z.minLength(1)),
+  models: z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.minLength(1), z.maxLength(64)),
+  maxConcurrency: z.int().check(z.gte(1), z.lte(1024)),
 })
 
 /** Bounded and rounded: DynamoDB refuses numbers past 2^53 (SDK) or under 1e-130 (underflow) with a 5xx. */
 const gauge = (max: number) =>
-  z
-    .number()
-    .min(0)
-    .max(max)
-    .transform((v) => Math.round(v * 1e6) / 1e6)
+  z.pipe(
+    z.number().check(z.gte(0), z.lte(max)),
+    z.transform((v: number) => Math.round(v * 1e6) / 1e6),
+  )
 
 const Heartbeat = z.object({
   running: gauge(1_000_000),
   waiting: gauge(1_000_000),
-  kvCacheUsage: gauge(1).default(0),
+  kvCacheUsage: z._default(gauge(1), 0),
 })
 
 /** An id no backend can have is not found here, before DynamoDB refuses an oversized key with a 5xx. */
