@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ModelTier } from '../../shared/config/gateway-config.ts'
 import { enqueueJob } from '../../shared/jobs/enqueue-job.ts'
 import { claimExpired, isTerminal, type JobError, type JobRecord } from '../../shared/jobs/job-record.ts'
+import { jsonBytes, resultFits } from '../../shared/jobs/job-size.ts'
 import { notifyWebhook } from '../../shared/jobs/notify-webhook.ts'
 import type { JobMessage } from '../../shared/queue/job-queue.ts'
 import type { HeldLease } from '../../shared/router/held-lease.ts'
@@ -159,6 +160,20 @@ async function execute(
   const now = clock()
 
   if (outcome.kind === 'aborted') return 'lost-claim'
+  if (outcome.kind === 'ok' && !resultFits({ request: job.request, result: outcome.result })) {
+    // DynamoDB would refuse the write, again on every redelivery: end the job with the reason instead.
+    worker.circuits.onSuccess(backendId)
+    const error = {
+      code: 'result_too_large',
+      message:
+        `The answer (${Math.ceil(jsonBytes(outcome.result) / 1024)} KB) is larger than a queued job can hold; ` +
+        'ask for fewer tokens (max_tokens) or send the request when a slot is free.',
+      status: 502,
+    }
+    const failed = await jobs.fail({ id: job.id, claimId, now, error })
+    if (failed) await notify(worker, failed)
+    return failed ? 'failed' : 'lost-claim'
+  }
   if (outcome.kind === 'ok') {
     worker.circuits.onSuccess(backendId)
     const servedBy = { hardware: lease.backend.hardware, backendId, route: run.route }

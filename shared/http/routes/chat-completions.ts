@@ -8,6 +8,7 @@ import {
   ServiceUnavailableError,
   UnprocessableError,
 } from '../../errors.ts'
+import { jsonBytes, MAX_QUEUED_REQUEST_BYTES } from '../../jobs/job-size.ts'
 import type { AppLogger } from '../../logging.ts'
 import { forwardCompletion } from '../../proxy/forward-completion.ts'
 import type { Routing } from '../../router/routing.ts'
@@ -80,6 +81,15 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     }
     const prefer = parsePrefer(c.req.header('prefer'))
     if (tenant.mayQueue && deps.overflow) {
+      const bytes = jsonBytes(request)
+      if (bytes > MAX_QUEUED_REQUEST_BYTES) {
+        // Capacity, not the request, is the problem: the same request succeeds once a slot frees.
+        throw new RateLimitedError(
+          `All backends for "${model.id}" are busy, and this request (${Math.ceil(bytes / 1024)} KB) is larger ` +
+            `than a queued job can hold (${MAX_QUEUED_REQUEST_BYTES / 1024} KB); retry later.`,
+          { retryAfterSeconds: result.retryAfterSeconds, code: 'capacity_exhausted' },
+        )
+      }
       const idempotencyKey = c.req.header('idempotency-key')
       return deps.overflow.spill({
         tenant,
