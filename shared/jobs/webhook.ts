@@ -47,7 +47,12 @@ export function verifyWebhookSignature(options: {
 }
 
 /** Webhook URLs are client input: same refusals as backend URLs (metadata, link-local), queries allowed. */
+/** Stored on the job item, inside its size budget (`job-size.ts`). */
+const MAX_WEBHOOK_URL_LENGTH = 2048
+
 export function checkWebhookUrl(raw: string): { ok: true; url: string } | { ok: false; reason: string } {
+  if (raw.length > MAX_WEBHOOK_URL_LENGTH)
+    return { ok: false, reason: `longer than ${MAX_WEBHOOK_URL_LENGTH} characters` }
   let url: URL
   try {
     url = new URL(raw)

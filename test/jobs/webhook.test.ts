@@ -54,6 +54,7 @@ describe('Function: checkWebhookUrl', () => {
       'ftp://x/',
       'https://u:p@x.com/',
       'nope',
+      `https://hooks.example.com/${'a'.repeat(2048)}`,
     ]) {
       expect(checkWebhookUrl(bad).ok).toBe(false)
     }
