@@ -30,7 +30,11 @@ function clientConfig(options: { region: string | undefined; endpoint: string | 
     ...(options.endpoint ? { endpoint: options.endpoint, credentials: LOCAL_CREDENTIALS } : {}),
     // Agent options rather than an Agent instance: each client owns its agent, so
     // destroying one client never closes the other's sockets.
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS } },
+    // Both agents: the emulators speak http, DynamoDB and SQS on AWS https.
+    requestHandler: {
+      httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+    },
   }
 }
 
