@@ -55,6 +55,9 @@ class InstantStore implements CapacityStore {
   async reclaimExpired() {
     return 0
   }
+  async openCircuit() {
+    return undefined
+  }
 }
 
 /** A fleet of `size` backends of the model's class, with a realistic spread of busy slots. */

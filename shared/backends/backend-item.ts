@@ -18,6 +18,7 @@ export const BACKEND_ATTR = {
   heartbeatAt: 'heartbeatAt',
   load: 'load',
   leases: 'leases',
+  circuitOpenUntil: 'circuitOpenUntil',
 } as const
 
 export function backendFromItem(item: Record<string, unknown>): BackendRecord {
@@ -39,6 +40,7 @@ export function backendFromItem(item: Record<string, unknown>): BackendRecord {
     leases: Object.fromEntries(
       Object.entries((item.leases ?? {}) as Record<string, unknown>).map(([k, v]) => [k, Number(v)]),
     ),
+    ...(typeof item.circuitOpenUntil === 'number' ? { circuitOpenUntil: item.circuitOpenUntil } : {}),
   }
 }
 

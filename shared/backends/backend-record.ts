@@ -28,6 +28,11 @@ export interface BackendRecord extends BackendRegistration {
   readonly load: BackendLoad
   /** Lease id → expiry (epoch ms). A lease past its expiry no longer holds a slot. */
   readonly leases: Readonly<Record<string, number>>
+  /**
+   * Epoch ms until which some process's circuit breaker holds this backend open:
+   * every process skips it meanwhile instead of each finding out by failing.
+   */
+  readonly circuitOpenUntil?: number
 }
 
 export const IDLE_LOAD: BackendLoad = Object.freeze({ running: 0, waiting: 0, kvCacheUsage: 0 })
@@ -53,6 +58,11 @@ export function isInRotation(backend: BackendRecord, staleBefore: number): boole
   return backend.state === 'active' && backend.heartbeatAt >= staleBefore
 }
 
+/** Whether a process's circuit breaker has taken this backend out for everyone. */
+export function circuitOpenForAll(backend: BackendRecord, now: number): boolean {
+  return (backend.circuitOpenUntil ?? 0) > now
+}
+
 /** What clients and admin tools may see: everything but the lease ids. */
 export function describeBackend(backend: BackendRecord, now: number) {
   return {
@@ -67,5 +77,8 @@ export function describeBackend(backend: BackendRecord, now: number) {
     load: backend.load,
     heartbeatAt: new Date(backend.heartbeatAt).toISOString(),
     heartbeatAgeSeconds: Math.max(0, (now - backend.heartbeatAt) / 1000),
+    ...(circuitOpenForAll(backend, now)
+      ? { circuitOpenUntil: new Date(backend.circuitOpenUntil ?? now).toISOString() }
+      : {}),
   }
 }

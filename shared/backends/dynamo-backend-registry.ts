@@ -22,7 +22,9 @@ export class DynamoBackendRegistry implements BackendRegistry {
         Key: { id: registration.id },
         UpdateExpression:
           'SET #url = :url, #hw = :hw, #models = :models, #max = :max, #state = :active, #hb = :now, ' +
-          '#reg = if_not_exists(#reg, :now), #load = if_not_exists(#load, :idle), #leases = if_not_exists(#leases, :none)',
+          '#reg = if_not_exists(#reg, :now), #load = if_not_exists(#load, :idle), #leases = if_not_exists(#leases, :none) ' +
+          // A (re-)registering backend says it is up: whatever circuit was open for everyone closes.
+          'REMOVE #circuit',
         ExpressionAttributeNames: {
           '#url': A.url,
           '#hw': A.hardware,
@@ -33,6 +35,7 @@ export class DynamoBackendRegistry implements BackendRegistry {
           '#reg': A.registeredAt,
           '#load': A.load,
           '#leases': A.leases,
+          '#circuit': A.circuitOpenUntil,
         },
         ExpressionAttributeValues: {
           ':url': registration.url,

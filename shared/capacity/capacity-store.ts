@@ -40,6 +40,15 @@ export interface CapacityStore {
   renew(lease: LeaseRef & { readonly expiresAt: number }): Promise<boolean>
   /** Frees the slot; returns the backend as written, to refresh the cached snapshot. */
   release(lease: LeaseRef): Promise<BackendRecord | undefined>
+  /**
+   * Takes the backend out for every process until `until` (a process whose own
+   * breaker just opened says so); never shortens a longer opening. The backend as
+   * written, or undefined when it is gone or already open longer.
+   */
+  openCircuit(options: {
+    readonly backendId: string
+    readonly until: number
+  }): Promise<BackendRecord | undefined>
   /** Removes leases that are still expired at `now` (the reaper's sweep). */
   reclaimExpired(options: {
     readonly backendId: string

@@ -116,6 +116,27 @@ export class DynamoCapacityStore implements CapacityStore {
     }
   }
 
+  async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
+    try {
+      const out = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: options.backendId },
+          UpdateExpression: 'SET #circuit = :until',
+          ConditionExpression:
+            'attribute_exists(#id) AND (attribute_not_exists(#circuit) OR #circuit < :until)',
+          ExpressionAttributeNames: { '#id': A.id, '#circuit': A.circuitOpenUntil },
+          ExpressionAttributeValues: { ':until': options.until },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return backendFromItem(out.Attributes ?? {})
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined
+      throw error
+    }
+  }
+
   async reclaimExpired(options: {
     backendId: string
     leaseIds: readonly string[]

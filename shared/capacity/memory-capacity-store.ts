@@ -51,6 +51,12 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     return this.#put({ ...backend, leases })
   }
 
+  async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
+    const backend = this.#backends.get(options.backendId)
+    if (!backend || (backend.circuitOpenUntil ?? 0) >= options.until) return undefined
+    return this.#put({ ...backend, circuitOpenUntil: options.until })
+  }
+
   async reclaimExpired(options: {
     backendId: string
     leaseIds: readonly string[]

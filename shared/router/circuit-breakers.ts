@@ -1,7 +1,9 @@
 /**
- * Per-backend circuit breakers, local to one gateway process: a backend that
- * fails `failureThreshold` times in a row gets no work for `coolDownMs`; then one
+ * Per-backend circuit breakers of one process: a backend that fails
+ * `failureThreshold` times in a row gets no work for `coolDownMs`; then one
  * request probes it (half-open) and its outcome closes or re-opens the circuit.
+ * Each opening is reported through `onOpen`, which the routing layer writes to
+ * the backend's item so that every other process skips the backend too.
  */
 interface Circuit {
   failures: number
@@ -13,10 +15,16 @@ export class CircuitBreakers {
   readonly #failureThreshold: number
   readonly #coolDownMs: number
   readonly #circuits = new Map<string, Circuit>()
+  readonly #onOpen: ((backendId: string, until: number) => void) | undefined
 
-  constructor(options: { failureThreshold: number; coolDownMs: number }) {
+  constructor(options: {
+    failureThreshold: number
+    coolDownMs: number
+    onOpen?: (backendId: string, until: number) => void
+  }) {
     this.#failureThreshold = options.failureThreshold
     this.#coolDownMs = options.coolDownMs
+    this.#onOpen = options.onOpen
   }
 
   /** Whether a request may go to this backend now; in half-open state only one may. */
@@ -42,8 +50,11 @@ export class CircuitBreakers {
     const circuit = this.#circuits.get(backendId) ?? { failures: 0, openUntil: 0, probing: false }
     circuit.failures++
     circuit.probing = false
-    if (circuit.failures >= this.#failureThreshold) circuit.openUntil = now + this.#coolDownMs
     this.#circuits.set(backendId, circuit)
+    if (circuit.failures >= this.#failureThreshold) {
+      circuit.openUntil = now + this.#coolDownMs
+      this.#onOpen?.(backendId, circuit.openUntil)
+    }
   }
 
   isOpen(backendId: string, now: number): boolean {

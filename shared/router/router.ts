@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { BackendRecord } from '../backends/backend-record.ts'
-import { expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
+import { circuitOpenForAll, expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
 import type { CapacityView } from './capacity-view.ts'
@@ -71,6 +71,7 @@ export class Router {
           tier.hardware.includes(b.hardware) &&
           b.models.includes(tier.model) &&
           isInRotation(b, staleBefore) &&
+          !circuitOpenForAll(b, now) &&
           this.#o.circuits.allows(b.id, now) &&
           !options.exclude?.has(b.id),
       )

@@ -22,6 +22,12 @@ export function createRouting(options: {
   const circuits = new CircuitBreakers({
     failureThreshold: config.circuit.failureThreshold,
     coolDownMs: config.circuit.coolDownSeconds * 1000,
+    // Best effort, off the request's path: if the write fails, each process still has its own breaker.
+    onOpen: (backendId, until) =>
+      void options.capacity.openCircuit({ backendId, until }).then(
+        (backend) => backend && view.update(backend),
+        () => undefined,
+      ),
   })
   const router = new Router({
     store: options.capacity,

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LocalStack } from '../../local/local-stack.ts'
+import { spawnGateway } from '../support/gateway-process.ts'
 import {
   ADMIN_KEY,
   chatBody,
@@ -70,6 +71,43 @@ describe('failover before the first byte', () => {
       expect(result.text.trim().endsWith('data: [DONE]')).toBe(true)
     }
     expect(backend(stack, 'h20-2').state().totals.requests).toBeGreaterThan(0)
+  })
+})
+
+describe('circuits shared across gateway processes', () => {
+  it('keeps every other process off a backend whose circuit one process opened', async () => {
+    // Prepare: h20-1 answers 500 to everything; this stack's gateway opens its circuit after 2 failures.
+    stack = await startTestStack({ fleet: 'h20=2x2', faults: { 'h20-1': { errorRate: 1 } } })
+    await stack.ready()
+    for (let i = 0; i < 20 && backend(stack, 'h20-1').state().totals.requests < 2; i++) {
+      const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody())
+      expect(res.status).toBe(200)
+      await res.text()
+    }
+    const openedForAll = await eventually(async () => {
+      const res = await fetch(`${stack?.gatewayUrl}/admin/backends`, {
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      })
+      const body = (await res.json()) as { data: { id: string; circuitOpenUntil?: string }[] }
+      return body.data.some((b) => b.id === 'h20-1' && b.circuitOpenUntil !== undefined)
+    }, 3_000)
+    expect(openedForAll).toBe(true)
+
+    // Act: a second gateway process, whose own breaker has never seen h20-1 fail.
+    const other = await spawnGateway(stack.env)
+    try {
+      for (let i = 0; i < 20; i++) {
+        const res = await postChat(other.url, KEYS.strict, chatBody())
+        expect(res.status).toBe(200)
+        expect(res.headers.get('x-spillway-backend')).toBe('h20-2')
+        await res.text()
+      }
+    } finally {
+      await other.kill()
+    }
+
+    // Assess: the broken backend saw only the two requests that opened the circuit.
+    expect(backend(stack, 'h20-1').state().totals.requests).toBe(2)
   })
 })
 

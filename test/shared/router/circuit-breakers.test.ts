@@ -121,4 +121,31 @@ describe('Class: CircuitBreakers', () => {
       expect(circuits.allows('b1', probeAt + COOL_DOWN_MS)).toBe(true)
     })
   })
+
+  describe('Option: onOpen', () => {
+    it('reports every opening with its end, so other processes can skip the backend too', () => {
+      // Prepare
+      const opened: [string, number][] = []
+      const circuits = new CircuitBreakers({
+        failureThreshold: 3,
+        coolDownMs: COOL_DOWN_MS,
+        onOpen: (backendId, until) => opened.push([backendId, until]),
+      })
+
+      // Act: two failures stay below the threshold; the third opens; a failed probe re-opens.
+      circuits.onFailure('b1', T0)
+      circuits.onFailure('b1', T0)
+      expect(opened).toEqual([])
+      circuits.onFailure('b1', T0 + 1)
+      const probeAt = T0 + COOL_DOWN_MS + 10
+      circuits.onAttempt('b1', probeAt)
+      circuits.onFailure('b1', probeAt)
+
+      // Assess
+      expect(opened).toEqual([
+        ['b1', T0 + 1 + COOL_DOWN_MS],
+        ['b1', probeAt + COOL_DOWN_MS],
+      ])
+    })
+  })
 })

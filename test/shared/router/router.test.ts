@@ -257,6 +257,28 @@ describe('Class: Router', () => {
       await releaseAll([result])
     })
 
+    it('skips a backend whose circuit another process opened for everyone, until that opening ends', async () => {
+      // Prepare: another process's breaker opened `broken` for 30 s in the shared item.
+      const store = new CountingStore()
+      await register(store, 'broken', 'h20', 4)
+      const openedUntil = Date.now() + 30_000
+      await store.openCircuit({ backendId: 'broken', until: openedUntil })
+      // A shorter opening never shortens it.
+      expect(await store.openCircuit({ backendId: 'broken', until: openedUntil - 1 })).toBeUndefined()
+      const { router } = gateway(store)
+
+      // Act & Assess: this process's own breaker never saw a failure, yet it skips the backend.
+      const refused = await router.acquire({ model, mayDegrade: false })
+      expect(refused).toMatchObject({ ok: false, reason: 'no-backend' })
+      expect(store.acquires).toBe(0)
+      const later = new CountingStore()
+      await register(later, 'broken', 'h20', 4)
+      await later.openCircuit({ backendId: 'broken', until: Date.now() - 1 })
+      const reopened = leaseOf(await gateway(later).router.acquire({ model, mayDegrade: false }))
+      expect(reopened.lease.backend.id).toBe('broken')
+      await releaseAll([reopened])
+    })
+
     it('tells saturated (busy, with a Retry-After) from no-backend (nothing serves the model)', async () => {
       // Prepare
       const store = new CountingStore()
