@@ -1,5 +1,5 @@
 import { Hono } from 'hono'
-import { freeSlots, isInRotation } from '../../backends/backend-record.ts'
+import { circuitOpenForAll, freeSlots, isInRotation } from '../../backends/backend-record.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
 import type { Routing } from '../../router/routing.ts'
 import { tenantMayUseModel } from '../../tenants/tenant-policy.ts'
@@ -24,7 +24,8 @@ export function modelRoutes(config: GatewayConfig, routing: Routing, clock: () =
             (b) =>
               tier.hardware.includes(b.hardware) &&
               b.models.includes(tier.model) &&
-              isInRotation(b, staleBefore),
+              isInRotation(b, staleBefore) &&
+              !circuitOpenForAll(b, now),
           )
           return {
             hardware: tier.hardware,
