@@ -114,6 +114,15 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
         },
       }
     }
+    if (wanted('throughput')) {
+      progress.step('throughput: highest rate at p99 < 50 ms with no failure')
+      result.throughputAtLooserSlo = await runThroughput({
+        rig,
+        ...settings.throughput,
+        sloP99Ms: 50,
+        progress,
+      })
+    }
     if (wanted('profile')) {
       const runs = await runProfiles({ rig, root: ROOT, ...settings.profile, progress })
       const header = `Mode \`${options.mode}\`, commit \`${machine.commit.slice(0, 8)}\`, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}.`

@@ -39,7 +39,9 @@ describe('npm run bench (smoke)', () => {
   })
 
   it('writes only finite numbers, except throughput ratios a busy machine may leave undefined', () => {
-    const bad = nonFinite(result).filter((path) => !path.startsWith('$.throughput.ratio'))
+    const bad = nonFinite(result).filter(
+      (path) => !path.startsWith('$.throughput.ratio') && !path.startsWith('$.throughputAtLooserSlo.ratio'),
+    )
     expect(bad).toEqual([])
   })
 
@@ -58,6 +60,13 @@ describe('npm run bench (smoke)', () => {
       }
       if (cell.payload === 'paced') expect(cell.added.dynamo.ttftP50).toEqual(expect.any(Number))
     }
+  })
+
+  it('searches the sustainable rate at the strict and at the looser p99 bound', () => {
+    expect(result.throughput?.sloP99Ms).toBe(10)
+    expect(result.throughputAtLooserSlo?.sloP99Ms).toBe(50)
+    for (const t of [result.throughput, result.throughputAtLooserSlo])
+      expect(t?.rps.baseline.rounds.length).toBeGreaterThan(0)
   })
 
   it('counts DynamoDB writes per routed request and their capacity', () => {
