@@ -249,13 +249,24 @@ export class DynamoJobStore implements JobStore {
     status: WebhookStatus
     attempts: number
     now: number
+    retryAt?: number
   }): Promise<void> {
-    // A final status takes the job out of the webhook outbox; `pending` leaves it there.
-    const leaveOutbox = options.status === 'pending' ? '' : ' REMOVE #webhookOutbox, #webhookDueAt'
+    // A final status takes the job out of the webhook outbox; `pending` leaves it there, due at `retryAt`.
+    const outbox =
+      options.status !== 'pending'
+        ? ' REMOVE #webhookOutbox, #webhookDueAt'
+        : options.retryAt !== undefined
+          ? ', #webhookDueAt = :retryAt'
+          : ''
     await this.#update(options.id, {
-      update: `SET #webhookStatus = :webhookStatus, #webhookAttempts = :webhookAttempts, #updatedAt = :now${leaveOutbox}`,
+      update: `SET #webhookStatus = :webhookStatus, #webhookAttempts = :webhookAttempts, #updatedAt = :now${outbox}`,
       condition: jobExists,
-      values: { ':webhookStatus': options.status, ':webhookAttempts': options.attempts, ':now': options.now },
+      values: {
+        ':webhookStatus': options.status,
+        ':webhookAttempts': options.attempts,
+        ':now': options.now,
+        ':retryAt': options.retryAt,
+      },
     })
   }
 

@@ -53,11 +53,13 @@ export interface JobStore {
   expire(options: { id: string; now: number }): Promise<JobRecord | undefined>
   /** The tenant's queued or running job → cancelled; undefined when it is not open (or not theirs). */
   cancel(options: { id: string; tenantId: string; now: number }): Promise<JobRecord | undefined>
+  /** A final status takes the job out of the webhook outbox; `pending` with `retryAt` reschedules it. */
   setWebhookStatus(options: {
     id: string
     status: WebhookStatus
     attempts: number
     now: number
+    retryAt?: number
   }): Promise<void>
   /** Open jobs whose `checkAt` has passed (sparse GSI): owed messages, dead claims, deadlines. */
   listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]>

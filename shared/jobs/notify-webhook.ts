@@ -16,6 +16,19 @@ export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
 })
 
 /**
+ * After a delivery fails every attempt, the job stays in the webhook outbox and
+ * the reaper tries again after each of these delays in turn (about 15 hours in
+ * all, well inside the 7 days a finished job is kept); then it is `failed`.
+ */
+export const WEBHOOK_RETRY_DELAYS_MS: readonly number[] = Object.freeze([
+  60_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  12 * 3_600_000,
+])
+
+/**
  * The longest one delivery can take under these settings: every attempt timing out,
  * every backoff at its full length. Callers on a Lambda clock start no delivery
  * that could outlive their invocation.
@@ -61,16 +74,28 @@ export async function notifyWebhook(options: {
       ...options.settings,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     })
-    if (!delivery.delivered)
-      log.warn('job webhook not delivered', { jobId: job.id, attempts: delivery.attempts })
-    const status = delivery.delivered ? 'delivered' : 'failed'
+    const attempts = (job.webhookAttempts ?? 0) + delivery.attempts
+    const now = options.clock()
+    if (delivery.delivered) {
+      await options.jobs.setWebhookStatus({ id: job.id, status: 'delivered', attempts, now })
+      return 'delivered'
+    }
+    // Each earlier round used every attempt, so the attempts so far count the rounds.
+    const rounds = Math.ceil(attempts / Math.max(1, options.settings.maxAttempts))
+    const delay = WEBHOOK_RETRY_DELAYS_MS[rounds - 1]
+    log.warn('job webhook not delivered', { jobId: job.id, attempts, retryInMs: delay ?? null })
+    if (delay === undefined) {
+      await options.jobs.setWebhookStatus({ id: job.id, status: 'failed', attempts, now })
+      return 'failed'
+    }
     await options.jobs.setWebhookStatus({
       id: job.id,
-      status,
-      attempts: delivery.attempts,
-      now: options.clock(),
+      status: 'pending',
+      attempts,
+      now,
+      retryAt: now + delay,
     })
-    return status
+    return 'pending'
   } catch (error) {
     log.warn('job webhook bookkeeping failed', { jobId: job.id, ...errorFields(error) })
     return undefined

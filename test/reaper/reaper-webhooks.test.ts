@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
 import { DynamoJobStore, WEBHOOK_HANDOVER_MS } from '../../shared/jobs/dynamo-job-store.ts'
 import { type JobRecord, newJobId, type OpenStatus } from '../../shared/jobs/job-record.ts'
+import { WEBHOOK_RETRY_DELAYS_MS } from '../../shared/jobs/notify-webhook.ts'
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { type ReaperOptions, reap } from '../../shared/reaper/reaper.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
@@ -24,6 +25,12 @@ beforeAll(async () => {
 afterAll(async () => {
   destroyAwsClients(adapters.clients)
   await aws.stop()
+})
+// Each test starts with an empty webhook outbox: what one test leaves owed (a lost race,
+// a retry scheduled hours ahead) must not be delivered in the next one's sweep.
+afterEach(async () => {
+  for (const job of await adapters.jobs.listWebhooksDue({ now: Number.MAX_SAFE_INTEGER, limit: 100 }))
+    await adapters.jobs.setWebhookStatus({ id: job.id, status: 'skipped', attempts: 0, now: T })
 })
 
 /** A queued job, its message sent, with a webhook and a deadline 1 s after `T`. */
@@ -211,6 +218,50 @@ describe('Function: reap (webhooks)', () => {
       expect(result).toMatchObject({ expired: 1, webhooksUndelivered: 1 })
       expect(receiver.received).toEqual([])
       expect(await adapters.jobs.get(job.id)).toMatchObject({ webhookStatus: 'skipped' })
+    } finally {
+      await receiver.stop()
+    }
+  })
+
+  it('retries a receiver that keeps failing on the schedule, from later sweeps, then records it failed', async () => {
+    const receiver = await startWebhookReceiver([500])
+    try {
+      const job = await dueJob(receiver.url)
+      let now = job.deadlineAt + 1_000
+      expect(await sweepAt(now)).toMatchObject({ expired: 1, webhooksUndelivered: 1 })
+      for (const delay of WEBHOOK_RETRY_DELAYS_MS) {
+        expect(await adapters.jobs.get(job.id)).toMatchObject({ webhookStatus: 'pending' })
+        // Not before its time; then exactly once.
+        expect(await sweepAt(now + delay - 1)).toMatchObject({ webhooksOwed: 0 })
+        now += delay
+        expect(await sweepAt(now)).toMatchObject({ webhooksOwed: 1, webhooksUndelivered: 1 })
+      }
+      const rounds = WEBHOOK_RETRY_DELAYS_MS.length + 1
+      expect(receiver.received).toHaveLength(rounds * SETTINGS.maxAttempts)
+      expect(await adapters.jobs.get(job.id)).toMatchObject({
+        webhookStatus: 'failed',
+        webhookAttempts: rounds * SETTINGS.maxAttempts,
+      })
+      expect(await sweepAt(now + 7 * 86_400_000)).toMatchObject({ webhooksOwed: 0 })
+      T = now + 7 * 86_400_000
+    } finally {
+      await receiver.stop()
+    }
+  })
+
+  it('delivers on a later round once the receiver is back', async () => {
+    const receiver = await startWebhookReceiver([500, 500, 204])
+    try {
+      const job = await dueJob(receiver.url)
+      const expiredAt = job.deadlineAt + 1_000
+      await sweepAt(expiredAt)
+      const [firstRetry = 0] = WEBHOOK_RETRY_DELAYS_MS
+      expect(await sweepAt(expiredAt + firstRetry)).toMatchObject({ webhooksOwed: 1, webhooksDelivered: 1 })
+      expect(await adapters.jobs.get(job.id)).toMatchObject({
+        webhookStatus: 'delivered',
+        webhookAttempts: 3,
+      })
+      T = expiredAt + 7 * 86_400_000
     } finally {
       await receiver.stop()
     }
