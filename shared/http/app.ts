@@ -1,7 +1,14 @@
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
-import { internalError, NotFoundError, PayloadTooLargeError, SpillwayError } from '../errors.ts'
+import { isTransientAwsError } from '../aws/transient-error.ts'
+import {
+  internalError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  SpillwayError,
+} from '../errors.ts'
 import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
@@ -81,6 +88,17 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
         'invalid_request_error',
         error.message || 'Bad request.',
       ).toResponse()
+    }
+    if (isTransientAwsError(error)) {
+      log.warn('dependency unavailable', {
+        requestId: c.get('requestId'),
+        path: c.req.path,
+        ...errorFields(error),
+      })
+      return new ServiceUnavailableError('A Spillway dependency is unavailable right now; retry shortly.', {
+        code: 'dependency_unavailable',
+        headers: { 'retry-after': '1' },
+      }).toResponse()
     }
     log.error('unhandled error', { requestId: c.get('requestId'), path: c.req.path, ...errorFields(error) })
     return internalError().toResponse()
