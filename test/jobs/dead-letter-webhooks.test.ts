@@ -4,12 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
 import { createDeadLetterHandler } from '../../shared/jobs/dead-letter-handler.ts'
-import { type JobRecord, newJobId } from '../../shared/jobs/job-record.ts'
+import type { JobRecord } from '../../shared/jobs/job-record.ts'
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { formatJobMessage } from '../../shared/queue/job-queue.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { eventFor } from '../functions/support/sqs-events.ts'
+import { queuedJobRecord } from './support/job-fixture.ts'
 import { startWebhookReceiver } from './support/webhook-receiver.ts'
 
 let aws: LocalAws
@@ -48,22 +49,7 @@ const context: Context = {
 
 async function queuedJob(webhookUrl: string): Promise<JobRecord> {
   const now = Date.now()
-  const job: JobRecord = {
-    id: newJobId(),
-    tenantId: 'acme',
-    model: 'm',
-    request: { messages: [] },
-    stream: false,
-    lane: 'interactive',
-    mayDegrade: false,
-    status: 'queued',
-    requestId: 'r',
-    createdAt: now,
-    updatedAt: now,
-    deadlineAt: now + 600_000,
-    attempts: 0,
-    webhookUrl,
-  }
+  const job = queuedJobRecord({ at: now, webhookUrl })
   await adapters.jobs.create({ job, sendBy: now })
   await adapters.jobs.markEnqueued({ id: job.id, now })
   return job

@@ -1,9 +1,10 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalWorkers } from '../../local/worker-poller.ts'
-import { type JobRecord, newJobId } from '../../shared/jobs/job-record.ts'
+import type { JobRecord } from '../../shared/jobs/job-record.ts'
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { formatJobMessage } from '../../shared/queue/job-queue.ts'
+import { queuedJobRecord } from '../jobs/support/job-fixture.ts'
 import { eventually, type JobStack, startJobStack, WEBHOOK_SECRET } from '../jobs/support/job-stack.ts'
 import { startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
 
@@ -25,22 +26,7 @@ afterAll(async () => {
 /** A job written straight to the table, its message never sent to a work queue. */
 async function seedJob(overrides: Partial<JobRecord>): Promise<JobRecord> {
   const now = Date.now()
-  const job: JobRecord = {
-    id: newJobId(),
-    tenantId: 'queuer',
-    model: 'm',
-    request: { messages: [] },
-    stream: false,
-    lane: 'interactive',
-    mayDegrade: false,
-    status: 'queued',
-    requestId: 'r',
-    createdAt: now,
-    updatedAt: now,
-    deadlineAt: now + 600_000,
-    attempts: 0,
-    ...overrides,
-  }
+  const job = queuedJobRecord({ at: now, tenantId: 'queuer', ...overrides })
   await stack.adapters.jobs.create({ job, sendBy: now + 600_000 })
   await stack.adapters.jobs.markEnqueued({ id: job.id, now })
   return job

@@ -2,12 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
 import { DynamoJobStore, WEBHOOK_HANDOVER_MS } from '../../shared/jobs/dynamo-job-store.ts'
-import { type JobRecord, newJobId, type OpenStatus } from '../../shared/jobs/job-record.ts'
+import type { JobRecord, OpenStatus } from '../../shared/jobs/job-record.ts'
 import { WEBHOOK_RETRY_DELAYS_MS } from '../../shared/jobs/notify-webhook.ts'
 import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { type ReaperOptions, reap } from '../../shared/reaper/reaper.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { queuedJobRecord } from '../jobs/support/job-fixture.ts'
 import { startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
 import { clientsFor } from '../support/aws.ts'
 
@@ -36,23 +37,7 @@ afterEach(async () => {
 /** A queued job, its message sent, with a webhook and a deadline 1 s after `T`. */
 async function dueJob(webhookUrl: string, overrides: Partial<JobRecord> = {}): Promise<JobRecord> {
   T += 60_000
-  const job: JobRecord = {
-    id: newJobId(),
-    tenantId: 'acme',
-    model: 'm',
-    request: { messages: [] },
-    stream: false,
-    lane: 'interactive',
-    mayDegrade: false,
-    status: 'queued',
-    requestId: 'r',
-    createdAt: T,
-    updatedAt: T,
-    deadlineAt: T + 1_000,
-    attempts: 0,
-    webhookUrl,
-    ...overrides,
-  }
+  const job = queuedJobRecord({ at: T, deadlineAt: T + 1_000, webhookUrl, ...overrides })
   await adapters.jobs.create({ job, sendBy: T })
   await adapters.jobs.markEnqueued({ id: job.id, now: T })
   return job

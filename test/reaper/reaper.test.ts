@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
-import { type JobRecord, newJobId } from '../../shared/jobs/job-record.ts'
+import type { JobRecord } from '../../shared/jobs/job-record.ts'
 import { parseJobMessage } from '../../shared/queue/job-queue.ts'
 import { reap } from '../../shared/reaper/reaper.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { queuedJobRecord } from '../jobs/support/job-fixture.ts'
 import { receiveOne } from '../support/aws.ts'
 
 let aws: LocalAws
@@ -22,22 +23,7 @@ afterAll(async () => {
 })
 
 function job(overrides: Partial<JobRecord> = {}): JobRecord {
-  return {
-    id: newJobId(),
-    tenantId: 'acme',
-    model: 'm',
-    request: { messages: [] },
-    stream: false,
-    lane: 'interactive',
-    mayDegrade: false,
-    status: 'queued',
-    requestId: 'r',
-    createdAt: T0,
-    updatedAt: T0,
-    deadlineAt: T0 + 600_000,
-    attempts: 0,
-    ...overrides,
-  }
+  return queuedJobRecord({ at: T0, ...overrides })
 }
 
 const sweepAt = (now: number) =>
