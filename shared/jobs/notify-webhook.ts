@@ -80,9 +80,9 @@ export async function notifyWebhook(options: {
       await options.jobs.setWebhookStatus({ id: job.id, status: 'delivered', attempts, now })
       return 'delivered'
     }
-    // Each earlier round used every attempt, so the attempts so far count the rounds.
+    // Each earlier round used every attempt (a refusal ends it as failed), so the attempts count the rounds.
     const rounds = Math.ceil(attempts / Math.max(1, options.settings.maxAttempts))
-    const delay = WEBHOOK_RETRY_DELAYS_MS[rounds - 1]
+    const delay = delivery.retryable ? WEBHOOK_RETRY_DELAYS_MS[rounds - 1] : undefined
     log.warn('job webhook not delivered', { jobId: job.id, attempts, retryInMs: delay ?? null })
     if (delay === undefined) {
       await options.jobs.setWebhookStatus({ id: job.id, status: 'failed', attempts, now })

@@ -80,6 +80,8 @@ export interface DeliverWebhookOptions {
 export interface WebhookDelivery {
   readonly delivered: boolean
   readonly attempts: number
+  /** False when the receiver refused it for good (a 4xx other than 408 and 429). */
+  readonly retryable: boolean
 }
 
 /** Posts the job's final view; retries network errors, 408, 429 and 5xx with exponential backoff. */
@@ -107,12 +109,14 @@ export async function deliverWebhook(options: DeliverWebhookOptions): Promise<We
         signal: AbortSignal.timeout(options.timeoutMs),
       })
       await res.body?.cancel().catch(() => undefined)
-      if (res.status >= 200 && res.status < 300) return { delivered: true, attempts: attempt }
+      if (res.status >= 200 && res.status < 300)
+        return { delivered: true, attempts: attempt, retryable: true }
       retryable = res.status === 408 || res.status === 429 || res.status >= 500
     } catch {
       // Connection refused, reset or timed out: worth another try.
     }
-    if (!retryable || attempt >= options.maxAttempts) return { delivered: false, attempts: attempt }
+    if (!retryable || attempt >= options.maxAttempts)
+      return { delivered: false, attempts: attempt, retryable }
     const delay = options.baseDelayMs * 2 ** (attempt - 1)
     await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)))
   }

@@ -74,7 +74,7 @@ describe('Function: deliverWebhook', () => {
         baseDelayMs: 20,
         timeoutMs: 2_000,
       })
-      expect(delivery).toEqual({ delivered: true, attempts: 3 })
+      expect(delivery).toEqual({ delivered: true, attempts: 3, retryable: true })
       for (const hit of receiver.received) {
         const signed = verifyWebhookSignature({
           secret: 's3cret',
@@ -101,8 +101,13 @@ describe('Function: deliverWebhook', () => {
       expect(await deliverWebhook({ ...options, url: refusing.url })).toEqual({
         delivered: false,
         attempts: 1,
+        retryable: false,
       })
-      expect(await deliverWebhook({ ...options, url: broken.url })).toEqual({ delivered: false, attempts: 3 })
+      expect(await deliverWebhook({ ...options, url: broken.url })).toEqual({
+        delivered: false,
+        attempts: 3,
+        retryable: true,
+      })
     } finally {
       await Promise.all([refusing.stop(), broken.stop()])
     }

@@ -251,4 +251,19 @@ describe('Function: reap (webhooks)', () => {
       await receiver.stop()
     }
   })
+
+  it('records a webhook the receiver refuses with a 4xx failed at once, with no later round', async () => {
+    const receiver = await startWebhookReceiver([410])
+    try {
+      const job = await dueJob(receiver.url)
+      const expiredAt = job.deadlineAt + 1_000
+      expect(await sweepAt(expiredAt)).toMatchObject({ expired: 1, webhooksUndelivered: 1 })
+      expect(await adapters.jobs.get(job.id)).toMatchObject({ webhookStatus: 'failed', webhookAttempts: 1 })
+      expect(await sweepAt(expiredAt + 7 * 86_400_000)).toMatchObject({ webhooksOwed: 0 })
+      expect(receiver.received).toHaveLength(1)
+      T = expiredAt + 7 * 86_400_000
+    } finally {
+      await receiver.stop()
+    }
+  })
 })
