@@ -7,15 +7,13 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { createWorkerHandler } from '../functions/worker/handler.ts'
-import { createWorker } from '../functions/worker/worker.ts'
+import { workerFromEnv } from '../functions/worker/worker-deps.ts'
 import type { WorkerOptions } from '../functions/worker/worker-options.ts'
-import { HttpBackendClient } from '../shared/backends/backend-client.ts'
 import { createDeadLetterHandler } from '../shared/jobs/dead-letter-handler.ts'
 import { type AppLogger, consoleLogger, errorFields, silentLogger } from '../shared/logging.ts'
 import { type ReapResult, reap } from '../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
-import { backendApiKeyFrom, webhookSecretFrom } from '../shared/runtime/secrets.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../shared/tables.ts'
 import { sqsRecordFrom } from './sqs-record.ts'
 
@@ -62,21 +60,10 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
   const log = options.log ?? silentLogger
   const adapters = createAwsAdapters(env)
   const { sqs } = adapters.clients
-  const webhookSecret = await webhookSecretFrom(env)
-  const apiKey = await backendApiKeyFrom(env)
-  const worker = createWorker({
-    config: env.config,
-    jobs: adapters.jobs,
-    queue: adapters.queue,
-    capacity: adapters.capacity,
-    backendClient: new HttpBackendClient(apiKey ? { apiKey } : {}),
-    log,
-    ...(webhookSecret ? { webhookSecret } : {}),
-    ...(options.worker ? { options: options.worker } : {}),
-  })
+  const worker = await workerFromEnv({ env, log, adapters, options: options.worker })
   const workerHandler = createWorkerHandler(worker)
   // The reaper and the DLQ handler end jobs too, and sign their webhooks like the worker.
-  const webhooks = { secret: webhookSecret, settings: worker.options.webhook }
+  const webhooks = { secret: worker.webhookSecret, settings: worker.options.webhook }
   const deadLetterHandler = createDeadLetterHandler({ jobs: adapters.jobs, webhooks, log })
   // Not an AbortController for the long polls: a receive cut off on our side may still take
   // messages on the server, which then stay invisible for the whole visibility timeout.

@@ -1,26 +1,29 @@
 import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
 import type { AppLogger } from '../../shared/logging.ts'
-import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
+import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import type { RuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { backendApiKeyFrom, webhookSecretFrom } from '../../shared/runtime/secrets.ts'
 import { createWorker, type Worker } from './worker.ts'
 import type { WorkerOptions } from './worker-options.ts'
 
-/** A worker on the AWS adapters of this environment (Lambda, or the local poller). */
+/**
+ * A worker on the AWS adapters of this environment (Lambda, or the local poller,
+ * which passes the adapters its reaper and DLQ handler share).
+ */
 export async function workerFromEnv(options: {
   env: RuntimeEnv
   log: AppLogger
   options?: Partial<WorkerOptions>
+  adapters?: AwsAdapters
 }): Promise<Worker & { close(): void }> {
-  const adapters = createAwsAdapters(options.env)
+  const adapters = options.adapters ?? createAwsAdapters(options.env)
   const webhookSecret = await webhookSecretFrom(options.env)
-  const apiKey = await backendApiKeyFrom(options.env)
   const worker = createWorker({
     config: options.env.config,
     jobs: adapters.jobs,
     queue: adapters.queue,
     capacity: adapters.capacity,
-    backendClient: new HttpBackendClient(apiKey ? { apiKey } : {}),
+    backendClient: new HttpBackendClient({ apiKey: await backendApiKeyFrom(options.env) }),
     log: options.log,
     ...(webhookSecret ? { webhookSecret } : {}),
     ...(options.options ? { options: options.options } : {}),

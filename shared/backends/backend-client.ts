@@ -20,7 +20,7 @@ export class HttpBackendClient implements BackendClient {
    * @param options.apiKey sent to every backend as `Authorization: Bearer`, as model
    *   servers started with an API key (vLLM's `--api-key`) expect; servers without one ignore it.
    */
-  constructor(options: { fetch?: typeof fetch; apiKey?: string } = {}) {
+  constructor(options: { fetch?: typeof fetch; apiKey?: string | undefined } = {}) {
     this.#fetch = options.fetch ?? fetch
     this.#headers = {
       'content-type': 'application/json',

@@ -270,17 +270,46 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  async listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]> {
+  listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]> {
+    return this.#listDueIn({
+      index: 'by-open-status',
+      key: 'openStatus',
+      value: options.status,
+      sortKey: 'checkAt',
+      ...options,
+    })
+  }
+
+  /** Ended jobs whose webhook is still `pending` past its hand-over time (the sender died or ran out of time). */
+  listWebhooksDue(options: { now: number; limit: number }): Promise<JobRecord[]> {
+    return this.#listDueIn({
+      index: 'by-webhook-due',
+      key: 'webhookOutbox',
+      value: 'pending',
+      sortKey: 'webhookDueAt',
+      ...options,
+    })
+  }
+
+  /** Up to `limit` items of one partition of a sparse GSI whose sort key (a due time) has passed. */
+  async #listDueIn(options: {
+    index: string
+    key: keyof typeof JOB_ATTR
+    value: string
+    sortKey: keyof typeof JOB_ATTR
+    now: number
+    limit: number
+  }): Promise<JobRecord[]> {
     const jobs: JobRecord[] = []
     let ExclusiveStartKey: Record<string, unknown> | undefined
     do {
       const page = await this.#doc.send(
         new QueryCommand({
           TableName: this.#table,
-          IndexName: 'by-open-status',
-          KeyConditionExpression: '#openStatus = :status AND #checkAt <= :now',
-          ExpressionAttributeNames: { '#openStatus': JOB_ATTR.openStatus, '#checkAt': JOB_ATTR.checkAt },
-          ExpressionAttributeValues: { ':status': options.status, ':now': options.now },
+          IndexName: options.index,
+          KeyConditionExpression: '#key = :value AND #due <= :now',
+          ExpressionAttributeNames: { '#key': JOB_ATTR[options.key], '#due': JOB_ATTR[options.sortKey] },
+          ExpressionAttributeValues: { ':value': options.value, ':now': options.now },
           Limit: options.limit - jobs.length,
           ExclusiveStartKey,
         }),
@@ -289,24 +318,6 @@ export class DynamoJobStore implements JobStore {
       ExclusiveStartKey = page.LastEvaluatedKey
     } while (ExclusiveStartKey && jobs.length < options.limit)
     return jobs
-  }
-
-  /** Ended jobs whose webhook is still `pending` past its hand-over time (the sender died or ran out of time). */
-  async listWebhooksDue(options: { now: number; limit: number }): Promise<JobRecord[]> {
-    const out = await this.#doc.send(
-      new QueryCommand({
-        TableName: this.#table,
-        IndexName: 'by-webhook-due',
-        KeyConditionExpression: '#webhookOutbox = :pending AND #webhookDueAt <= :now',
-        ExpressionAttributeNames: {
-          '#webhookOutbox': JOB_ATTR.webhookOutbox,
-          '#webhookDueAt': JOB_ATTR.webhookDueAt,
-        },
-        ExpressionAttributeValues: { ':pending': 'pending', ':now': options.now },
-        Limit: options.limit,
-      }),
-    )
-    return (out.Items ?? []).map(jobFromItem)
   }
 
   /** A COUNT query on the sparse GSI: billed by the index entries it reads, so it stops at `max`. */

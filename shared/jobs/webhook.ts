@@ -46,10 +46,10 @@ export function verifyWebhookSignature(options: {
   return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
 }
 
-/** Webhook URLs are client input: same refusals as backend URLs (metadata, link-local), queries allowed. */
 /** Stored on the job item, inside its size budget (`job-size.ts`). */
 const MAX_WEBHOOK_URL_LENGTH = 2048
 
+/** Webhook URLs are client input: same refusals as backend URLs (metadata, link-local), queries allowed. */
 export function checkWebhookUrl(raw: string): { ok: true; url: string } | { ok: false; reason: string } {
   if (raw.length > MAX_WEBHOOK_URL_LENGTH)
     return { ok: false, reason: `longer than ${MAX_WEBHOOK_URL_LENGTH} characters` }

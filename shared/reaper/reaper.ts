@@ -140,7 +140,8 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
   await guarded('webhook outbox sweep', 'by-webhook-due', async () => {
     const due = await options.jobs.listWebhooksDue({ now, limit })
     counts.webhooksOwed = due.length
-    ended.push(...due.filter((job) => job.webhookStatus === 'pending' || job.webhookStatus === undefined))
+    // Only pending webhooks are in the index: a final status takes the job out of it.
+    ended.push(...due)
   })
 
   const webhooks = await notifyEndedJobs({

@@ -19,7 +19,7 @@ export function gatewayDeps(options: {
     capacity: adapters.capacity,
     registry: adapters.registry,
     tenants: adapters.tenants,
-    backendClient: new HttpBackendClient(secrets.backendApiKey ? { apiKey: secrets.backendApiKey } : {}),
+    backendClient: new HttpBackendClient({ apiKey: secrets.backendApiKey }),
     adminKeyHash: secrets.adminKeyHash,
     ...(secrets.agentKeyHash ? { agentKeyHash: secrets.agentKeyHash } : {}),
     jobs: adapters.jobs,

@@ -31,11 +31,10 @@ export function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> 
  * Read once per cold start.
  */
 export async function resolveSecrets(env: RuntimeEnv): Promise<ResolvedSecrets> {
-  const read = readSecret
-  const adminKey = await read(env.secrets.adminKey, env.secrets.adminKeySecretArn)
+  const adminKey = await readSecret(env.secrets.adminKey, env.secrets.adminKeySecretArn)
   if (!adminKey)
     throw new Error('No admin key: set SPILLWAY_ADMIN_KEY (local) or SPILLWAY_ADMIN_KEY_SECRET_ARN.')
-  const agentKey = await read(env.secrets.agentKey, env.secrets.agentKeySecretArn)
+  const agentKey = await readSecret(env.secrets.agentKey, env.secrets.agentKeySecretArn)
   const webhookSecret = await webhookSecretFrom(env)
   const backendApiKey = await backendApiKeyFrom(env)
   return {
