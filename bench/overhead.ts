@@ -9,7 +9,7 @@ import { runClosedLoop } from './lib/load.ts'
 import type { Progress } from './lib/progress.ts'
 import { medianOfRounds, type Percentiles, percentiles, ratio, round, roundPercentiles } from './lib/stats.ts'
 import { caller } from './lib/targets.ts'
-import type { Rig, Store } from './support/rig.ts'
+import { type Rig, type Store, TARGETS, type Target } from './support/rig.ts'
 
 export interface OverheadOptions {
   readonly rig: Rig
@@ -21,9 +21,6 @@ export interface OverheadOptions {
   readonly warmupRequests: number
   readonly progress: Progress
 }
-
-type Target = 'baseline' | Store
-const TARGETS: readonly Target[] = ['baseline', 'memory', 'dynamo']
 
 export interface TargetFigures {
   readonly latency: Percentiles

@@ -1,37 +1,27 @@
+import type { DynamoCostOptions } from './dynamo-cost.ts'
+import type { LambdaShapeOptions } from './lambda-shape.ts'
 import type { BenchMode } from './lib/result.ts'
+import type { OverflowOptions } from './overflow.ts'
+import type { OverheadOptions } from './overhead.ts'
+import type { ProfileOptions } from './profile.ts'
+import type { RouterOptions } from './router-decision.ts'
+import type { ThroughputOptions } from './throughput.ts'
+import type { UpstreamClientOptions } from './upstream-client.ts'
+
+/** A benchmark's own options, less what the runner supplies: the progress line and `Supplied`. */
+type Tunables<Options, Supplied extends keyof Options> = Omit<Options, Supplied | 'progress'>
 
 /** How long and how often each benchmark runs, per mode. `quick` is ~1 minute, `full` under ~10. */
 export interface BenchSettings {
-  readonly overhead: {
-    readonly rounds: number
-    readonly concurrencies: readonly number[]
-    readonly cellMs: number
-    readonly minRequests: number
-    readonly maxRequests?: number
-    readonly warmupRequests: number
-  }
-  readonly throughput: {
-    readonly rounds: number
-    readonly stepMs: number
-    readonly startRate: number
-    readonly growth: number
-    readonly bisections: number
-    readonly maxSteps: number
-    readonly warmupRequests: number
-  }
-  readonly dynamo: { readonly durationMs: number }
-  readonly router: { readonly sizes: readonly number[]; readonly rounds: number; readonly iterations: number }
-  readonly lambda: { readonly rounds: number }
-  readonly profile: { readonly durationMs: number; readonly concurrency: number }
-  readonly overflow: { readonly slots: number; readonly burstFactor: number; readonly speed: number }
-  readonly upstream: {
-    readonly rounds: number
-    readonly cellMs: number
-    readonly minRequests: number
-    readonly maxRequests?: number
-    readonly rate: number
-    readonly warmupRequests: number
-  }
+  readonly overhead: Tunables<OverheadOptions, 'rig'>
+  /** The SLO is the runner's: it searches at 10 ms and again at 50 ms. */
+  readonly throughput: Tunables<ThroughputOptions, 'rig' | 'sloP99Ms'>
+  readonly dynamo: Tunables<DynamoCostOptions, 'aws'>
+  readonly router: Tunables<RouterOptions, never>
+  readonly lambda: Tunables<LambdaShapeOptions, 'root' | 'env'>
+  readonly profile: Tunables<ProfileOptions, 'rig' | 'root'>
+  readonly overflow: Tunables<OverflowOptions, 'aws'>
+  readonly upstream: Tunables<UpstreamClientOptions, 'rig'>
 }
 
 const SIZES = [10, 100, 1_000, 10_000]

@@ -9,7 +9,7 @@ import { runClosedLoop, runOpenLoop } from './lib/load.ts'
 import type { Progress } from './lib/progress.ts'
 import { median, percentiles, ratio, round } from './lib/stats.ts'
 import { caller } from './lib/targets.ts'
-import type { Rig, Store } from './support/rig.ts'
+import { type Rig, type Store, TARGETS, type Target } from './support/rig.ts'
 
 export interface ThroughputOptions {
   readonly rig: Rig
@@ -24,9 +24,6 @@ export interface ThroughputOptions {
   readonly warmupRequests: number
   readonly progress: Progress
 }
-
-type Target = 'baseline' | Store
-const TARGETS: readonly Target[] = ['baseline', 'memory', 'dynamo']
 
 export interface ThroughputResult {
   readonly sloP99Ms: number

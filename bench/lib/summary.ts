@@ -4,6 +4,7 @@
  * drift from the measured figures.
  */
 
+import type { Target } from '../support/rig.ts'
 import type { ThroughputResult } from '../throughput.ts'
 import type { BenchResult } from './result.ts'
 
@@ -76,7 +77,7 @@ export function summaryTables(r: BenchResult): string {
       )
     }
   }
-  const rpsAt = (t: ThroughputResult) => (target: 'baseline' | 'memory' | 'dynamo') => {
+  const rpsAt = (t: ThroughputResult) => (target: Target) => {
     const low = t.lowestRateTried[target]
     return t.rps[target].median > 0 || !low
       ? `${t.rps[target].median}`

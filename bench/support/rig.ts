@@ -24,6 +24,9 @@ import { spawnIpcChild } from './ipc-child.ts'
 const EMULATORS = fileURLToPath(new URL('./emulators-child.ts', import.meta.url))
 
 export type Store = 'memory' | 'dynamo'
+/** What the side-by-side runs call: the simulated backend alone, then the gateway on each store. */
+export type Target = 'baseline' | Store
+export const TARGETS: readonly Target[] = ['baseline', 'memory', 'dynamo']
 
 export interface LocalAwsInfo {
   readonly env: Record<string, string>
