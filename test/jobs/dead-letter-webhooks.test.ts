@@ -5,13 +5,12 @@ import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
 import { createDeadLetterHandler } from '../../shared/jobs/dead-letter-handler.ts'
 import type { JobRecord } from '../../shared/jobs/job-record.ts'
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { formatJobMessage } from '../../shared/queue/job-queue.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { eventFor } from '../functions/support/sqs-events.ts'
 import { queuedJobRecord } from './support/job-fixture.ts'
-import { startWebhookReceiver } from './support/webhook-receiver.ts'
+import { isSignedWith, startWebhookReceiver } from './support/webhook-receiver.ts'
 
 let aws: LocalAws
 let adapters: AwsAdapters
@@ -75,13 +74,7 @@ describe('Function: createDeadLetterHandler (webhooks)', () => {
       expect(result).toEqual({ batchItemFailures: [] })
       expect(receiver.received).toHaveLength(1)
       const [hit] = receiver.received
-      const signed = verifyWebhookSignature({
-        secret: SECRET,
-        header: String(hit?.headers[SIGNATURE_HEADER]),
-        body: hit?.body ?? '',
-        nowSeconds: Math.floor(Date.now() / 1000),
-      })
-      expect(signed).toBe(true)
+      expect(isSignedWith(hit, SECRET)).toBe(true)
       expect(JSON.parse(hit?.body ?? '{}')).toMatchObject({
         type: 'job.failed',
         data: {

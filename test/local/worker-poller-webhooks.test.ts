@@ -2,11 +2,10 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalWorkers } from '../../local/worker-poller.ts'
 import type { JobRecord } from '../../shared/jobs/job-record.ts'
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { formatJobMessage } from '../../shared/queue/job-queue.ts'
 import { queuedJobRecord } from '../jobs/support/job-fixture.ts'
 import { eventually, type JobStack, startJobStack, WEBHOOK_SECRET } from '../jobs/support/job-stack.ts'
-import { startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
+import { isSignedWith, type ReceivedWebhook, startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
 
 /**
  * The local poller hands its reaper and DLQ handler the stack's webhook secret and the
@@ -32,13 +31,7 @@ async function seedJob(overrides: Partial<JobRecord>): Promise<JobRecord> {
   return job
 }
 
-const signedWithStackSecret = (hit: { headers: Record<string, unknown>; body: string } | undefined) =>
-  verifyWebhookSignature({
-    secret: WEBHOOK_SECRET,
-    header: String(hit?.headers[SIGNATURE_HEADER]),
-    body: hit?.body ?? '',
-    nowSeconds: Math.floor(Date.now() / 1000),
-  })
+const signedWithStackSecret = (hit: ReceivedWebhook | undefined) => isSignedWith(hit, WEBHOOK_SECRET)
 
 describe('local worker poller: webhooks of jobs ended outside the worker', () => {
   it("the reaper's sweep expires a job past its deadline and posts it, signed", async () => {

@@ -4,12 +4,11 @@ import { destroyAwsClients } from '../../shared/aws/clients.ts'
 import { DynamoJobStore, WEBHOOK_HANDOVER_MS } from '../../shared/jobs/dynamo-job-store.ts'
 import type { JobRecord, OpenStatus } from '../../shared/jobs/job-record.ts'
 import { WEBHOOK_RETRY_DELAYS_MS } from '../../shared/jobs/notify-webhook.ts'
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../shared/jobs/webhook.ts'
 import { type ReaperOptions, reap } from '../../shared/reaper/reaper.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { queuedJobRecord } from '../jobs/support/job-fixture.ts'
-import { startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
+import { isSignedWith, startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
 import { clientsFor } from '../support/aws.ts'
 
 let aws: LocalAws
@@ -63,13 +62,7 @@ describe('Function: reap (webhooks)', () => {
       expect(result).toMatchObject({ expired: 1, webhooksDelivered: 1, webhooksUndelivered: 0 })
       expect(receiver.received).toHaveLength(1)
       const [hit] = receiver.received
-      const signed = verifyWebhookSignature({
-        secret: SECRET,
-        header: String(hit?.headers[SIGNATURE_HEADER]),
-        body: hit?.body ?? '',
-        nowSeconds: Math.floor(now / 1000),
-      })
-      expect(signed).toBe(true)
+      expect(isSignedWith(hit, SECRET, now)).toBe(true)
       expect(hit?.headers['x-spillway-job-id']).toBe(job.id)
       expect(JSON.parse(hit?.body ?? '{}')).toMatchObject({
         type: 'job.expired',

@@ -1,9 +1,20 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../../shared/jobs/webhook.ts'
 
 export interface ReceivedWebhook {
   readonly headers: IncomingHttpHeaders
   readonly body: string
+}
+
+/** Whether a received webhook carries a valid signature for `secret`, checked at `nowMs`. */
+export function isSignedWith(hit: ReceivedWebhook | undefined, secret: string, nowMs = Date.now()): boolean {
+  return verifyWebhookSignature({
+    secret,
+    header: String(hit?.headers[SIGNATURE_HEADER]),
+    body: hit?.body ?? '',
+    nowSeconds: Math.floor(nowMs / 1000),
+  })
 }
 
 /**
