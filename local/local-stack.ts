@@ -87,7 +87,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     spec: options.fleet,
     speed: options.speed ?? 1,
     ...(options.faults ? { faults: options.faults } : {}),
-    ...(options.backendApiKey ? { apiKey: options.backendApiKey } : {}),
+    apiKey: options.backendApiKey,
   })
   const app = createApp(gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }))
   const server = createAdaptorServer({ fetch: app.fetch }) as Server

@@ -30,7 +30,7 @@ const fleet = await startFleet({
   spec: values.fleet,
   speed: Number(values.speed),
   basePort: Number(values['base-port']),
-  ...(values['api-key'] ? { apiKey: values['api-key'] } : {}),
+  apiKey: values['api-key'],
 }).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error)
   process.exit(2)

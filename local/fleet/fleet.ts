@@ -52,7 +52,7 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
             speed: options.speed ?? 1,
             faults: { ...faults['*'], ...faults[entry.hardware], ...faults[id] },
             port: options.basePort ? options.basePort + backends.length : 0,
-            ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+            apiKey: options.apiKey,
           }),
         )
       }

@@ -16,7 +16,7 @@ export interface SimAppOptions {
    * unless the request carries `Authorization: Bearer <key>`; `/health` and
    * `/metrics` stay open, as in vLLM.
    */
-  readonly apiKey?: string
+  readonly apiKey?: string | undefined
 }
 
 export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Hono<SimEnv> {

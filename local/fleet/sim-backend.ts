@@ -44,7 +44,7 @@ const HOST = '127.0.0.1'
 
 export async function startSimBackend(options: SimBackendOptions): Promise<SimBackend> {
   const engine = new SimEngine(options)
-  const app = createSimApp(engine, options.apiKey ? { apiKey: options.apiKey } : {})
+  const app = createSimApp(engine, { apiKey: options.apiKey })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   const sockets = new Set<Socket>()
   server.on('connection', (socket: Socket) => {

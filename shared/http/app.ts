@@ -63,7 +63,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       clock,
       adminKeyHash: deps.adminKeyHash,
       ...(deps.agentKeyHash ? { agentKeyHash: deps.agentKeyHash } : {}),
-      ...(deps.resolveHost ? { resolveHost: deps.resolveHost } : {}),
+      resolveHost: deps.resolveHost,
     }),
   )
 
@@ -72,8 +72,8 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
     adminQueueRoutes({
       clock,
       adminKeyHash: deps.adminKeyHash,
-      ...(deps.queueDepth ? { queueDepth: deps.queueDepth } : {}),
-      ...(deps.jobs ? { jobs: deps.jobs } : {}),
+      queueDepth: deps.queueDepth,
+      jobs: deps.jobs,
     }),
   )
 
