@@ -2,7 +2,8 @@ import type { BackendClient } from '../../shared/backends/backend-client.ts'
 import type { BackendRecord } from '../../shared/backends/backend-record.ts'
 
 export type CallOutcome =
-  | { readonly kind: 'ok'; readonly result: Record<string, unknown> }
+  /** `bytes`: the body as received, an upper bound of the stored (re-serialised, compact) result. */
+  | { readonly kind: 'ok'; readonly result: Record<string, unknown>; readonly bytes: number }
   /** The backend refused the request itself (4xx): retrying elsewhere gives the same answer. */
   | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
   /** Connection error, timeout, 5xx, 429, broken body: another try may work. */
@@ -47,7 +48,7 @@ export async function callBackend(options: {
       result !== null &&
       Array.isArray((result as { choices?: unknown }).choices)
     ) {
-      return { kind: 'ok', result: result as Record<string, unknown> }
+      return { kind: 'ok', result: result as Record<string, unknown>, bytes: Buffer.byteLength(text) }
     }
   } catch {
     // Falls through: a body that is not a completion is a failed attempt.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ModelTier } from '../../shared/config/gateway-config.ts'
 import { enqueueJob } from '../../shared/jobs/enqueue-job.ts'
 import { claimExpired, isTerminal, type JobError, type JobRecord } from '../../shared/jobs/job-record.ts'
-import { jsonBytes, resultFits } from '../../shared/jobs/job-size.ts'
+import { resultFits } from '../../shared/jobs/job-size.ts'
 import { notifyWebhook } from '../../shared/jobs/notify-webhook.ts'
 import type { JobMessage } from '../../shared/queue/job-queue.ts'
 import type { HeldLease } from '../../shared/router/held-lease.ts'
@@ -160,13 +160,13 @@ async function execute(
   const now = clock()
 
   if (outcome.kind === 'aborted') return 'lost-claim'
-  if (outcome.kind === 'ok' && !resultFits({ request: job.request, result: outcome.result })) {
+  if (outcome.kind === 'ok' && !resultFits({ request: job.request, resultBytes: outcome.bytes })) {
     // DynamoDB would refuse the write, again on every redelivery: end the job with the reason instead.
     worker.circuits.onSuccess(backendId)
     const error = {
       code: 'result_too_large',
       message:
-        `The answer (${Math.ceil(jsonBytes(outcome.result) / 1024)} KB) is larger than a queued job can hold; ` +
+        `The answer (${Math.ceil(outcome.bytes / 1024)} KB) is larger than a queued job can hold; ` +
         'ask for fewer tokens (max_tokens) or send the request when a slot is free.',
       status: 502,
     }

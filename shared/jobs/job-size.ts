@@ -16,6 +16,6 @@ export function jsonBytes(value: unknown): number {
 }
 
 /** Whether a succeeded job's item, request and result together, stays under DynamoDB's limit. */
-export function resultFits(options: { request: unknown; result: unknown }): boolean {
-  return jsonBytes(options.request) + jsonBytes(options.result) + ITEM_OVERHEAD_BYTES <= ITEM_LIMIT_BYTES
+export function resultFits(options: { request: unknown; resultBytes: number }): boolean {
+  return jsonBytes(options.request) + options.resultBytes + ITEM_OVERHEAD_BYTES <= ITEM_LIMIT_BYTES
 }
