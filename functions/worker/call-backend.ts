@@ -1,5 +1,6 @@
 import type { BackendClient } from '../../shared/backends/backend-client.ts'
 import type { BackendRecord } from '../../shared/backends/backend-record.ts'
+import { judgeBackendStatus, rejectionMessage } from '../../shared/backends/backend-status.ts'
 
 export type CallOutcome =
   /** `bytes`: the body as received, an upper bound of the stored (re-serialised, compact) result. */
@@ -35,12 +36,9 @@ export async function callBackend(options: {
   } catch (error) {
     return failed(signal.aborted ? 'timed out' : error instanceof Error ? error.message : 'connection failed')
   }
-  // A backend's own 429 is load, not a fault: no circuit counts it.
-  if (status === 429) return failed('status 429', false)
-  if (status === 408 || status >= 500) return failed(`status ${status}`)
-  // Our backend key was refused: the backend's fault (or the deployment's), never the job's.
-  if (status === 401 || status === 403) return failed(`status ${status}: the backend refused our API key`)
-  if (status >= 400) return { kind: 'rejected', status, message: backendMessage(text) }
+  const verdict = judgeBackendStatus(status)
+  if (verdict.kind === 'retry') return failed(verdict.reason, verdict.countsAgainstBackend)
+  if (verdict.kind === 'rejected') return { kind: 'rejected', status, message: rejectionMessage(text) }
   try {
     const result = JSON.parse(text) as unknown
     if (
@@ -54,18 +52,6 @@ export async function callBackend(options: {
     // Falls through: a body that is not a completion is a failed attempt.
   }
   return failed('malformed completion body')
-}
-
-/** The backend's own message for a 4xx, never its raw body (it may name internals). */
-function backendMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown }; message?: unknown }
-    const candidate = parsed.error?.message ?? parsed.message
-    if (typeof candidate === 'string' && candidate.length > 0) return candidate.slice(0, 500)
-  } catch {
-    // Not JSON: the generic message below.
-  }
-  return 'The model backend rejected the request.'
 }
 
 /** The stored request as the backend of a tier must see it. */

@@ -1,4 +1,5 @@
 import type { BackendClient } from '../backends/backend-client.ts'
+import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
 import type { ModelConfig } from '../config/gateway-config.ts'
 import { SpillwayError, UpstreamError } from '../errors.ts'
 import type { AppLogger } from '../logging.ts'
@@ -99,19 +100,12 @@ async function attemptOnce(
     } catch (error) {
       return await fail(error instanceof Error ? error.message : 'connection failed')
     }
-    // 401/403 say our backend key is wrong, not the client's: a fault of that backend,
-    // never passed on (the client would think its own key was refused).
-    if (res.status === 429 || res.status === 408 || res.status >= 500 || isAuthRefusal(res.status)) {
+    const verdict = judgeBackendStatus(res.status)
+    if (verdict.kind === 'retry') {
       await res.body?.cancel().catch(() => undefined)
-      // A backend's own 429 is load, not a fault: try elsewhere without opening its circuit.
-      return await fail(
-        isAuthRefusal(res.status)
-          ? `status ${res.status}: the backend refused our API key`
-          : `status ${res.status}`,
-        res.status !== 429,
-      )
+      return await fail(verdict.reason, verdict.countsAgainstBackend)
     }
-    if (res.status >= 400) {
+    if (verdict.kind === 'rejected') {
       const text = await readAll(res).catch(() => '')
       await lease.release()
       return clientErrorFromBackend(res.status, text)
@@ -157,10 +151,6 @@ async function attemptOnce(
   }
 }
 
-function isAuthRefusal(status: number): boolean {
-  return status === 401 || status === 403
-}
-
 async function readAll(res: Response): Promise<string> {
   return await res.text()
 }
@@ -170,14 +160,7 @@ async function readAll(res: Response): Promise<string> {
  * its message on in our error shape, never its raw body, which may name internals.
  */
 function clientErrorFromBackend(status: number, text: string): Response {
-  let message = 'The model backend rejected the request.'
-  try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown }; message?: unknown }
-    const candidate = parsed.error?.message ?? parsed.message
-    if (typeof candidate === 'string' && candidate.length > 0) message = candidate.slice(0, 500)
-  } catch {
-    // Not JSON: keep the generic message.
-  }
+  const message = rejectionMessage(text)
   const code = status === 404 ? 'model_not_found' : 'invalid_request'
   const type = status === 404 ? 'not_found_error' : 'invalid_request_error'
   return new SpillwayError(status, type, message, { code }).toResponse()
