@@ -1,9 +1,12 @@
 import * as z from '../validation/zod-mini.ts'
+import { namedTenantDefaults, type TenantDefaults, TenantDefaultsSchema } from './tenant-defaults.ts'
 
 /**
  * The gateway's static configuration: hardware classes, models and their tiers,
- * and the timing knobs. Parsed once at start-up into a frozen object; every
+ * the timing knobs and the defaults of new tenants; the shape of
+ * `spillway.config.json`. Parsed once at start-up into a frozen object; every
  * problem is reported in one error so a broken config is fixed in one pass.
+ * Objects are strict: a misspelt key is an error, not a silently ignored setting.
  */
 
 const id = z
@@ -14,13 +17,13 @@ const id = z
     z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only'),
   )
 
-const HardwareClassSchema = z.object({
+const HardwareClassSchema = z.strictObject({
   id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and - only')),
   kind: z.enum(['gpu', 'cpu', 'npu']),
   description: z.optional(z.string()),
 })
 
-const TierSchema = z.object({
+const TierSchema = z.strictObject({
   /** Hardware classes that can serve this tier, all equally good. */
   hardware: z.array(z.string()).check(z.minLength(1)),
   /** The model id sent to backends of this tier (a CPU tier usually names a smaller or quantised variant). */
@@ -29,13 +32,15 @@ const TierSchema = z.object({
   degraded: z._default(z.boolean(), false),
 })
 
-const ModelSchema = z.object({
+const ModelSchema = z.strictObject({
   id,
   description: z.optional(z.string()),
   tiers: z.array(TierSchema).check(z.minLength(1)),
 })
 
-export const GatewayConfigSchema = z.object({
+export const GatewayConfigSchema = z.strictObject({
+  /** An editor's JSON Schema reference; ignored. */
+  $schema: z.optional(z.string()),
   hardwareClasses: z.array(HardwareClassSchema).check(z.minLength(1)),
   models: z.array(ModelSchema).check(z.minLength(1)),
   /** A crashed holder's slot comes back after this long; holders renew at a third of it. */
@@ -46,7 +51,7 @@ export const GatewayConfigSchema = z.object({
   snapshotMaxAgeMs: z._default(z.int().check(z.gte(0), z.lte(1000)), 1000),
   maxBodyBytes: z._default(z.int().check(z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
   upstream: z.prefault(
-    z.object({
+    z.strictObject({
       /** Time allowed to the backend's first byte (headers), after which another backend is tried. */
       firstByteTimeoutMs: z._default(z.int().check(z.gte(100)), 60_000),
       /** Longest silence allowed between two chunks of a stream. */
@@ -57,58 +62,111 @@ export const GatewayConfigSchema = z.object({
     {},
   ),
   circuit: z.prefault(
-    z.object({
+    z.strictObject({
       failureThreshold: z._default(z.int().check(z.gte(1)), 3),
       coolDownSeconds: z._default(z.number().check(z.gte(0.1)), 30),
     }),
     {},
   ),
+  /** Policy defaults of the tenants the local stack and `npm run keys -- create` make. */
+  tenantDefaults: z.optional(TenantDefaultsSchema),
 })
 
-export type GatewayConfig = z.output<typeof GatewayConfigSchema>
+export type GatewayConfig = Omit<z.output<typeof GatewayConfigSchema>, '$schema' | 'tenantDefaults'> & {
+  readonly tenantDefaults?: TenantDefaults
+}
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>
 export type ModelConfig = GatewayConfig['models'][number]
 export type ModelTier = ModelConfig['tiers'][number]
 
-export class ConfigError extends Error {
-  override name = 'ConfigError'
+/** One thing wrong with a configuration, at a dotted JSON path (`models.0.tiers.1.hardware`). */
+export interface ConfigProblem {
+  readonly path: string
+  readonly message: string
 }
 
-export function parseGatewayConfig(input: unknown): GatewayConfig {
+/** Problems listed in an error message; the rest are counted, so a huge broken input stays readable. */
+const MAX_LISTED_PROBLEMS = 50
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+  readonly problems: readonly ConfigProblem[]
+
+  constructor(message: string, problems: readonly ConfigProblem[] = []) {
+    super(message)
+    this.problems = problems
+  }
+}
+
+/** The problems as the indented list every config error shows. */
+export function formatConfigProblems(problems: readonly ConfigProblem[]): string {
+  const lines = problems
+    .slice(0, MAX_LISTED_PROBLEMS)
+    .map((problem) => `  - ${problem.path || '(root)'}: ${problem.message}`)
+  if (problems.length > MAX_LISTED_PROBLEMS)
+    lines.push(`  … and ${problems.length - MAX_LISTED_PROBLEMS} more`)
+  return lines.join('\n')
+}
+
+export type CheckGatewayConfigResult =
+  | { readonly ok: true; readonly config: GatewayConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] }
+
+/** Every problem of a parsed JSON value as a configuration, or the frozen configuration. */
+export function checkGatewayConfig(input: unknown): CheckGatewayConfigResult {
   const result = GatewayConfigSchema.safeParse(input)
   // Cross-references are checked on the raw input too, so a type error elsewhere
   // does not hide them: every problem is reported in one pass.
-  const issues = [
+  const problems = [
     ...(result.success ? [] : result.error.issues).map((issue) => ({
       path: issue.path.join('.'),
       message: issue.message,
     })),
     ...crossReferenceIssues(input),
   ]
-  if (issues.length > 0 || !result.success) {
-    const lines = issues.map((issue) => `  - ${issue.path || '(root)'}: ${issue.message}`)
-    throw new ConfigError(`Invalid Spillway config:\n${lines.join('\n')}`)
-  }
-  return deepFreeze(result.data)
+  if (problems.length > 0 || !result.success) return { ok: false, problems }
+  const { $schema: _editorOnly, tenantDefaults, ...config } = result.data
+  const named = namedTenantDefaults(
+    (input as { tenantDefaults?: unknown }).tenantDefaults,
+    tenantDefaults ?? {},
+  )
+  return { ok: true, config: deepFreeze({ ...config, ...(tenantDefaults ? { tenantDefaults: named } : {}) }) }
 }
 
-/** Duplicate model ids and tiers naming unknown hardware classes, on input of any shape. */
-function crossReferenceIssues(input: unknown): { path: string; message: string }[] {
+export function parseGatewayConfig(input: unknown): GatewayConfig {
+  const result = checkGatewayConfig(input)
+  if (!result.ok) {
+    throw new ConfigError(
+      `Invalid Spillway config:\n${formatConfigProblems(result.problems)}`,
+      result.problems,
+    )
+  }
+  return result.config
+}
+
+/** Duplicate ids and tiers naming unknown hardware classes, on input of any shape. */
+function crossReferenceIssues(input: unknown): ConfigProblem[] {
   const record = (value: unknown) =>
     value && typeof value === 'object' ? (value as Record<string, unknown>) : {}
   const list = (value: unknown) => (Array.isArray(value) ? value : [])
   const config = record(input)
-  const classes = new Set(
-    list(config.hardwareClasses)
-      .map((h) => record(h).id)
-      .filter((id) => typeof id === 'string'),
-  )
-  const issues: { path: string; message: string }[] = []
+  const issues: ConfigProblem[] = []
+  const classes = new Set<string>()
+  list(config.hardwareClasses).forEach((raw, h) => {
+    const id = record(raw).id
+    if (typeof id !== 'string') return
+    if (classes.has(id))
+      issues.push({
+        path: `hardwareClasses.${h}.id`,
+        message: `duplicate hardware class ${JSON.stringify(id)}`,
+      })
+    classes.add(id)
+  })
   const seen = new Set<unknown>()
   list(config.models).forEach((raw, m) => {
     const model = record(raw)
     if (typeof model.id === 'string' && seen.has(model.id)) {
-      issues.push({ path: `models.${m}.id`, message: `duplicate model "${model.id}"` })
+      issues.push({ path: `models.${m}.id`, message: `duplicate model ${JSON.stringify(model.id)}` })
     }
     seen.add(model.id)
     list(model.tiers).forEach((tier, t) => {
@@ -116,7 +174,7 @@ function crossReferenceIssues(input: unknown): { path: string; message: string }
         if (typeof hw === 'string' && !classes.has(hw)) {
           issues.push({
             path: `models.${m}.tiers.${t}.hardware`,
-            message: `unknown hardware class "${hw}" (known: ${[...classes].join(', ')})`,
+            message: `unknown hardware class ${JSON.stringify(hw)} (known: ${[...classes].join(', ')})`,
           })
         }
       }

@@ -1,3 +1,4 @@
+import { loadGatewayConfigFile } from '../config/config-file.ts'
 import {
   ConfigError,
   DEFAULT_CONFIG,
@@ -60,7 +61,7 @@ export function readRuntimeEnv(env: Record<string, string | undefined>): Runtime
       interactive: env.SPILLWAY_DLQ_INTERACTIVE_URL ?? '',
       batch: env.SPILLWAY_DLQ_BATCH_URL ?? '',
     },
-    config: parseConfig(env.SPILLWAY_CONFIG),
+    config: parseConfig(env),
     secrets: {
       ...renameKeys(optional('SPILLWAY_ADMIN_KEY'), 'adminKey'),
       ...renameKeys(optional('SPILLWAY_AGENT_KEY'), 'agentKey'),
@@ -82,7 +83,17 @@ function renameKeys(entry: Record<string, string | undefined>, name: string): Re
   return value ? { [name]: value } : {}
 }
 
-function parseConfig(raw: string | undefined): GatewayConfig {
+/**
+ * `SPILLWAY_CONFIG` holds the configuration as JSON (what a deployment sets when it
+ * fits Lambda's 4 KB of environment), `SPILLWAY_CONFIG_FILE` names a file (a bigger
+ * one bundled with the function, or a gateway run by hand); neither: the default.
+ */
+function parseConfig(env: Record<string, string | undefined>): GatewayConfig {
+  const raw = env.SPILLWAY_CONFIG
+  if (raw && env.SPILLWAY_CONFIG_FILE) {
+    throw new ConfigError('Set SPILLWAY_CONFIG or SPILLWAY_CONFIG_FILE, not both.')
+  }
+  if (env.SPILLWAY_CONFIG_FILE) return loadGatewayConfigFile(env.SPILLWAY_CONFIG_FILE)
   if (!raw) return parseGatewayConfig(DEFAULT_CONFIG)
   let json: unknown
   try {
