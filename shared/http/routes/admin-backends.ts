@@ -8,6 +8,7 @@ import { describeBackend, liveLeaseCount } from '../../backends/backend-record.t
 import type { BackendRegistry } from '../../backends/backend-registry.ts'
 import { checkBackendUrl } from '../../backends/backend-url.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
+import { tierModelIds } from '../../config/tier-models.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
 import * as z from '../../validation/zod-mini.ts'
 import type { AppEnv } from '../app-deps.ts'
@@ -44,6 +45,25 @@ function backendIdParam(id: string): string {
 }
 
 /**
+ * A backend serving a model no tier names would register and then never be routed
+ * to (every request for that model is a 404), so it is refused at registration,
+ * with the ids it could register instead.
+ */
+function unknownModelCheck(config: GatewayConfig): (models: readonly string[]) => void {
+  const known = tierModelIds(config)
+  const knownSet = new Set(known)
+  return function refuseUnknownModels(models) {
+    const unknown = models.filter((model) => !knownSet.has(model))
+    if (unknown.length === 0) return
+    throw new BadRequestError(
+      `Unknown model${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => JSON.stringify(m)).join(', ')}: ` +
+        `no configured tier sends it to a backend. Known models: ${known.join(', ')}.`,
+      { param: 'models', code: 'unknown_model' },
+    )
+  }
+}
+
+/**
  * Backend registry routes. Register and heartbeat accept the agent key or the
  * admin key; everything else needs the admin key.
  */
@@ -59,6 +79,7 @@ export function adminBackendRoutes(options: {
   const { registry, clock } = options
   const resolve = options.resolveHost ?? systemResolveHost
   const hardwareClasses = new Set(options.config.hardwareClasses.map((h) => h.id))
+  const refuseUnknownModels = unknownModelCheck(options.config)
   const agentOrAdmin = keyAuth({ acceptedHashes: [options.adminKeyHash, options.agentKeyHash] })
   const adminOnly = keyAuth({ acceptedHashes: [options.adminKeyHash] })
 
@@ -68,6 +89,7 @@ export function adminBackendRoutes(options: {
       if (!hardwareClasses.has(input.hardware)) {
         throw new BadRequestError(`Unknown hardware class "${input.hardware}".`, { param: 'hardware' })
       }
+      refuseUnknownModels(input.models)
       const url = checkBackendUrl(input.url)
       if (!url.ok) throw new BadRequestError(`Backend URL refused: ${url.reason}.`, { param: 'url' })
       const resolved = await refusedResolvedHost({ url: url.url, resolve })
