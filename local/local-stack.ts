@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
-import type { GatewayConfigInput } from '../shared/config/gateway-config.ts'
+import {
+  DEFAULT_CONFIG,
+  type GatewayConfigInput,
+  parseGatewayConfig,
+} from '../shared/config/gateway-config.ts'
 import { createApp } from '../shared/http/app.ts'
 import { type AppLogger, silentLogger } from '../shared/logging.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
@@ -13,6 +17,7 @@ import type { TenantPolicyInput } from '../shared/tenants/tenant-policy.ts'
 import { type LocalAws, startLocalAws } from './emulators.ts'
 import { type Fleet, type StartFleetOptions, startFleet } from './fleet/fleet.ts'
 import { type HeartbeatAgent, startHeartbeatAgent } from './fleet/heartbeat-agent.ts'
+import { fleetModels } from './fleet-models.ts'
 import { seedTenantKey } from './tenants.ts'
 import { type LocalWorkers, startLocalWorkers } from './worker-poller.ts'
 
@@ -58,6 +63,11 @@ export interface LocalStack {
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? silentLogger
+  // Before the emulators start: a fleet the config cannot route to is refused with nothing to stop.
+  const models = fleetModels({
+    spec: options.fleet,
+    config: parseGatewayConfig(options.config ?? DEFAULT_CONFIG),
+  })
   const aws = await startLocalAws({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
@@ -85,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const fleet = await startFleet({
     spec: options.fleet,
+    models,
     speed: options.speed ?? 1,
     ...(options.faults ? { faults: options.faults } : {}),
     apiKey: options.backendApiKey,

@@ -1,23 +1,32 @@
 import { randomBytes } from 'node:crypto'
 import { parseArgs } from 'node:util'
+import {
+  describeConfigSource,
+  type ResolvedConfig,
+  resolveGatewayConfig,
+} from '../shared/config/config-source.ts'
+import { withTenantDefaults } from '../shared/config/tenant-defaults.ts'
 import { consoleLogger } from '../shared/logging.ts'
 import { startLocalStack } from './local-stack.ts'
 
 // `npm start`: the whole system on this machine, no AWS account, no Docker.
 const { values: args } = parseArgs({
   options: {
+    config: { type: 'string' },
     'data-dir': { type: 'string' },
     speed: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
 if (args.help) {
-  console.log(`Usage: npm start [-- --data-dir DIR] [--speed N]
+  console.log(`Usage: npm start [-- --config FILE] [--data-dir DIR] [--speed N]
 
+  --config FILE   hardware classes, models and tenant defaults (else SPILLWAY_CONFIG_FILE,
+                  else ./spillway.config.json, else the built-in default)
   --data-dir DIR  keep tables, jobs, backends and queued messages across restarts
   --speed N       simulator timing factor (1 = realistic, 0.1 = ten times faster)
 
-Settings (environment): PORT, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY,
+Settings (environment): PORT, SPILLWAY_CONFIG_FILE, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY,
 SPILLWAY_BACKEND_API_KEY, AWS_ENDPOINT_URL`)
   process.exit(0)
 }
@@ -32,10 +41,19 @@ const settings = {
   backendApiKey:
     process.env.SPILLWAY_BACKEND_API_KEY ?? `sk-backend-${randomBytes(18).toString('base64url')}`,
 }
+let resolved: ResolvedConfig
+try {
+  resolved = resolveGatewayConfig({ flag: args.config, env: process.env, cwd: process.cwd() })
+} catch (error) {
+  console.error(`Spillway failed to start: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+}
+const { config } = resolved
 const startedAt = performance.now()
 const step = (message: string) => process.stdout.write(`  … ${message}\n`)
 
 console.log('Spillway: starting the local stack')
+step(`config ${describeConfigSource(resolved.source)}: ${config.models.map((m) => m.id).join(', ')}`)
 step(
   process.env.AWS_ENDPOINT_URL
     ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}`
@@ -45,6 +63,7 @@ const stack = await startLocalStack({
   fleet: settings.fleet,
   speed: args.speed ? Number(args.speed) : 1,
   port: settings.port,
+  config,
   ...(args['data-dir'] ? { dataDir: args['data-dir'] } : {}),
   ...(process.env.AWS_ENDPOINT_URL ? { endpointUrl: process.env.AWS_ENDPOINT_URL } : {}),
   adminKey: settings.adminKey,
@@ -54,13 +73,13 @@ const stack = await startLocalStack({
   tenants: [
     {
       key: settings.devKey,
-      policy: {
+      policy: withTenantDefaults(config.tenantDefaults, {
         id: 'dev',
         mayDegrade: true,
         mayQueue: true,
         defaultWaitSeconds: 30,
         priority: 'interactive',
-      },
+      }),
     },
   ],
   log: consoleLogger({ level: (process.env.LOG_LEVEL as 'info') ?? 'warn', service: 'local' }),
@@ -92,7 +111,7 @@ const lines = [
   'Try:',
   `  curl -s ${url}/v1/chat/completions -H 'authorization: Bearer ${settings.devKey}' \\`,
   `    -H 'content-type: application/json' \\`,
-  `    -d '{"model":"deepseek-r1-distill-llama-8b","messages":[{"role":"user","content":"Hello"}]}' -i`,
+  `    -d '{"model":"${config.models[0]?.id}","messages":[{"role":"user","content":"Hello"}]}' -i`,
   `  curl -s ${url}/admin/backends -H 'authorization: Bearer ${settings.adminKey}'`,
   '  add  -H "prefer: respond-async"  to get a 202 and a job to poll at /v1/jobs/{id} when the GPUs are full',
   '',

@@ -3,18 +3,23 @@
  *
  *   node local/fleet/cli.ts --fleet h20=2x4,cpu=1x2 --speed 1
  *   node local/fleet/cli.ts --fleet h20=1x4 --gateway http://127.0.0.1:8787 --json
+ *   node local/fleet/cli.ts --fleet h20=1x4 --config my.config.json
  *
  * With `--gateway`, a heartbeat agent per backend registers it there (key from
  * `--agent-key`, else SPILLWAY_ADMIN_KEY, else the local default). Stops on
  * SIGINT/SIGTERM.
  */
 import { parseArgs } from 'node:util'
+import { resolveGatewayConfig } from '../../shared/config/config-source.ts'
+import { fleetModels } from '../fleet-models.ts'
 import { startFleet } from './fleet.ts'
 import { type HeartbeatAgent, startHeartbeatAgent } from './heartbeat-agent.ts'
 
 const { values } = parseArgs({
   options: {
     fleet: { type: 'string', default: process.env.SPILLWAY_FLEET ?? 'h20=2x4,cpu=1x2' },
+    // Which models each class serves, as for `npm start`: else SPILLWAY_CONFIG_FILE, ./spillway.config.json.
+    config: { type: 'string' },
     speed: { type: 'string', default: '1' },
     'base-port': { type: 'string', default: '0' },
     gateway: { type: 'string' },
@@ -26,15 +31,21 @@ const { values } = parseArgs({
   },
 })
 
-const fleet = await startFleet({
-  spec: values.fleet,
-  speed: Number(values.speed),
-  basePort: Number(values['base-port']),
-  apiKey: values['api-key'],
-}).catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error)
-  process.exit(2)
-})
+const fleet = await Promise.resolve()
+  .then(() => {
+    const { config } = resolveGatewayConfig({ flag: values.config, env: process.env, cwd: process.cwd() })
+    return startFleet({
+      spec: values.fleet,
+      models: fleetModels({ spec: values.fleet, config }),
+      speed: Number(values.speed),
+      basePort: Number(values['base-port']),
+      apiKey: values['api-key'],
+    })
+  })
+  .catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error)
+    process.exit(2)
+  })
 
 for (const backend of fleet.backends) {
   const line = {
