@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Duration, RemovalPolicy } from 'aws-cdk-lib'
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda'
+import { Architecture, type ILayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda'
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { Construct } from 'constructs'
@@ -24,6 +24,8 @@ export interface SpillwayFunctionProps {
   memorySize: number
   timeout: Duration
   environment: Record<string, string>
+  /** Files the function reads at cold start (a config too big for the environment). */
+  layers?: ILayerVersion[]
   logRetention: RetentionDays
   removalPolicy: RemovalPolicy
 }
@@ -71,6 +73,7 @@ export class SpillwayFunction extends NodejsFunction {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      layers: props.layers ?? [],
       bundling: BUNDLING,
     })
   }

@@ -5,26 +5,22 @@ import { FunctionUrlAuthType, type IFunctionUrl, InvokeMode } from 'aws-cdk-lib/
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
-import {
-  DEFAULT_CONFIG,
-  type GatewayConfigInput,
-  parseGatewayConfig,
-} from '../../shared/config/gateway-config.ts'
+import type { GatewayConfigInput } from '../../shared/config/gateway-config.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
+import { DeployedConfig } from './deployed-config.ts'
 import { type FunctionKey, SpillwayFunction } from './functions.ts'
 import { type AlarmThresholds, METRICS_NAMESPACE, SpillwayObservability } from './observability.ts'
 import { SpillwayQueues } from './queues.ts'
 import { SpillwaySecrets } from './secrets.ts'
 import { SpillwayTables } from './tables.ts'
 
-/** Lambda's 4 KB environment limit, less what the names, URLs and ARNs take. */
-const MAX_CONFIG_CHARS = 2500
-
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
 
 export interface SpillwayGatewayProps {
   /** Hardware classes, models and their tiers, lease TTL, timeouts; default `DEFAULT_CONFIG`. Validated at synth. */
   config?: GatewayConfigInput
+  /** A `spillway.config.json` read and validated at synth instead of `config`. */
+  configFile?: string
   /** DESTROY (default) suits a personal account; RETAIN keeps tables, queues, secrets and logs. */
   removalPolicy?: RemovalPolicy
   /** DynamoDB deletion protection on every table (default false). */
@@ -75,14 +71,10 @@ export class SpillwayGateway extends Construct {
     const workerTimeout = Duration.seconds(WORKER_TIMEOUT_SECONDS)
     // Room for a batch's webhooks, sent in parallel, each at worst ~27 s (4 attempts × 5 s + backoff).
     const deadLetterTimeout = Duration.seconds(60)
-    // Parsed here so a broken config fails `cdk synth`, not the first cold start.
-    const config = JSON.stringify(parseGatewayConfig(props.config ?? DEFAULT_CONFIG))
-    if (config.length > MAX_CONFIG_CHARS) {
-      throw new Error(
-        `The gateway config is ${config.length} characters as JSON; Lambda allows 4 KB of environment ` +
-          `in all, so keep it under ${MAX_CONFIG_CHARS} (shorter descriptions, fewer hardware classes).`,
-      )
-    }
+    const config = new DeployedConfig(this, 'Config', {
+      ...(props.config ? { config: props.config } : {}),
+      ...(props.configFile ? { configFile: props.configFile } : {}),
+    })
 
     this.tables = new SpillwayTables(this, 'Tables', {
       deletionProtection: props.deletionProtection ?? false,
@@ -107,7 +99,7 @@ export class SpillwayGateway extends Construct {
       SPILLWAY_QUEUE_BATCH_URL: queues.batch.queueUrl,
       SPILLWAY_DLQ_INTERACTIVE_URL: deadLetterQueues.interactive.queueUrl,
       SPILLWAY_DLQ_BATCH_URL: deadLetterQueues.batch.queueUrl,
-      SPILLWAY_CONFIG: config,
+      ...config.environment,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       LOG_LEVEL: props.logLevel ?? 'INFO',
     }
@@ -127,6 +119,7 @@ export class SpillwayGateway extends Construct {
         memorySize: options.memorySize,
         timeout: options.timeout,
         environment: { ...common, POWERTOOLS_SERVICE_NAME: `spillway-${key}`, ...options.env },
+        layers: config.layers,
         logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
         removalPolicy,
       })
