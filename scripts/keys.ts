@@ -3,6 +3,7 @@
  *
  *   npm run keys -- create --tenant acme [--models a,b] [--may-degrade] [--may-queue]
  *                  [--priority batch] [--rate-limit 600] [--default-wait 30] [--job-deadline 3600]
+ *                  [--config spillway.config.json]
  *   npm run keys -- list
  *   npm run keys -- revoke <hint | key id | key>
  *
@@ -14,6 +15,8 @@
  */
 import { parseArgs } from 'node:util'
 import { createAwsClients, destroyAwsClients } from '../shared/aws/clients.ts'
+import { resolveGatewayConfig } from '../shared/config/config-source.ts'
+import type { TenantDefaults } from '../shared/config/tenant-defaults.ts'
 import { generateApiKey, hashApiKey, KEY_PREFIX, keyHint } from '../shared/tenants/api-keys.ts'
 import { DynamoTenantStore } from '../shared/tenants/dynamo-tenant-store.ts'
 import { type TenantPolicy, TenantPolicySchema } from '../shared/tenants/tenant-policy.ts'
@@ -22,8 +25,10 @@ import type { ApiKeyRecord, TenantStore } from '../shared/tenants/tenant-store.t
 const USAGE = `Usage:
   npm run keys -- create --tenant <id> [--models a,b|*] [--[no-]may-degrade] [--[no-]may-queue]
                  [--priority interactive|batch] [--rate-limit <per minute>] [--default-wait <s>]
-                 [--job-deadline <s>]
-      Creates the tenant (or updates the options given) and prints a new key once.
+                 [--job-deadline <s>] [--config <file>]
+      Creates the tenant (or updates the options given) and prints a new key once. A new
+      tenant starts from the config file's tenantDefaults (--config, else SPILLWAY_CONFIG_FILE,
+      else ./spillway.config.json).
   npm run keys -- list
   npm run keys -- revoke <hint (sk-spw-AbCd) | key id | the key itself>
 
@@ -40,6 +45,7 @@ const err = (line: string) => process.stderr.write(`${line}\n`)
 async function create(
   tenants: TenantStore,
   values: Record<string, string | boolean | undefined>,
+  tenantDefaults: TenantDefaults | undefined,
 ): Promise<number> {
   if (typeof values.tenant !== 'string') throw new UsageError('create needs --tenant <id>')
   const id = TenantPolicySchema.shape.id.safeParse(values.tenant)
@@ -56,7 +62,8 @@ async function create(
   }
   const existing = await tenants.getTenant(values.tenant)
   const parsed = TenantPolicySchema.safeParse({
-    ...existing,
+    // Defaults shape new tenants only: an update changes just the options given.
+    ...(existing ?? tenantDefaults),
     ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
     id: values.tenant,
   })
@@ -161,6 +168,7 @@ async function main(argv: readonly string[], env: Record<string, string | undefi
       'rate-limit': { type: 'string' },
       'default-wait': { type: 'string' },
       'job-deadline': { type: 'string' },
+      config: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   })
@@ -180,7 +188,10 @@ async function main(argv: readonly string[], env: Record<string, string | undefi
     tableName: env.SPILLWAY_TABLE_TENANTS || 'spillway-local-tenants',
   })
   try {
-    if (command === 'create') return await create(tenants, values)
+    if (command === 'create') {
+      const { config } = resolveGatewayConfig({ flag: values.config, env, cwd: process.cwd() })
+      return await create(tenants, values, config.tenantDefaults)
+    }
     if (command === 'list') return await list(tenants)
     if (command === 'revoke') return await revoke(tenants, rest[0])
     throw new UsageError(`unknown command "${command}"`)
