@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -73,6 +73,21 @@ describe('Function: loadGatewayConfigFile', () => {
     const { tenantDefaults, ...rest } = shipped
     expect(rest).toEqual(parseGatewayConfig(DEFAULT_CONFIG))
     expect(tenantDefaults).toMatchObject({ mayQueue: false, mayDegrade: false })
+  })
+
+  it("loads the README's example: vLLM on H20 with a llama.cpp CPU variant", () => {
+    // Prepare
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+    const example = /`my\.config\.json`:\n\n```json\n([\s\S]*?)\n```/.exec(readme)?.[1]
+
+    // Act
+    const config = loadGatewayConfigFile(writeConfig(example ?? 'missing from the README'))
+
+    // Assess
+    expect(config.models[0]?.tiers.map((tier) => [tier.hardware, tier.model, tier.degraded])).toEqual([
+      [['h20'], 'meta-llama/Llama-3.1-8B-Instruct', false],
+      [['cpu'], 'qwen2.5-1.5b-instruct-q4', true],
+    ])
   })
 
   it('names the file and the line and column of a JSON syntax error', () => {
