@@ -33,7 +33,7 @@ const KEY = 'sk-bench-queue'
 /** The CDK stack's SQS event source: batch size 5, at most 5 concurrent invocations. */
 const EVENT_SOURCE = { batchSize: 5, concurrency: 5 }
 
-export interface OverflowOptions {
+export interface OverflowBenchOptions {
   readonly aws: LocalAwsInfo
   readonly slots: number
   readonly burstFactor: number
@@ -81,7 +81,7 @@ export interface OverflowMeasured {
 
 export type OverflowResult = { readonly skipped: string } | OverflowMeasured
 
-export async function runOverflow(o: OverflowOptions): Promise<OverflowResult> {
+export async function runOverflow(o: OverflowBenchOptions): Promise<OverflowResult> {
   const env = await freshRuntimeEnv({
     aws: o.aws,
     prefix: 'bench-overflow',
