@@ -9,7 +9,7 @@ let stack: JobStack
 beforeAll(async () => {
   stack = await startJobStack({ fleet: 'h20=1x2', speed: 1 })
   await stack.startWorkers()
-})
+}, 60_000)
 afterAll(async () => {
   await stack?.stop()
 })
@@ -61,9 +61,9 @@ async function burst(key: string): Promise<void> {
 describe('an unmodified openai SDK client against full GPUs', () => {
   it('gets 40 real completions (30 plain, 10 streams) from two slots with the dev key, no 202', async () => {
     await burst(KEYS.dev)
-  })
+  }, 180_000)
 
   it('gets the same with a key made from the schema defaults plus may-queue (keys create --may-queue)', async () => {
     await burst(KEYS.queue)
-  })
+  }, 180_000)
 })

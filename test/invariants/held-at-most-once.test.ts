@@ -61,5 +61,5 @@ describe('Invariant: held requests and gateway-run jobs', () => {
     expect(state.totals.rejected.overload).toBe(0)
     expect(state.totals.requests).toBe(60)
     expect(state.totals.completed).toBe(60)
-  }, 120_000)
+  }, 240_000)
 })
