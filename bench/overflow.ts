@@ -19,6 +19,7 @@ import { silentLogger } from '../shared/logging.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
 import { resolveSecrets } from '../shared/runtime/secrets.ts'
+import { type HeldStreamsMeasured, measureHeldStreams } from './held-streams.ts'
 import { countAwsCalls } from './lib/aws-calls.ts'
 import { benchConfig, INSTANT_CLASS } from './lib/bench-setup.ts'
 import { drainFigures } from './lib/drain-figures.ts'
@@ -33,7 +34,7 @@ const KEY = 'sk-bench-queue'
 /** The CDK stack's SQS event source: batch size 5, at most 5 concurrent invocations. */
 const EVENT_SOURCE = { batchSize: 5, concurrency: 5 }
 
-export interface OverflowOptions {
+export interface OverflowBenchOptions {
   readonly aws: LocalAwsInfo
   readonly slots: number
   readonly burstFactor: number
@@ -77,11 +78,13 @@ export interface OverflowMeasured {
     readonly workerInvocations: number
   }
   readonly timeline: readonly { readonly ms: number; readonly queued: number; readonly running: number }[]
+  /** Held streams (no `Prefer`) on the saturated fleet: slot freed → first live chunk. */
+  readonly heldStreams: HeldStreamsMeasured
 }
 
 export type OverflowResult = { readonly skipped: string } | OverflowMeasured
 
-export async function runOverflow(o: OverflowOptions): Promise<OverflowResult> {
+export async function runOverflow(o: OverflowBenchOptions): Promise<OverflowResult> {
   const env = await freshRuntimeEnv({
     aws: o.aws,
     prefix: 'bench-overflow',
@@ -183,13 +186,25 @@ export async function runOverflow(o: OverflowOptions): Promise<OverflowResult> {
     const events = leases.events().map((e) => ({ ...e, at: e.at - freedAt }))
     const figures = drainFigures({ events, slots: o.slots, jobs: accepted.length })
     const per = (n: number) => round(n / Math.max(1, accepted.length), 3)
+    // Counted before the held streams add their own runs.
+    const backendCalls = backend.state().totals.requests
+    const heldStreams = await measureHeldStreams({
+      app,
+      capacity: own.capacity,
+      backendId: backend.id,
+      slots: o.slots,
+      requests: o.slots * 3,
+      model: MODEL,
+      key: KEY,
+      leases,
+    })
     const result: OverflowMeasured = {
       slots: o.slots,
       jobs: jobsCount,
       accepted: accepted.length,
       succeeded,
       lost: jobsCount - succeeded,
-      backendCalls: backend.state().totals.requests,
+      backendCalls,
       ...figures,
       perJob: {
         dynamoWrites: per(calls.dynamo.writes),
@@ -201,11 +216,14 @@ export async function runOverflow(o: OverflowOptions): Promise<OverflowResult> {
         sqsCalls: Object.fromEntries(Object.entries(calls.sqs).map(([op, n]) => [op, per(n)])),
         workerInvocations: per(calls.sqsNonEmptyReceives),
       },
+      heldStreams,
     }
     o.progress.detail(
       `${succeeded}/${jobsCount} succeeded, ${result.backendCalls} backend calls; drained in ${result.drainMs} ms ` +
         `(ideal ${result.idealDrainMs} ms); slot free → start p50 ${result.slotFreeToStartMs.p50} ms, ` +
-        `p99 ${result.slotFreeToStartMs.p99} ms; idle ${(result.idleShareWhileBacklog * 100).toFixed(1)}%`,
+        `p99 ${result.slotFreeToStartMs.p99} ms; idle ${(result.idleShareWhileBacklog * 100).toFixed(1)}%; ` +
+        `held streams ${heldStreams.completed}/${heldStreams.requests}: slot freed → first chunk ` +
+        `p50 ${round(heldStreams.slotFreedToFirstChunkMs.p50, 1)} ms, p99 ${round(heldStreams.slotFreedToFirstChunkMs.p99, 1)} ms`,
     )
     return result
   } finally {

@@ -1,7 +1,7 @@
 import type { DynamoCostOptions } from './dynamo-cost.ts'
 import type { LambdaShapeOptions } from './lambda-shape.ts'
 import type { BenchMode } from './lib/result.ts'
-import type { OverflowOptions } from './overflow.ts'
+import type { OverflowBenchOptions } from './overflow.ts'
 import type { OverheadOptions } from './overhead.ts'
 import type { ProfileOptions } from './profile.ts'
 import type { RouterOptions } from './router-decision.ts'
@@ -20,7 +20,7 @@ export interface BenchSettings {
   readonly router: Tunables<RouterOptions, never>
   readonly lambda: Tunables<LambdaShapeOptions, 'root' | 'env'>
   readonly profile: Tunables<ProfileOptions, 'rig' | 'root'>
-  readonly overflow: Tunables<OverflowOptions, 'aws'>
+  readonly overflow: Tunables<OverflowBenchOptions, 'aws'>
   readonly upstream: Tunables<UpstreamClientOptions, 'rig'>
 }
 

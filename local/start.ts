@@ -77,7 +77,6 @@ const stack = await startLocalStack({
         id: 'dev',
         mayDegrade: true,
         mayQueue: true,
-        defaultWaitSeconds: 30,
         priority: 'interactive',
       }),
     },

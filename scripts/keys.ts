@@ -146,7 +146,7 @@ function describePolicy(p: TenantPolicy): string {
     p.mayQueue ? 'may queue' : 'no queue',
     `priority ${p.priority}`,
     p.rateLimitPerMinute === undefined ? 'no rate limit' : `rate limit ${p.rateLimitPerMinute}/min`,
-    `default wait ${p.defaultWaitSeconds}s`,
+    `max hold ${p.maxHoldSeconds}s`,
     `job deadline ${p.jobDeadlineSeconds}s`,
   ]
   return `${p.id}: ${flags.join(', ')}`

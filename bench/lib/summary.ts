@@ -152,7 +152,10 @@ export function summaryTables(r: BenchResult): string {
         : `**Overflow**: burst of ${o.jobs} jobs on ${o.slots} slots: ${o.succeeded} succeeded, ${o.lost} lost; ` +
             `slot freed → queued job started p50 ${ms(o.slotFreeToStartMs.p50, 0)} ms, p99 ${ms(o.slotFreeToStartMs.p99, 0)} ms; ` +
             `drained in ${ms(o.drainMs, 0)} ms vs ideal ${ms(o.idealDrainMs, 0)} ms (×${o.drainRatio}); ` +
-            `slots idle ${(o.idleShareWhileBacklog * 100).toFixed(1)}% of the time a backlog existed.`,
+            `slots idle ${(o.idleShareWhileBacklog * 100).toFixed(1)}% of the time a backlog existed. ` +
+            `Held streams (no \`Prefer\`, ${o.heldStreams.completed}/${o.heldStreams.requests} complete): slot freed → first chunk ` +
+            `p50 ${ms(o.heldStreams.slotFreedToFirstChunkMs.p50, 0)} ms, p99 ${ms(o.heldStreams.slotFreedToFirstChunkMs.p99, 0)} ms ` +
+            `(the holder's lease → first chunk, claim write plus backend TTFT: p50 ${ms(o.heldStreams.leaseToFirstChunkMs.p50, 0)} ms).`,
     )
   }
   if (r.lambda) {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ModelTier } from '../../shared/config/gateway-config.ts'
+import { keepClaim } from '../../shared/jobs/claim-keeper.ts'
 import { enqueueJob } from '../../shared/jobs/enqueue-job.ts'
 import { claimExpired, isTerminal, type JobError, type JobRecord } from '../../shared/jobs/job-record.ts'
 import { resultFits } from '../../shared/jobs/job-size.ts'
@@ -9,7 +10,6 @@ import type { HeldLease } from '../../shared/router/held-lease.ts'
 import type { Route } from '../../shared/router/router.ts'
 import { backoffSeconds } from './backoff.ts'
 import { backendBody, callBackend } from './call-backend.ts'
-import { keepClaim } from './claim-keeper.ts'
 import type { Worker } from './worker.ts'
 
 /** What became of one delivery; every outcome acknowledges the message. */
@@ -18,6 +18,7 @@ export type JobRunOutcome =
   | 'duplicate'
   | 'expired'
   | 'no-slot'
+  | 'held'
   | 'succeeded'
   | 'failed'
   | 'retrying'
@@ -46,6 +47,16 @@ export async function runJobMessage(
     const expired = await jobs.expire({ id: job.id, now })
     if (expired) await notify(worker, expired)
     return expired ? 'expired' : 'duplicate'
+  }
+  if (job.status === 'queued' && (job.heldUntil ?? 0) > now) {
+    // A live gateway holds this job's client and runs it itself, streaming live; look again
+    // just after its marker would lapse, which it only does when that gateway died or gave up.
+    await worker.queue.send({
+      lane: job.lane,
+      message: { jobId: job.id, attempt: message.attempt },
+      delaySeconds: Math.min(900, Math.ceil(((job.heldUntil ?? now) - now) / 1000) + 1),
+    })
+    return 'held'
   }
   const model = worker.config.models.find((m) => m.id === job.model)
   if (!model || job.attempts >= options.maxAttempts) {

@@ -6,7 +6,7 @@ import { type AppLogger, silentLogger } from '../../shared/logging.ts'
 import type { JobQueue } from '../../shared/queue/job-queue.ts'
 import type { CircuitBreakers } from '../../shared/router/circuit-breakers.ts'
 import { createRouting } from '../../shared/router/routing.ts'
-import { SlotGate } from './slot-gate.ts'
+import { SlotGate } from '../../shared/router/slot-gate.ts'
 import { type WorkerOptions, workerOptions } from './worker-options.ts'
 
 /** Everything one worker process uses, built once per cold start and shared by its invocations. */

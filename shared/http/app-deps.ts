@@ -2,34 +2,15 @@ import type { BackendClient } from '../backends/backend-client.ts'
 import type { ResolveHost } from '../backends/backend-host-check.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
-import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
+import type { GatewayConfig } from '../config/gateway-config.ts'
+import type { CapacitySignal } from '../gateway/capacity-signal.ts'
+import type { HoldSettings } from '../gateway/hold-settings.ts'
 import type { JobStore } from '../jobs/job-store.ts'
+import type { OverflowPort } from '../jobs/overflow-port.ts'
 import type { AppLogger } from '../logging.ts'
 import type { QueueDepthReader } from '../queue/queue-depth.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
 import type { TenantStore } from '../tenants/tenant-store.ts'
-import type { Preferences } from './prefer.ts'
-
-/** A request that found no slot, handed to the overflow path (jobs + queue). */
-export interface SpillOptions {
-  readonly tenant: TenantPolicy
-  readonly model: ModelConfig
-  readonly body: Record<string, unknown>
-  readonly stream: boolean
-  readonly prefer: Preferences
-  readonly idempotencyKey?: string
-  /** Epoch ms after which the job expires instead of running. */
-  readonly deadlineAt: number
-  readonly requestId: string
-  readonly signal: AbortSignal
-  /** Called with the job's final state when it ends (`x-spillway-webhook`). */
-  readonly webhookUrl?: string
-}
-
-export interface OverflowPort {
-  /** Makes the request a durable job and answers as the preferences ask (202, or the result inline). */
-  spill(options: SpillOptions): Promise<Response>
-}
 
 /** Everything the HTTP app needs, injected: the same app runs on Lambda, on Node and in tests. */
 export interface AppDeps {
@@ -44,7 +25,14 @@ export interface AppDeps {
   readonly agentKeyHash?: string
   /** Resolves backend host names at registration (system DNS by default). */
   readonly resolveHost?: ResolveHost
+  /** The overflow path (jobs + queue); without it a busy model answers 429 even to a may-queue tenant. */
   readonly overflow?: OverflowPort
+  /** "Capacity wanted" for models with waiting requests and no healthy backend (a log line by default). */
+  readonly capacitySignal?: CapacitySignal
+  /** Held-request tuning (keep-alive comments, marker and claim TTLs). */
+  readonly hold?: Partial<HoldSettings>
+  /** The runtime's ceiling on any hold, in seconds, whatever the tenant's limit. */
+  readonly maxHoldSeconds?: number
   /** Jobs API (`/v1/jobs/{id}`); mounted only when present. */
   readonly jobs?: JobStore
   /** SQS depth per lane for `GET /admin/queues`. */

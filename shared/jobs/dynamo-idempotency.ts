@@ -1,21 +1,43 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
 import { unlessConditionFails } from './dynamo-expressions.ts'
 import { JOB_ATTR } from './job-item.ts'
-import type { IdempotencyResult, ReserveIdempotencyOptions } from './job-store.ts'
+import type { JobServedBy } from './job-record.ts'
+import type {
+  IdempotencyRecord,
+  IdempotencyResult,
+  ReserveIdempotencyOptions,
+  SettleIdempotencyOptions,
+} from './job-store.ts'
 
 /**
  * `Idempotency-Key` records share the jobs table under `idem#{tenant}#{key}`:
  * one conditional put binds a key to a job id; a key whose record expired is
- * free again (TTL deletes late, so expiry is checked in the condition).
+ * free again (TTL deletes late, so expiry is checked in the condition). A
+ * request served directly stores its completion on the record (`resultJson`),
+ * so a retry replays it instead of running again; a queued one's answer lives
+ * on its job, which the record names.
+ *
+ *   reserve ──▶ bound to jobId ──┬── served directly ─▶ settle: + resultJson, servedBy
+ *                                ├── queued ─▶ the job `jobId` exists (a retry joins it)
+ *                                └── refused / failed ─▶ release: deleted (a retry runs)
  */
 export function idempotencyItemId(tenantId: string, key: string): string {
   return `idem#${tenantId}#${key}`
 }
 
 const keyFree = 'attribute_not_exists(#id) OR #expiresAt < :nowSeconds'
+const boundToJob = '#jobId = :jobId'
+
+type Table = { doc: DynamoDBDocumentClient; tableName: string }
 
 export async function reserveIdempotencyKey(
-  options: ReserveIdempotencyOptions & { doc: DynamoDBDocumentClient; tableName: string },
+  options: ReserveIdempotencyOptions & Table,
 ): Promise<IdempotencyResult> {
   const { doc, tableName } = options
   const id = idempotencyItemId(options.tenantId, options.key)
@@ -40,9 +62,71 @@ export async function reserveIdempotencyKey(
       ),
     )
     if (written) return { ok: true }
-    const out = await doc.send(new GetCommand({ TableName: tableName, Key: { id }, ConsistentRead: true }))
-    if (out.Item)
-      return { ok: false, jobId: String(out.Item.jobId), fingerprint: String(out.Item.fingerprint) }
+    const record = await readIdempotencyKey(options)
+    if (record) return { ok: false, ...record }
   }
   throw new Error(`idempotency record ${id} neither writable nor readable`)
+}
+
+export async function readIdempotencyKey(
+  options: { tenantId: string; key: string } & Table,
+): Promise<IdempotencyRecord | undefined> {
+  const out = await options.doc.send(
+    new GetCommand({
+      TableName: options.tableName,
+      Key: { id: idempotencyItemId(options.tenantId, options.key) },
+      ConsistentRead: true,
+    }),
+  )
+  const item = out.Item
+  if (!item) return undefined
+  const record: IdempotencyRecord = {
+    jobId: String(item.jobId),
+    fingerprint: String(item.fingerprint),
+    ...(typeof item[JOB_ATTR.result] === 'string'
+      ? { result: JSON.parse(item[JOB_ATTR.result] as string) as Record<string, unknown> }
+      : {}),
+    ...(item[JOB_ATTR.servedBy] ? { servedBy: item[JOB_ATTR.servedBy] as JobServedBy } : {}),
+  }
+  return record
+}
+
+export async function settleIdempotencyKey(options: SettleIdempotencyOptions & Table): Promise<boolean> {
+  const written = await unlessConditionFails(() =>
+    options.doc.send(
+      new UpdateCommand({
+        TableName: options.tableName,
+        Key: { id: idempotencyItemId(options.tenantId, options.key) },
+        UpdateExpression: 'SET #result = :result, #servedBy = :servedBy',
+        ConditionExpression: boundToJob,
+        ExpressionAttributeNames: {
+          '#result': JOB_ATTR.result,
+          '#servedBy': JOB_ATTR.servedBy,
+          '#jobId': 'jobId',
+        },
+        ExpressionAttributeValues: {
+          ':result': JSON.stringify(options.result),
+          ':servedBy': { ...options.servedBy },
+          ':jobId': options.jobId,
+        },
+      }),
+    ),
+  )
+  return written !== undefined
+}
+
+export async function releaseIdempotencyKey(
+  options: { tenantId: string; key: string; jobId: string } & Table,
+): Promise<void> {
+  await unlessConditionFails(() =>
+    options.doc.send(
+      new DeleteCommand({
+        TableName: options.tableName,
+        Key: { id: idempotencyItemId(options.tenantId, options.key) },
+        ConditionExpression: boundToJob,
+        ExpressionAttributeNames: { '#jobId': 'jobId' },
+        ExpressionAttributeValues: { ':jobId': options.jobId },
+      }),
+    ),
+  )
 }

@@ -6,15 +6,22 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { namesIn, unlessConditionFails, valuesIn } from './dynamo-expressions.ts'
-import { reserveIdempotencyKey } from './dynamo-idempotency.ts'
+import {
+  readIdempotencyKey,
+  releaseIdempotencyKey,
+  reserveIdempotencyKey,
+  settleIdempotencyKey,
+} from './dynamo-idempotency.ts'
 import { CorruptJobError, JOB_ATTR, JOB_KIND, jobFromItem, jobToItem, ttlSeconds } from './job-item.ts'
 import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
 import type {
   AbandonResult,
   ClaimOptions,
+  IdempotencyRecord,
   IdempotencyResult,
   JobStore,
   ReserveIdempotencyOptions,
+  SettleIdempotencyOptions,
 } from './job-store.ts'
 
 /*
@@ -343,8 +350,29 @@ export class DynamoJobStore implements JobStore {
     return count > options.max ? { count: options.max, capped: true } : { count, capped: false }
   }
 
+  async holdFor(options: { id: string; heldUntil: number; now: number }): Promise<boolean> {
+    const job = await this.#update(options.id, {
+      update: 'SET #heldUntil = :heldUntil, #updatedAt = :now',
+      condition: isQueued,
+      values: { ':heldUntil': options.heldUntil, ':now': options.now },
+    })
+    return job !== undefined
+  }
+
   reserveIdempotencyKey(options: ReserveIdempotencyOptions): Promise<IdempotencyResult> {
     return reserveIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
+  }
+
+  readIdempotencyKey(options: { tenantId: string; key: string }): Promise<IdempotencyRecord | undefined> {
+    return readIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
+  }
+
+  settleIdempotencyKey(options: SettleIdempotencyOptions): Promise<boolean> {
+    return settleIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
+  }
+
+  releaseIdempotencyKey(options: { tenantId: string; key: string; jobId: string }): Promise<void> {
+    return releaseIdempotencyKey({ doc: this.#doc, tableName: this.#table, ...options })
   }
 
   #closing(status: string, now: number, webhookDueAt = now + WEBHOOK_HANDOVER_MS): Record<string, unknown> {

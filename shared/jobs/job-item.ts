@@ -33,6 +33,7 @@ export const JOB_ATTR = {
   error: 'error',
   servedBy: 'servedBy',
   webhookUrl: 'webhookUrl',
+  heldUntil: 'heldUntil',
   webhookStatus: 'webhookStatus',
   webhookAttempts: 'webhookAttempts',
   webhookOutbox: 'webhookOutbox',
@@ -85,6 +86,7 @@ export function jobToItem(job: JobRecord, checkAt: number): Record<string, unkno
     [JOB_ATTR.deadlineAt]: job.deadlineAt,
     [JOB_ATTR.attempts]: job.attempts,
     [JOB_ATTR.webhookUrl]: job.webhookUrl,
+    [JOB_ATTR.heldUntil]: job.heldUntil,
     [JOB_ATTR.webhookStatus]: job.webhookUrl ? 'pending' : undefined,
     // The webhook outbox's partition key; `webhookDueAt`, its sort key, comes when the job ends.
     [JOB_ATTR.webhookOutbox]: job.webhookUrl ? 'pending' : undefined,
@@ -137,6 +139,7 @@ export function jobFromItem(item: Record<string, unknown>): JobRecord {
     servedBy: servedByFrom(item[JOB_ATTR.servedBy]),
     webhookUrl:
       typeof item[JOB_ATTR.webhookUrl] === 'string' ? (item[JOB_ATTR.webhookUrl] as string) : undefined,
+    heldUntil: optionalNum(JOB_ATTR.heldUntil),
     webhookStatus: item[JOB_ATTR.webhookStatus] as WebhookStatus | undefined,
     webhookAttempts: optionalNum(JOB_ATTR.webhookAttempts),
   }

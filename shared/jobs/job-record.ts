@@ -65,6 +65,12 @@ export interface JobRecord {
   readonly error?: JobError
   readonly servedBy?: JobServedBy
   readonly webhookUrl?: string
+  /**
+   * While a gateway holds the job's client and competes for a slot itself, it keeps this
+   * (epoch ms) a few seconds ahead; a worker that finds it fresh defers its message, so the
+   * held client gets live chunks. Lapsed (the gateway died or gave up), the worker runs it.
+   */
+  readonly heldUntil?: number
   readonly webhookStatus?: WebhookStatus
   readonly webhookAttempts?: number
 }

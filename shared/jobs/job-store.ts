@@ -67,8 +67,37 @@ export interface JobStore {
   listWebhooksDue(options: { now: number; limit: number }): Promise<JobRecord[]>
   /** Open jobs in a status, counted up to `max` (past it, `capped`): for operators, not the hot path. */
   countOpen(options: { status: OpenStatus; max: number }): Promise<{ count: number; capped: boolean }>
-  /** Binds `Idempotency-Key` to a job id, or returns the job id it is already bound to. */
+  /**
+   * The holding gateway's marker (`heldUntil`), renewed while it competes for the job's slot.
+   * False when the job is no longer queued (claimed, cancelled, ended): the holder stops waiting.
+   */
+  holdFor(options: { id: string; heldUntil: number; now: number }): Promise<boolean>
+  /**
+   * Binds `Idempotency-Key` to a job id (the id a queued request's job gets), or returns
+   * the record it is already bound to, with the stored answer when a direct one settled it.
+   */
   reserveIdempotencyKey(options: ReserveIdempotencyOptions): Promise<IdempotencyResult>
+  readIdempotencyKey(options: { tenantId: string; key: string }): Promise<IdempotencyRecord | undefined>
+  /** Stores a directly served completion on the key's record (only while it is still bound to `jobId`). */
+  settleIdempotencyKey(options: SettleIdempotencyOptions): Promise<boolean>
+  /** Frees the key after an outcome that executed nothing worth keeping (a refusal, an error). */
+  releaseIdempotencyKey(options: { tenantId: string; key: string; jobId: string }): Promise<void>
+}
+
+export interface IdempotencyRecord {
+  readonly jobId: string
+  readonly fingerprint: string
+  /** A directly served completion (a queued one lives on its job). */
+  readonly result?: Readonly<Record<string, unknown>>
+  readonly servedBy?: JobServedBy
+}
+
+export interface SettleIdempotencyOptions {
+  readonly tenantId: string
+  readonly key: string
+  readonly jobId: string
+  readonly result: Record<string, unknown>
+  readonly servedBy: JobServedBy
 }
 
 export type AbandonResult =
@@ -93,6 +122,4 @@ export interface ReserveIdempotencyOptions {
   readonly ttlSeconds: number
 }
 
-export type IdempotencyResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly jobId: string; readonly fingerprint: string }
+export type IdempotencyResult = { readonly ok: true } | ({ readonly ok: false } & IdempotencyRecord)

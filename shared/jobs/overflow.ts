@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto'
-import { BadRequestError, UnprocessableError } from '../errors.ts'
-import type { OverflowPort, SpillOptions } from '../http/app-deps.ts'
+import { BadRequestError } from '../errors.ts'
 import { type AppLogger, silentLogger } from '../logging.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 import { enqueueJob } from './enqueue-job.ts'
-import { isTerminal, type JobRecord, newJobId } from './job-record.ts'
-import { acceptedResponse, jobErrorResponse, resultResponse } from './job-responses.ts'
+import type { JobRecord } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
-import { waitForJob } from './wait-for-job.ts'
+import type { OverflowPort, SubmitJobOptions } from './overflow-port.ts'
 import { checkWebhookUrl } from './webhook.ts'
 
 export interface OverflowOptions {
@@ -17,103 +14,46 @@ export interface OverflowOptions {
   readonly log?: AppLogger
   /** `Retry-After` on a 202. */
   readonly retryAfterSeconds?: number
-  /** The longest a synchronous request is held, whatever it prefers (Lambda stops at 15 min). */
-  readonly maxWaitSeconds?: number
   /** After this long, a job whose message is still owed is the outbox sweep's to send. */
   readonly outboxGraceMs?: number
   readonly idempotencyTtlSeconds?: number
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
-
 /**
  * The overflow path (`OverflowPort`): a request that found no slot becomes a
  * durable job, then a queue message (outbox: the job is written first and marked
  * as owing its message, so a send that fails is retried by the reaper, never
- * lost). Then it answers as the client prefers: 202 at once (`respond-async`),
- * or held up to `wait=N` seconds (or the tenant's default) and answered inline
- * as if it had never queued, or 202 when the wait runs out.
+ * lost). How the client is answered (202, or held) is the gateway's
+ * (`shared/gateway/serve-completion.ts`).
  *
  * @example
  * const overflow = new Overflow({ jobs, queue })
  * const app = createApp({ ...deps, overflow, jobs })
  */
 export class Overflow implements OverflowPort {
-  readonly #jobs: JobStore
-  readonly #queue: JobQueue
+  readonly jobs: JobStore
+  readonly queue: JobQueue
+  readonly retryAfterSeconds: number
+  readonly outboxGraceMs: number
+  readonly idempotencyTtlSeconds: number
   readonly #clock: () => number
   readonly #log: AppLogger
-  readonly #retryAfterSeconds: number
-  readonly #maxWaitSeconds: number
-  readonly #outboxGraceMs: number
-  readonly #idempotencyTtlSeconds: number
 
   constructor(options: OverflowOptions) {
-    this.#jobs = options.jobs
-    this.#queue = options.queue
+    this.jobs = options.jobs
+    this.queue = options.queue
     this.#clock = options.clock ?? Date.now
     this.#log = options.log ?? silentLogger
-    this.#retryAfterSeconds = options.retryAfterSeconds ?? 2
-    this.#maxWaitSeconds = options.maxWaitSeconds ?? 600
-    this.#outboxGraceMs = options.outboxGraceMs ?? 30_000
-    this.#idempotencyTtlSeconds = options.idempotencyTtlSeconds ?? 24 * 3600
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 2
+    this.outboxGraceMs = options.outboxGraceMs ?? 30_000
+    this.idempotencyTtlSeconds = options.idempotencyTtlSeconds ?? 24 * 3600
   }
 
-  async spill(options: SpillOptions): Promise<Response> {
-    const job = await this.#createOrJoin(options)
-    const wait = Math.min(
-      this.#maxWaitSeconds,
-      options.prefer.waitSeconds ?? (options.prefer.respondAsync ? 0 : options.tenant.defaultWaitSeconds),
-    )
-    const settled =
-      wait > 0 && !isTerminal(job.status)
-        ? await waitForJob({
-            jobs: this.#jobs,
-            job,
-            until: this.#clock() + wait * 1000,
-            clock: this.#clock,
-            signal: options.signal,
-          })
-        : job
-    if (settled.status === 'succeeded') return resultResponse(settled)
-    if (isTerminal(settled.status)) return jobErrorResponse(settled)
-    return acceptedResponse(settled, this.#retryAfterSeconds)
-  }
-
-  async #createOrJoin(options: SpillOptions): Promise<JobRecord> {
+  async submit(options: SubmitJobOptions): Promise<JobRecord> {
     const webhookUrl = options.webhookUrl === undefined ? undefined : checkedWebhook(options.webhookUrl)
     const now = this.#clock()
-    let id = newJobId()
-    if (options.idempotencyKey !== undefined) {
-      if (!IDEMPOTENCY_KEY.test(options.idempotencyKey)) {
-        throw new BadRequestError('Idempotency-Key must be 1 to 255 printable ASCII characters.', {
-          param: 'Idempotency-Key',
-        })
-      }
-      const fingerprint = createHash('sha256')
-        .update(JSON.stringify({ model: options.model.id, body: options.body, webhookUrl }))
-        .digest('hex')
-      const reserved = await this.#jobs.reserveIdempotencyKey({
-        tenantId: options.tenant.id,
-        key: options.idempotencyKey,
-        jobId: id,
-        fingerprint,
-        now,
-        ttlSeconds: this.#idempotencyTtlSeconds,
-      })
-      if (!reserved.ok) {
-        if (reserved.fingerprint !== fingerprint) {
-          throw new UnprocessableError('This Idempotency-Key was used with a different request.', {
-            code: 'idempotency_key_reused',
-            param: 'Idempotency-Key',
-          })
-        }
-        id = reserved.jobId
-      }
-    }
-
     const job: JobRecord = {
-      id,
+      id: options.id,
       tenantId: options.tenant.id,
       model: options.model.id,
       request: options.body,
@@ -127,16 +67,17 @@ export class Overflow implements OverflowPort {
       deadlineAt: options.deadlineAt,
       attempts: 0,
       ...(webhookUrl ? { webhookUrl } : {}),
+      ...(options.heldUntil ? { heldUntil: options.heldUntil } : {}),
     }
     // With a key, the job id is shared: whoever writes the job first also sends its message
     // (a first writer that died before writing it leaves the key to us).
-    const created = await this.#jobs.create({ job, sendBy: now + this.#outboxGraceMs })
+    const created = await this.jobs.create({ job, sendBy: now + this.outboxGraceMs })
     if (created.ok) {
-      await enqueueJob({ jobs: this.#jobs, queue: this.#queue, job, now: this.#clock, log: this.#log })
+      await enqueueJob({ jobs: this.jobs, queue: this.queue, job, now: this.#clock, log: this.#log })
       return job
     }
-    const existing = await this.#jobs.get(id)
-    if (!existing) throw new Error(`job ${id} exists but cannot be read`)
+    const existing = await this.jobs.get(options.id)
+    if (!existing) throw new Error(`job ${options.id} exists but cannot be read`)
     return existing
   }
 }

@@ -7,12 +7,23 @@ export const TenantPolicySchema = z.object({
   models: z._default(z.array(z.string().check(z.minLength(1))).check(z.minLength(1)), ['*']),
   /** May a request be served by a degraded (CPU) tier when the GPU tiers are full? */
   mayDegrade: z._default(z.boolean(), false),
-  /** May a request that finds no slot become a queued job (202 or a held wait)? */
+  /**
+   * May a request that finds no slot (or whose model has no healthy backend right now)
+   * become a queued job? Only `Prefer: respond-async` then gets a 202; any other request is held.
+   */
   mayQueue: z._default(z.boolean(), false),
   /** Queue lane for this tenant's jobs: interactive jobs are never stuck behind batch ones. */
   priority: z._default(z.enum(['interactive', 'batch']), 'interactive'),
-  /** Seconds a synchronous request is held while its job is queued, when it sends no `Prefer: wait`. */
-  defaultWaitSeconds: z._default(z.int().check(z.gte(0), z.lte(900)), 0),
+  /**
+   * The longest a synchronous request that had to queue is held for its answer (RFC 7240:
+   * `Prefer: wait=N` may only shorten it; the runtime's own limit caps it too).
+   */
+  maxHoldSeconds: z._default(z.int().check(z.gte(0), z.lte(900)), 300),
+  /**
+   * Deprecated and ignored: it once decided when a held request turned into a 202. Kept so
+   * stored keys that carry it still parse; the hold is `maxHoldSeconds`.
+   */
+  defaultWaitSeconds: z.optional(z.int().check(z.gte(0), z.lte(900))),
   /** Seconds after which a queued job expires instead of running. */
   jobDeadlineSeconds: z._default(z.int().check(z.gte(1), z.lte(14 * 24 * 3600)), 3600),
   /** Requests per minute across all gateway instances; absent means no limit (and no write). */

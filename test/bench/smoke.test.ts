@@ -91,7 +91,12 @@ describe('npm run bench (smoke)', () => {
     expect(result.cost?.scenarios.length).toBeGreaterThan(0)
     const overflow = result.overflow
     if (overflow && 'skipped' in overflow) expect(overflow.skipped).not.toBe('')
-    else expect(overflow?.lost).toBe(0)
+    else {
+      expect(overflow?.lost).toBe(0)
+      // Held streams: every one completes live, and the slot-freed → first-chunk figure is measured.
+      expect(overflow?.heldStreams.completed).toBe(overflow?.heldStreams.requests)
+      expect(overflow?.heldStreams.slotFreedToFirstChunkMs.n).toBe(overflow?.heldStreams.requests)
+    }
   })
 
   it('writes the charts and the profile summary next to the JSON', async () => {

@@ -21,6 +21,14 @@ afterAll(async () => {
   await stack?.stop()
 })
 
+/** Frees the slots once the request is queued (not after a guessed delay: a slow machine routes late). */
+function unblockOnceQueued(unblock: () => Promise<void>): void {
+  void eventually(
+    async () => (await stack.adapters.jobs.countOpen({ status: 'queued', max: 10 })).count >= 1,
+    20_000,
+  ).then(() => unblock())
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN
 }
@@ -90,7 +98,7 @@ async function burst(label: string): Promise<void> {
 describe('overflow end to end: gateway → jobs + SQS → local poller → worker → simulator', () => {
   it('drains a burst of 40 async requests: all accepted, all succeed, each run exactly once', async () => {
     await burst('one worker process')
-  })
+  }, 120_000)
 
   it('drains the same burst with two worker processes, each with its own capacity view', async () => {
     const second = await stack.startWorkers({ worker: { claimTtlMs: 3_000, slotWaitMs: 2_000 } })
@@ -99,13 +107,13 @@ describe('overflow end to end: gateway → jobs + SQS → local poller → worke
     } finally {
       await second.stop()
     }
-  })
+  }, 120_000)
 
   it('returns the result inline to an unchanged openai SDK client that prefers wait=10', async () => {
     const backend = stack.fleet.backends[0]
     if (!backend) throw new Error('no backend')
     const unblock = await stack.blockSlots(backend.id, 2)
-    setTimeout(() => void unblock(), 300)
+    unblockOnceQueued(unblock)
     const { data, response } = await stack
       .openai(KEYS.queue)
       .chat.completions.create(
@@ -125,7 +133,7 @@ describe('overflow end to end: gateway → jobs + SQS → local poller → worke
     const backend = stack.fleet.backends[0]
     if (!backend) throw new Error('no backend')
     const unblock = await stack.blockSlots(backend.id, 2)
-    setTimeout(() => void unblock(), 300)
+    unblockOnceQueued(unblock)
     // The waiter tenant holds requests 10 s by default, without any Prefer header.
     const stream = await stack.openai(KEYS.wait).chat.completions.create({
       model: MODEL,

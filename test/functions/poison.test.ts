@@ -66,10 +66,20 @@ describe('poison messages', () => {
     await stack.startWorkers({ failedVisibilitySeconds: 0, waitTimeSeconds: 1 })
     // Healthy traffic alongside, queued too (slots busy at first): it must not wait behind the poison.
     const unblock = await stack.blockSlots(stack.fleet.backends[0]!.id, 2)
-    setTimeout(() => void unblock(), 200)
+    // Counted without parsing items (the poison's does not parse); the poison is read first, so
+    // a poison that ends between the two reads only delays the count, never completes it early.
+    const healthyQueued = async () => {
+      const poison = await doc.send(new GetCommand({ TableName: table, Key: { id: poisonId } }))
+      const poisonOpen = poison.Item?.status === 'queued' ? 1 : 0
+      return (await stack.adapters.jobs.countOpen({ status: 'queued', max: 50 })).count - poisonOpen
+    }
+    // Freed only once all three are queued, however slow the machine: none may find a free slot first.
+    void eventually(async () => (await healthyQueued()) === 3, 20_000).then(() => unblock())
     const healthy = await Promise.all(
       Array.from({ length: 3 }, async () => {
-        const res = await postChat(stack.gatewayUrl, KEYS.queue, chatBody(), { prefer: 'wait=10' })
+        const res = await postChat(stack.gatewayUrl, KEYS.queue, chatBody(), {
+          prefer: 'wait=10',
+        })
         return `${res.status} ${res.headers.get('x-spillway-route')}`
       }),
     )

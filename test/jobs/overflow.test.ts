@@ -86,9 +86,12 @@ describe('overflow: spilling a request that finds no slot', () => {
     expect(bad.status).toBe(400)
   })
 
-  it('holds a request that prefers wait=N, then answers 202 when the job has not run', async () => {
+  it('holds a request that prefers wait=N without respond-async, never a 202: 503 when no slot frees', async () => {
     const res = await postChat(stack.gatewayUrl, KEYS.queue, chatBody(), { prefer: 'wait=1' })
-    expect(res.status).toBe(202)
+    expect(res.status).toBe(503)
+    expect(res.headers.get('x-should-retry')).toBe('true')
+    const job = await stack.adapters.jobs.get(res.headers.get('x-spillway-job-id') ?? '')
+    expect(job?.status).toBe('cancelled')
     await drainQueue(stack.aws.queueUrls.interactive)
   })
 })

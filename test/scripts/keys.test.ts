@@ -78,6 +78,7 @@ describe('Script: keys', () => {
         mayQueue: true,
         priority: 'batch',
         defaultWaitSeconds: 30,
+        maxHoldSeconds: 300,
         jobDeadlineSeconds: 3600,
         rateLimitPerMinute: 600,
       })

@@ -1,27 +1,39 @@
 import { Hono } from 'hono'
 import { checkBackendUrl } from '../../backends/backend-url.ts'
-import {
-  BadRequestError,
-  NotFoundError,
-  PermissionDeniedError,
-  RateLimitedError,
-  ServiceUnavailableError,
-  UnprocessableError,
-} from '../../errors.ts'
-import { jsonBytes, MAX_QUEUED_REQUEST_BYTES } from '../../jobs/job-size.ts'
+import { BadRequestError, NotFoundError, PermissionDeniedError, RateLimitedError } from '../../errors.ts'
+import { loggedCapacitySignal } from '../../gateway/capacity-signal.ts'
+import { CompletionService } from '../../gateway/serve-completion.ts'
 import type { AppLogger } from '../../logging.ts'
-import { forwardCompletion } from '../../proxy/forward-completion.ts'
 import type { Routing } from '../../router/routing.ts'
 import { tenantMayUseModel } from '../../tenants/tenant-policy.ts'
 import type { AppDeps, AppEnv } from '../app-deps.ts'
 import { ChatCompletionRequestSchema } from '../chat-request.ts'
+import { parseDeadlineHeader } from '../deadline-header.ts'
 import { parseJsonBody } from '../parse-json-body.ts'
 import { parsePrefer } from '../prefer.ts'
-import { routeHeaders } from '../route-headers.ts'
 
+/** What a Lambda invocation passes as the app's env (`functionUrlStreamHandler`). */
+type LambdaBindings = { context?: { getRemainingTimeInMillis?: () => number } } | undefined
+
+/**
+ * `POST /v1/chat/completions`, an adapter: parse and check the request, apply
+ * the key's rate limit, then hand the decision (serve, fall back, hold, spill)
+ * to `CompletionService`.
+ */
 export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLogger, clock: () => number) {
   const models = new Map(deps.config.models.map((m) => [m.id, m]))
-  const upstream = deps.config.upstream
+  const service = new CompletionService({
+    config: deps.config,
+    routing,
+    backendClient: deps.backendClient,
+    overflow: deps.overflow,
+    jobs: deps.jobs,
+    capacitySignal: deps.capacitySignal ?? loggedCapacitySignal(log),
+    hold: deps.hold,
+    maxHoldSeconds: deps.maxHoldSeconds,
+    clock,
+    log,
+  })
 
   return new Hono<AppEnv>().post('/v1/chat/completions', async (c) => {
     const request = parseJsonBody(ChatCompletionRequestSchema, await c.req.text())
@@ -36,7 +48,11 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
       throw new PermissionDeniedError(`This key may not use the model "${model.id}".`, { param: 'model' })
     }
     const now = clock()
-    const deadlineAt = parseDeadline(c.req.header('x-spillway-deadline'), now, tenant.jobDeadlineSeconds)
+    const deadlineAt = parseDeadlineHeader(
+      c.req.header('x-spillway-deadline'),
+      now,
+      tenant.jobDeadlineSeconds,
+    )
     const webhookUrl = parseWebhookUrl(c.req.header('x-spillway-webhook'))
 
     if (tenant.rateLimitPerMinute !== undefined) {
@@ -53,77 +69,22 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
       }
     }
 
-    const stream = request.stream === true
-    const result = await forwardCompletion({
-      router: routing.router,
-      circuits: routing.circuits,
-      client: deps.backendClient,
-      clock,
-      log,
+    const idempotencyKey = c.req.header('idempotency-key')
+    const remainingMs = (c.env as LambdaBindings)?.context?.getRemainingTimeInMillis?.()
+    return service.serve({
+      tenant,
       model,
-      mayDegrade: tenant.mayDegrade,
       body: request,
-      stream,
+      stream: request.stream === true,
+      prefer: parsePrefer(c.req.header('prefer')),
+      deadlineAt,
+      requestId: c.get('requestId'),
       signal: c.req.raw.signal,
-      firstByteTimeoutMs: upstream.firstByteTimeoutMs,
-      idleTimeoutMs: upstream.idleTimeoutMs,
-      maxAttempts: upstream.maxAttempts,
-    })
-    if (result.kind === 'served') {
-      const headers = new Headers(result.response.headers)
-      for (const [name, value] of Object.entries(routeHeaders(result.served))) headers.set(name, value)
-      return new Response(result.response.body, { status: result.response.status, headers })
-    }
-    if (result.kind === 'no-backend') {
-      throw new ServiceUnavailableError(`No healthy backend serves "${model.id}" right now.`, {
-        headers: { 'retry-after': '5', 'x-should-retry': 'false' },
-      })
-    }
-    const prefer = parsePrefer(c.req.header('prefer'))
-    if (tenant.mayQueue && deps.overflow) {
-      const bytes = jsonBytes(request)
-      if (bytes > MAX_QUEUED_REQUEST_BYTES) {
-        // Capacity, not the request, is the problem: the same request succeeds once a slot frees.
-        throw new RateLimitedError(
-          `All backends for "${model.id}" are busy, and this request (${Math.ceil(bytes / 1024)} KB) is larger ` +
-            `than a queued job can hold (${MAX_QUEUED_REQUEST_BYTES / 1024} KB); retry later.`,
-          { retryAfterSeconds: result.retryAfterSeconds, code: 'capacity_exhausted' },
-        )
-      }
-      const idempotencyKey = c.req.header('idempotency-key')
-      return deps.overflow.spill({
-        tenant,
-        model,
-        body: request,
-        stream,
-        prefer,
-        ...(idempotencyKey ? { idempotencyKey } : {}),
-        ...(webhookUrl ? { webhookUrl } : {}),
-        deadlineAt,
-        requestId: c.get('requestId'),
-        signal: c.req.raw.signal,
-      })
-    }
-    throw new RateLimitedError(`All backends for "${model.id}" are busy; retry later.`, {
-      retryAfterSeconds: result.retryAfterSeconds,
-      code: 'capacity_exhausted',
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      ...(webhookUrl ? { webhookUrl } : {}),
+      ...(remainingMs === undefined ? {} : { remainingMs }),
     })
   })
-}
-
-/** `x-spillway-deadline`: seconds from now, or an RFC 3339 time. */
-function parseDeadline(header: string | undefined, now: number, defaultSeconds: number): number {
-  if (header === undefined) return now + defaultSeconds * 1000
-  const trimmed = header.trim()
-  const at = /^\d+(\.\d+)?$/.test(trimmed) ? now + Number(trimmed) * 1000 : Date.parse(trimmed)
-  if (!Number.isFinite(at)) {
-    throw new BadRequestError('x-spillway-deadline must be seconds or an RFC 3339 time.', {
-      param: 'x-spillway-deadline',
-    })
-  }
-  if (at <= now)
-    throw new UnprocessableError('x-spillway-deadline is already past.', { param: 'x-spillway-deadline' })
-  return at
 }
 
 /**

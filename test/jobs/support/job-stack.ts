@@ -13,6 +13,7 @@ import {
 import { expiredLeaseIds } from '../../../shared/backends/backend-record.ts'
 import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../../shared/config/gateway-config.ts'
 import { createApp } from '../../../shared/http/app.ts'
+import type { AppDeps } from '../../../shared/http/app-deps.ts'
 import { Overflow, type OverflowOptions } from '../../../shared/jobs/overflow.ts'
 import { silentLogger } from '../../../shared/logging.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../../shared/runtime/aws-adapters.ts'
@@ -31,12 +32,15 @@ export const KEYS = {
   wait: 'sk-test-wait',
   batch: 'sk-test-batch',
   other: 'sk-test-other',
+  /** As `npm start`'s dev key: may degrade, may queue, everything else the schema's defaults. */
+  dev: 'sk-test-dev',
 }
 const TENANTS: { key: string; policy: TenantPolicyInput }[] = [
   { key: KEYS.queue, policy: { id: 'queuer', mayQueue: true } },
-  { key: KEYS.wait, policy: { id: 'waiter', mayQueue: true, defaultWaitSeconds: 10 } },
+  { key: KEYS.wait, policy: { id: 'waiter', mayQueue: true, maxHoldSeconds: 10 } },
   { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
   { key: KEYS.other, policy: { id: 'other', mayQueue: true } },
+  { key: KEYS.dev, policy: { id: 'dev', mayQueue: true, mayDegrade: true } },
 ]
 
 /** GPU tier only (no CPU fallback), short leases, a snapshot that is never older than 100 ms. */
@@ -76,6 +80,8 @@ export async function startJobStack(
     speed?: number
     faults?: StartFleetOptions['faults']
     overflow?: Partial<OverflowOptions>
+    /** Gateway options the held-request tests tune (keep-alive period, capacity signal). */
+    app?: Pick<AppDeps, 'hold' | 'capacitySignal' | 'maxHoldSeconds'>
   } = {},
 ): Promise<JobStack> {
   const aws = await startLocalAws({ prefix: `jobs-${Math.random().toString(36).slice(2, 8)}` })
@@ -121,6 +127,7 @@ export async function startJobStack(
       retryAfterSeconds: 1,
       ...options.overflow,
     }),
+    ...options.app,
   })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

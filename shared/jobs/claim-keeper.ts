@@ -1,5 +1,5 @@
-import type { JobStore } from '../../shared/jobs/job-store.ts'
-import { type AppLogger, errorFields } from '../../shared/logging.ts'
+import { type AppLogger, errorFields } from '../logging.ts'
+import type { JobStore } from './job-store.ts'
 
 /**
  * Renews a job's claim at a third of its TTL while the backend call runs. A

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { SlotGate } from '../../../functions/worker/slot-gate.ts'
 import type { ModelConfig } from '../../../shared/config/gateway-config.ts'
 import type { HeldLease } from '../../../shared/router/held-lease.ts'
 import type { RouteOptions, RouteResult } from '../../../shared/router/router.ts'
+import { SlotGate } from '../../../shared/router/slot-gate.ts'
 
 const model = { id: 'm', tiers: [{ hardware: ['h20'], model: 'm', degraded: false }] } as ModelConfig
 const saturated: RouteResult = { ok: false, reason: 'saturated', retryAfterSeconds: 1 }

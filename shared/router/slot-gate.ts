@@ -1,6 +1,6 @@
-import type { ModelConfig } from '../../shared/config/gateway-config.ts'
-import type { Lane } from '../../shared/queue/job-queue.ts'
-import type { RouteResult, Router } from '../../shared/router/router.ts'
+import type { ModelConfig } from '../config/gateway-config.ts'
+import type { Lane } from '../queue/job-queue.ts'
+import type { RouteResult, Router } from './router.ts'
 
 interface Waiter {
   readonly lane: Lane
@@ -79,7 +79,11 @@ export class SlotGate {
     lane: Lane
     patienceMs: number
     until: number
+    /** Leaves the line at once (a held client went away); resolves with a refusal. */
+    signal?: AbortSignal
   }): Promise<RouteResult> {
+    if (options.signal?.aborted)
+      return Promise.resolve({ ok: false, reason: 'saturated', retryAfterSeconds: 1 })
     const key = `${options.model.id}\u0000${options.mayDegrade}`
     let line = this.#lines.get(key)
     const start = !line
@@ -100,6 +104,16 @@ export class SlotGate {
       const firstBatch = options.lane === 'interactive' ? waiters.findIndex((w) => w.lane === 'batch') : -1
       if (firstBatch === -1) waiters.push(waiter)
       else waiters.splice(firstBatch, 0, waiter)
+      // Out of the line before the pump can hand it a slot: a slot is never given to a waiter that left.
+      options.signal?.addEventListener(
+        'abort',
+        () => {
+          const index = waiters.indexOf(waiter)
+          if (index !== -1) waiters.splice(index, 1)
+          resolve({ ok: false, reason: 'saturated', retryAfterSeconds: 1 })
+        },
+        { once: true },
+      )
     })
     if (start) void this.#pump(key, line)
     return result
@@ -118,7 +132,13 @@ export class SlotGate {
       while (waiters.length > 0) {
         const result = await this.#router.acquire({ model: line.model, mayDegrade: line.mayDegrade })
         if (result.ok) {
-          waiters.shift()?.resolve(result)
+          const taker = waiters.shift()
+          // Every waiter left (aborted) while the head's acquire was in flight: give the slot back.
+          if (!taker) {
+            await result.lease.release()
+            break
+          }
+          taker.resolve(result)
           const now = this.#clock()
           for (const waiter of waiters) waiter.idleUntil = now + waiter.patienceMs
           continue

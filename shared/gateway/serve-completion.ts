@@ -1,0 +1,288 @@
+import type { BackendClient } from '../backends/backend-client.ts'
+import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
+import { RateLimitedError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
+import type { Preferences } from '../http/prefer.ts'
+import { routeHeaders } from '../http/route-headers.ts'
+import { isTerminal, type JobRecord, newJobId } from '../jobs/job-record.ts'
+import { acceptedResponse, completionAsSse } from '../jobs/job-responses.ts'
+import { jsonBytes, MAX_QUEUED_REQUEST_BYTES } from '../jobs/job-size.ts'
+import type { JobStore } from '../jobs/job-store.ts'
+import type { OverflowPort } from '../jobs/overflow-port.ts'
+import { waitForJob } from '../jobs/wait-for-job.ts'
+import type { AppLogger } from '../logging.ts'
+import { forwardCompletion } from '../proxy/forward-completion.ts'
+import type { Routing } from '../router/routing.ts'
+import { SlotGate } from '../router/slot-gate.ts'
+import type { TenantPolicy } from '../tenants/tenant-policy.ts'
+import { type CapacitySignal, CapacityWants } from './capacity-signal.ts'
+import { answerFromJob, heldJsonResponse, heldStreamResponse } from './held-responses.ts'
+import { DEFAULT_HOLD_SETTINGS, type HoldContext, type HoldSettings } from './hold-settings.ts'
+import { awaitKey, checkIdempotencyKey, type KeyState, reserveKey } from './idempotency.ts'
+import { keepIdempotentAnswer } from './idempotent-answer.ts'
+
+/** One validated chat completion request, as the route hands it over. */
+export interface CompletionRequest {
+  readonly tenant: TenantPolicy
+  readonly model: ModelConfig
+  readonly body: Record<string, unknown>
+  readonly stream: boolean
+  readonly prefer: Preferences
+  readonly idempotencyKey?: string
+  readonly webhookUrl?: string
+  /** Epoch ms after which a queued job expires instead of running. */
+  readonly deadlineAt: number
+  readonly requestId: string
+  /** Aborted when the client goes away. */
+  readonly signal: AbortSignal
+  /** What the runtime has left for this request (a Lambda invocation's remaining time). */
+  readonly remainingMs?: number
+}
+
+export interface CompletionServiceOptions {
+  readonly config: GatewayConfig
+  readonly routing: Routing
+  readonly backendClient: BackendClient
+  readonly overflow?: OverflowPort
+  /** Jobs API store; the idempotency records live there when there is no overflow path. */
+  readonly jobs?: JobStore
+  readonly capacitySignal: CapacitySignal
+  readonly hold?: Partial<HoldSettings>
+  /** The runtime's ceiling on any hold, in seconds. */
+  readonly maxHoldSeconds?: number
+  readonly clock: () => number
+  readonly log: AppLogger
+}
+
+/** Room left at the end of a Lambda invocation to answer a hold that runs out. */
+const RUNTIME_MARGIN_MS = 10_000
+
+/**
+ * The serve / fall back / hold / spill decision, whatever the transport:
+ * a free slot serves the request at once (GPU tiers, then the CPU variant when
+ * the tenant may degrade); with none, a tenant that may queue gets a durable
+ * job: `Prefer: respond-async` answers 202, anything else is *held* and
+ * answered inline (RFC 7240), including while the model has no healthy
+ * backend at all ("capacity wanted"). A tenant that may not queue gets 429
+ * (busy) or 503 (nothing healthy). `Idempotency-Key` is honoured on every path.
+ *
+ * @example
+ * const service = new CompletionService({ config, routing, backendClient, overflow, capacitySignal, clock, log })
+ * const res = await service.serve({ tenant, model, body, stream: false, prefer, deadlineAt, requestId, signal })
+ */
+export class CompletionService {
+  readonly #o: CompletionServiceOptions
+  readonly #hold: HoldContext | undefined
+  readonly #settings: HoldSettings
+
+  constructor(options: CompletionServiceOptions) {
+    this.#o = options
+    this.#settings = { ...DEFAULT_HOLD_SETTINGS, ...options.hold }
+    const { routing, clock } = options
+    this.#hold = options.overflow && {
+      overflow: options.overflow,
+      slots: new SlotGate({
+        router: routing.router,
+        clock,
+        pollMs: { interactive: 50, batch: 200 },
+        refreshMs: 250,
+        signals: {
+          subscribe: (listener) => routing.view.subscribe(listener),
+          refresh: () => routing.view.refresh(clock()),
+        },
+      }),
+      circuits: routing.circuits,
+      backendClient: options.backendClient,
+      wants: new CapacityWants(options.capacitySignal),
+      clock,
+      log: options.log,
+      settings: this.#settings,
+      firstByteTimeoutMs: options.config.upstream.firstByteTimeoutMs,
+      idleTimeoutMs: options.config.upstream.idleTimeoutMs,
+    }
+  }
+
+  async serve(r: CompletionRequest): Promise<Response> {
+    const { clock } = this.#o
+    const now = clock()
+    const holdUntil = this.#holdUntil(r, now)
+    const jobs = this.#o.overflow?.jobs ?? this.#o.jobs
+    let jobId = newJobId()
+    let key: { jobs: JobStore; key: string } | undefined
+    if (r.idempotencyKey !== undefined && jobs) {
+      const base = {
+        jobs,
+        tenantId: r.tenant.id,
+        key: checkIdempotencyKey(r.idempotencyKey),
+        jobId,
+        request: { model: r.model.id, body: r.body, webhookUrl: r.webhookUrl },
+        now,
+        ttlSeconds: this.#o.overflow?.idempotencyTtlSeconds ?? 24 * 3600,
+      }
+      let state: KeyState | undefined = await reserveKey(base)
+      if (state.kind === 'in-flight')
+        state = await awaitKey({ ...base, until: holdUntil, clock, signal: r.signal })
+      if (!state || state.kind === 'in-flight') {
+        throw new SpillwayError(
+          409,
+          'invalid_request_error',
+          'A request with this Idempotency-Key is still running.',
+          {
+            code: 'idempotency_key_in_progress',
+            param: 'Idempotency-Key',
+            headers: { 'retry-after': '1', 'x-should-retry': 'true' },
+          },
+        )
+      }
+      if (state.kind === 'stored') return replayStored(r, state.result, state.servedBy)
+      if (state.kind === 'job') {
+        const job = await jobs.get(state.jobId)
+        if (job) return await this.#answer(r, job, { holdUntil, keyed: true, retryAfterSeconds: 1 })
+      } else {
+        jobId = state.jobId
+      }
+      key = { jobs, key: base.key }
+    }
+
+    let queued = false
+    try {
+      const result = await forwardCompletion({
+        router: this.#o.routing.router,
+        circuits: this.#o.routing.circuits,
+        client: this.#o.backendClient,
+        clock,
+        log: this.#o.log,
+        model: r.model,
+        mayDegrade: r.tenant.mayDegrade,
+        body: r.body,
+        stream: r.stream,
+        signal: r.signal,
+        firstByteTimeoutMs: this.#o.config.upstream.firstByteTimeoutMs,
+        idleTimeoutMs: this.#o.config.upstream.idleTimeoutMs,
+        maxAttempts: this.#o.config.upstream.maxAttempts,
+      })
+      if (result.kind === 'served') {
+        const headers = new Headers(result.response.headers)
+        for (const [name, value] of Object.entries(routeHeaders(result.served))) headers.set(name, value)
+        const response = new Response(result.response.body, { status: result.response.status, headers })
+        if (!key) return response
+        queued = true // the key is the answer's from here on
+        return await keepIdempotentAnswer({
+          jobs: key.jobs,
+          tenantId: r.tenant.id,
+          key: key.key,
+          jobId,
+          stream: r.stream,
+          response,
+          served: result.served,
+          log: this.#o.log,
+        })
+      }
+      const retryAfterSeconds = result.kind === 'saturated' ? result.retryAfterSeconds : 5
+      if (r.tenant.mayQueue && this.#hold) {
+        const bytes = jsonBytes(r.body)
+        if (bytes > MAX_QUEUED_REQUEST_BYTES) {
+          // Capacity, not the request, is the problem: the same request succeeds once a slot frees.
+          throw new RateLimitedError(
+            `All backends for "${r.model.id}" are busy, and this request (${Math.ceil(bytes / 1024)} KB) is larger ` +
+              `than a queued job can hold (${MAX_QUEUED_REQUEST_BYTES / 1024} KB); retry later.`,
+            { retryAfterSeconds, code: 'capacity_exhausted' },
+          )
+        }
+        if (result.kind === 'no-backend' && r.prefer.respondAsync)
+          this.#o.capacitySignal.wanted(r.model.id, 1)
+        const job = await this.#hold.overflow.submit({
+          id: jobId,
+          tenant: r.tenant,
+          model: r.model,
+          body: r.body,
+          stream: r.stream,
+          deadlineAt: r.deadlineAt,
+          requestId: r.requestId,
+          ...(r.webhookUrl ? { webhookUrl: r.webhookUrl } : {}),
+          ...(r.prefer.respondAsync ? {} : { heldUntil: clock() + this.#settings.markerTtlMs }),
+        })
+        queued = true
+        return await this.#answer(r, job, { holdUntil, keyed: key !== undefined, retryAfterSeconds })
+      }
+      if (result.kind === 'no-backend') {
+        throw new ServiceUnavailableError(`No healthy backend serves "${r.model.id}" right now.`, {
+          headers: { 'retry-after': '5', 'x-should-retry': 'false' },
+        })
+      }
+      throw new RateLimitedError(`All backends for "${r.model.id}" are busy; retry later.`, {
+        retryAfterSeconds,
+        code: 'capacity_exhausted',
+      })
+    } finally {
+      // Nothing ran that a retry must not repeat: free the key for it.
+      if (key && !queued) await key.jobs.releaseIdempotencyKey({ tenantId: r.tenant.id, key: key.key, jobId })
+    }
+  }
+
+  /** A queued (or joined) job's answer: its outcome if it ended, 202 when asked, else the hold. */
+  async #answer(
+    r: CompletionRequest,
+    job: JobRecord,
+    o: { holdUntil: number; keyed: boolean; retryAfterSeconds: number },
+  ): Promise<Response> {
+    const hold = this.#hold
+    if (isTerminal(job.status) || !hold)
+      return isTerminal(job.status) ? answerFromJob(job) : acceptedResponse(job, 1)
+    if (r.prefer.respondAsync) {
+      // `respond-async, wait=N`: up to N seconds for the answer, then 202; never cancelled by a disconnect.
+      const settled = r.prefer.waitSeconds
+        ? await waitForJob({
+            jobs: hold.overflow.jobs,
+            job,
+            until: Math.min(o.holdUntil, this.#o.clock() + r.prefer.waitSeconds * 1000),
+            clock: this.#o.clock,
+            signal: r.signal,
+          })
+        : job
+      return isTerminal(settled.status)
+        ? answerFromJob(settled)
+        : acceptedResponse(settled, hold.overflow.retryAfterSeconds)
+    }
+    const options = {
+      job,
+      model: r.model,
+      until: Math.min(o.holdUntil, job.deadlineAt),
+      signal: r.signal,
+      keepJobOnTimeout: o.keyed,
+      retryAfterSeconds: o.retryAfterSeconds,
+    }
+    return job.stream ? heldStreamResponse(hold, options) : await heldJsonResponse(hold, options)
+  }
+
+  /** The tenant's hold limit, shortened by `Prefer: wait=N`, capped by what the runtime allows. */
+  #holdUntil(r: CompletionRequest, now: number): number {
+    const seconds = Math.min(
+      r.tenant.maxHoldSeconds,
+      r.prefer.waitSeconds ?? Number.POSITIVE_INFINITY,
+      this.#o.maxHoldSeconds ?? Number.POSITIVE_INFINITY,
+    )
+    const runtimeMs =
+      r.remainingMs === undefined ? Number.POSITIVE_INFINITY : r.remainingMs - RUNTIME_MARGIN_MS
+    return now + Math.max(0, Math.min(seconds * 1000, runtimeMs))
+  }
+}
+
+/** A directly served completion stored on its `Idempotency-Key`, answered again without a backend. */
+function replayStored(
+  r: CompletionRequest,
+  result: Record<string, unknown>,
+  servedBy: JobRecord['servedBy'],
+): Response {
+  const headers: Record<string, string> = {
+    ...(servedBy
+      ? routeHeaders({ route: servedBy.route, hardware: servedBy.hardware, backendId: servedBy.backendId })
+      : {}),
+    'x-spillway-idempotent-replay': 'true',
+  }
+  if (!r.stream) return Response.json(result, { headers })
+  const includeUsage =
+    (r.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
+  return new Response(completionAsSse(result, includeUsage), {
+    headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+  })
+}
