@@ -64,6 +64,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       adminKeyHash: deps.adminKeyHash,
       ...(deps.agentKeyHash ? { agentKeyHash: deps.agentKeyHash } : {}),
       resolveHost: deps.resolveHost,
+      backendClient: deps.backendClient,
     }),
   )
 

@@ -68,6 +68,8 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
       firstByteTimeoutMs: upstream.firstByteTimeoutMs,
       idleTimeoutMs: upstream.idleTimeoutMs,
       maxAttempts: upstream.maxAttempts,
+      totalTimeoutMs: upstream.totalTimeoutMs,
+      maxResponseBytes: upstream.maxResponseBytes,
     })
     if (result.kind === 'served') {
       const headers = new Headers(result.response.headers)
