@@ -13,7 +13,7 @@ import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
-import { tenantAuth } from './middleware/tenant-auth.ts'
+import { DEFAULT_KEY_CACHE_MS, tenantAuth } from './middleware/tenant-auth.ts'
 import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
@@ -48,7 +48,10 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       },
     }),
   )
-  app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? 30_000 }))
+  app.use(
+    '/v1/*',
+    tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS }),
+  )
 
   app.route('/', healthRoutes({ version: VERSION, clock }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))

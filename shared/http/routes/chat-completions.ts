@@ -14,7 +14,7 @@ import { forwardCompletion } from '../../proxy/forward-completion.ts'
 import type { Routing } from '../../router/routing.ts'
 import { tenantMayUseModel } from '../../tenants/tenant-policy.ts'
 import type { AppDeps, AppEnv } from '../app-deps.ts'
-import { ChatCompletionRequestSchema } from '../chat-request.ts'
+import { applySchedulingPolicy, ChatCompletionRequestSchema } from '../chat-request.ts'
 import { parseJsonBody } from '../parse-json-body.ts'
 import { parsePrefer } from '../prefer.ts'
 import { routeHeaders } from '../route-headers.ts'
@@ -24,8 +24,11 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
   const upstream = deps.config.upstream
 
   return new Hono<AppEnv>().post('/v1/chat/completions', async (c) => {
-    const request = parseJsonBody(ChatCompletionRequestSchema, await c.req.text())
     const tenant = c.get('tenant')
+    const request = applySchedulingPolicy(
+      parseJsonBody(ChatCompletionRequestSchema, await c.req.text()),
+      tenant,
+    )
     const model = models.get(request.model)
     if (!model)
       throw new NotFoundError(`The model "${request.model}" does not exist.`, {
