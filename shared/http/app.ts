@@ -1,17 +1,11 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { isTransientAwsError } from '../aws/transient-error.ts'
-import {
-  internalError,
-  NotFoundError,
-  PayloadTooLargeError,
-  ServiceUnavailableError,
-  SpillwayError,
-} from '../errors.ts'
+import { internalError, NotFoundError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
 import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
+import { readBody } from './middleware/read-body.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
 import { DEFAULT_KEY_CACHE_MS, tenantAuth } from './middleware/tenant-auth.ts'
 import { openApiDocument } from './openapi.ts'
@@ -40,14 +34,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
-  app.use(
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(deps.config.maxBodyBytes)
-      },
-    }),
-  )
+  app.use(readBody({ maxBytes: deps.config.maxBodyBytes }))
   app.use(
     '/v1/*',
     tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS }),
