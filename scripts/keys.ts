@@ -123,7 +123,7 @@ async function revoke(tenants: TenantStore, target: string | undefined): Promise
   }
   await tenants.revokeKey(key.keyHash, Date.now())
   err(
-    `Revoked key ${key.hint} (id ${keyId(key)}) of tenant ${key.tenantId}. Gateways stop accepting it within their key cache time (30 s by default).`,
+    `Revoked key ${key.hint} (id ${keyId(key)}) of tenant ${key.tenantId}. Gateways stop accepting it within their key cache time (10 s by default).`,
   )
   return 0
 }

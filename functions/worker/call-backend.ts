@@ -1,57 +1,105 @@
 import type { BackendClient } from '../../shared/backends/backend-client.ts'
 import type { BackendRecord } from '../../shared/backends/backend-record.ts'
 import { judgeBackendStatus, rejectionMessage } from '../../shared/backends/backend-status.ts'
+import { readCompletion, readTextCapped, streamingBody } from '../../shared/proxy/read-completion.ts'
+import { UpstreamTimers } from '../../shared/proxy/upstream-timers.ts'
 
 export type CallOutcome =
   /** `bytes`: the body as received, an upper bound of the stored (re-serialised, compact) result. */
   | { readonly kind: 'ok'; readonly result: Record<string, unknown>; readonly bytes: number }
-  /** The backend refused the request itself (4xx): retrying elsewhere gives the same answer. */
+  /** The backend refused the request itself (400/413/422): retrying elsewhere gives the same answer. */
   | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
-  /** Connection error, timeout, 5xx, 429, broken body: another try may work. */
+  /** Connection error, stall, backend-fault status, 429, broken body: another try may work. */
   | { readonly kind: 'failed'; readonly reason: string; readonly countsAgainstBackend: boolean }
+  /**
+   * The answer outgrew our limits (the call's total time, the byte cap) while the backend
+   * was still answering: another try would end the same way, and it is no backend fault.
+   */
+  | {
+      readonly kind: 'too-long'
+      readonly code: 'upstream_timeout' | 'result_too_large'
+      readonly message: string
+    }
   /** Our own abort (the claim was lost): nobody wants this result any more. */
   | { readonly kind: 'aborted' }
 
 /**
- * One non-streaming chat completion on a leased backend. Whatever the job's
- * client asked, the worker never streams: the result is stored whole, and a
- * client that wanted a stream gets it replayed as SSE.
+ * One chat completion on a leased backend, read whole: the worker stores the
+ * result, and a client that wanted a stream gets it replayed as SSE. The
+ * backend is still asked for a stream (see read-completion.ts), so a stalled
+ * backend is caught by the idle timeout while a long answer may use all of
+ * `timeoutMs`.
  */
 export async function callBackend(options: {
   client: BackendClient
   backend: Pick<BackendRecord, 'id' | 'url'>
   body: Record<string, unknown>
+  /** The whole call, answer included. */
   timeoutMs: number
+  firstByteTimeoutMs: number
+  idleTimeoutMs: number
+  maxResponseBytes: number
   signal: AbortSignal
 }): Promise<CallOutcome> {
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(1, options.timeoutMs))])
-  const failed = (reason: string, countsAgainstBackend = true): CallOutcome =>
-    options.signal.aborted ? { kind: 'aborted' } : { kind: 'failed', reason, countsAgainstBackend }
-  let text: string
-  let status: number
-  try {
-    const res = await options.client.chatCompletions({ backend: options.backend, body: options.body, signal })
-    status = res.status
-    text = await res.text()
-  } catch (error) {
-    return failed(signal.aborted ? 'timed out' : error instanceof Error ? error.message : 'connection failed')
+  const timers = new UpstreamTimers({
+    firstByteMs: options.firstByteTimeoutMs,
+    idleMs: options.idleTimeoutMs,
+    totalMs: options.timeoutMs,
+    clientSignal: options.signal,
+  })
+  const seconds = Math.round(options.timeoutMs / 1000)
+  const tooLong: CallOutcome = {
+    kind: 'too-long',
+    code: 'upstream_timeout',
+    message: `The answer took longer than ${seconds} s, the most a queued job may run; ask for fewer tokens (max_tokens).`,
   }
-  const verdict = judgeBackendStatus(status)
-  if (verdict.kind === 'retry') return failed(verdict.reason, verdict.countsAgainstBackend)
-  if (verdict.kind === 'rejected') return { kind: 'rejected', status, message: rejectionMessage(text) }
+  const failed = (reason: string, countsAgainstBackend = true): CallOutcome => {
+    if (options.signal.aborted) return { kind: 'aborted' }
+    if (timers.fired === 'total') return tooLong
+    return { kind: 'failed', reason, countsAgainstBackend }
+  }
   try {
-    const result = JSON.parse(text) as unknown
-    if (
-      typeof result === 'object' &&
-      result !== null &&
-      Array.isArray((result as { choices?: unknown }).choices)
-    ) {
-      return { kind: 'ok', result: result as Record<string, unknown>, bytes: Buffer.byteLength(text) }
+    let res: Response
+    try {
+      res = await options.client.chatCompletions({
+        backend: options.backend,
+        body: streamingBody(options.body),
+        signal: timers.signal,
+      })
+    } catch (error) {
+      return failed(
+        timers.fired
+          ? `${timers.fired} timeout`
+          : error instanceof Error
+            ? error.message
+            : 'connection failed',
+      )
     }
-  } catch {
-    // Falls through: a body that is not a completion is a failed attempt.
+    const verdict = judgeBackendStatus(res.status)
+    if (verdict.kind === 'retry') {
+      await res.body?.cancel().catch(() => undefined)
+      return failed(verdict.reason, verdict.countsAgainstBackend)
+    }
+    if (verdict.kind === 'rejected') {
+      return {
+        kind: 'rejected',
+        status: res.status,
+        message: rejectionMessage(await readTextCapped(res, 64 * 1024)),
+      }
+    }
+    const read = await readCompletion(res, { timers, maxBytes: options.maxResponseBytes })
+    if (read.ok) return { kind: 'ok', result: read.completion, bytes: read.bytes }
+    if (read.failure === 'too-large') {
+      return {
+        kind: 'too-long',
+        code: 'result_too_large',
+        message: `The answer is larger than ${options.maxResponseBytes} bytes; ask for fewer tokens (max_tokens).`,
+      }
+    }
+    return failed(read.reason, read.failure === 'backend')
+  } finally {
+    timers.stop()
   }
-  return failed('malformed completion body')
 }
 
 /** The stored request as the backend of a tier must see it. */

@@ -160,6 +160,9 @@ async function execute(
       backend: lease.backend,
       body: backendBody(job.request, run.tier.model),
       timeoutMs,
+      firstByteTimeoutMs: worker.config.upstream.firstByteTimeoutMs,
+      idleTimeoutMs: worker.config.upstream.idleTimeoutMs,
+      maxResponseBytes: worker.config.upstream.maxResponseBytes,
       signal: upstream.signal,
     })
   } finally {
@@ -191,6 +194,18 @@ async function execute(
     const done = await jobs.complete({ id: job.id, claimId, now, result: outcome.result, servedBy })
     if (done) await notify(worker, done)
     return done ? 'succeeded' : 'lost-claim'
+  }
+  if (outcome.kind === 'too-long') {
+    // The same request would outgrow the same limit on any backend: fail it now, not after maxAttempts.
+    worker.circuits.onSuccess(backendId)
+    const error = {
+      code: outcome.code,
+      message: outcome.message,
+      status: outcome.code === 'upstream_timeout' ? 504 : 502,
+    }
+    const failed = await jobs.fail({ id: job.id, claimId, now, error })
+    if (failed) await notify(worker, failed)
+    return failed ? 'failed' : 'lost-claim'
   }
   if (outcome.kind === 'rejected') {
     const error = { code: 'backend_rejected', message: outcome.message, status: outcome.status }

@@ -75,6 +75,7 @@ export async function handleChatCompletion(engine: SimEngine, c: Context<SimEnv>
     signal,
     leave: () => gone.abort(),
     destroySocket: () => c.env?.incoming?.socket.destroy(),
+    endSocket: () => c.env?.incoming?.socket.end(),
   }
   return request.stream ? streamCompletion(run) : completeOnce(run)
 }
@@ -85,7 +86,7 @@ async function completeOnce(admitted: AdmittedRequest): Promise<Response> {
   const { end, release } = await runSequence({ ...admitted, onToken: (token) => tokens.push(token) })
   try {
     if (end === 'stalled') await aborted(signal)
-    if (end === 'cut') admitted.destroySocket()
+    if (end === 'cut' || end === 'cut-mid-event') admitted.destroySocket()
     const finishReason = request.capped ? 'length' : 'stop'
     settle({ engine, record, end, finishReason })
     if (end !== 'done') return errorResponse(500, 'The request did not complete.')

@@ -19,6 +19,12 @@ export interface SimFaults {
   readonly stallAfterTokens: number
   /** The socket is destroyed after this many tokens (0 = off). */
   readonly cutAfterTokens: number
+  /**
+   * After this many tokens, a stream sends the first half of the next chunk's
+   * event (mid-JSON) and then the connection ends (0 = off): a break inside an
+   * SSE event, which `cutAfterTokens` (always at an event boundary) never makes.
+   */
+  readonly cutMidEventAfterTokens: number
   /** The server closes every connection and stops listening. */
   readonly crash: boolean
 }
@@ -33,6 +39,7 @@ export const NO_FAULTS: SimFaults = Object.freeze({
   slowStartMs: 0,
   stallAfterTokens: 0,
   cutAfterTokens: 0,
+  cutMidEventAfterTokens: 0,
   crash: false,
 })
 
@@ -62,6 +69,7 @@ export function validateFaults(faults: SimFaults): string[] {
     'slowStartMs',
     'stallAfterTokens',
     'cutAfterTokens',
+    'cutMidEventAfterTokens',
     'seed',
   ] as const) {
     if (!Number.isInteger(faults[key]) || faults[key] < 0) problems.push(`${key} must be an integer ≥ 0`)

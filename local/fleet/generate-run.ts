@@ -11,7 +11,8 @@ import type { StartResult } from './scheduler.ts'
 import type { SimEngine } from './sim-engine.ts'
 import type { RequestRecord } from './sim-stats.ts'
 
-export type RunEnd = 'done' | 'aborted' | 'stalled' | 'cut'
+/** `cut-mid-event`: the stream must end inside the next event (the caller writes half of it). */
+export type RunEnd = 'done' | 'aborted' | 'stalled' | 'cut' | 'cut-mid-event'
 
 /** A request that passed admission and holds a place in the scheduler. */
 export interface AdmittedRequest {
@@ -27,6 +28,8 @@ export interface AdmittedRequest {
   readonly leave: () => void
   /** Destroys the client's socket (the `cut` fault). */
   readonly destroySocket: () => void
+  /** Ends the client's socket once what was written so far has gone out (the `cutMidEvent` fault). */
+  readonly endSocket: () => void
 }
 
 export interface RunOptions extends AdmittedRequest {
@@ -56,12 +59,14 @@ export async function runSequence(options: RunOptions): Promise<{ end: RunEnd; r
     seed: request.seed,
     prompt,
   })
-  const { stallAfterTokens, cutAfterTokens } = engine.faults
+  const { stallAfterTokens, cutAfterTokens, cutMidEventAfterTokens } = engine.faults
   const pacer = new Pacer()
   for (const [index, token] of tokens.entries()) {
     const gap = index === 0 ? timings.firstTokenMs : timings.nextTokenMs()
     if (!(await pacer.wait(gap, signal))) return { end: 'aborted', release }
     if (cutAfterTokens > 0 && index === cutAfterTokens) return { end: 'cut', release }
+    if (cutMidEventAfterTokens > 0 && index === cutMidEventAfterTokens)
+      return { end: 'cut-mid-event', release }
     if (stallAfterTokens > 0 && index === stallAfterTokens) return { end: 'stalled', release }
     heldKv++
     engine.stats.kvTokens++
@@ -80,6 +85,6 @@ export function settle(options: {
 }): void {
   const { engine, record, end } = options
   if (end === 'done') engine.stats.finish(record, 'completed', options.finishReason)
-  else if (end === 'cut' || engine.crashed) engine.stats.finish(record, 'failed')
+  else if (end === 'cut' || end === 'cut-mid-event' || engine.crashed) engine.stats.finish(record, 'failed')
   else engine.stats.finish(record, 'aborted')
 }

@@ -35,6 +35,7 @@ export const faultPatch = z.strictObject({
   slowStartMs: z.number().optional(),
   stallAfterTokens: z.number().optional(),
   cutAfterTokens: z.number().optional(),
+  cutMidEventAfterTokens: z.number().optional(),
   crash: z.boolean().optional(),
 })
 

@@ -3,6 +3,8 @@
  * role chunk with the first token, one chunk per token, a last chunk with
  * `finish_reason`, an optional usage chunk with no choices, then `[DONE]`.
  */
+
+import { setTimeout as delay } from 'node:timers/promises'
 import { type AdmittedRequest, runSequence, settle } from './generate-run.ts'
 import { chatChunk, sseData, usage, usageChunk } from './openai-wire.ts'
 import { aborted } from './pacer.ts'
@@ -35,6 +37,13 @@ export function streamCompletion(admitted: AdmittedRequest): Response {
     try {
       if (end === 'stalled') await aborted(signal)
       if (end === 'cut') admitted.destroySocket()
+      if (end === 'cut-mid-event') {
+        const next = encoder.encode(sseData(chatChunk(header, { delta: { content: ' cut' } })))
+        if (!signal.aborted) controller?.enqueue(next.subarray(0, Math.floor(next.byteLength / 2)))
+        // Let the half event reach the socket before the connection ends behind it.
+        await delay(20)
+        admitted.endSocket()
+      }
       const finishReason = request.capped ? 'length' : 'stop'
       settle({ engine, record, end, finishReason })
       if (end !== 'done') {

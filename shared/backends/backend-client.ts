@@ -10,6 +10,8 @@ export interface BackendCallOptions {
 /** How the gateway and the worker reach a model server: its OpenAI API over HTTP. */
 export interface BackendClient {
   chatCompletions(options: BackendCallOptions): Promise<Response>
+  /** `GET /v1/models` of a server that is not registered yet (the registration check); optional for fakes. */
+  listModels?(options: { url: string; signal: AbortSignal }): Promise<Response>
 }
 
 export class HttpBackendClient implements BackendClient {
@@ -35,6 +37,17 @@ export class HttpBackendClient implements BackendClient {
       headers: this.#headers,
       body: JSON.stringify(options.body),
       signal: options.signal,
+      // Following a redirect would reach a URL the registration checks never saw
+      // (an internal service) and relay its answer: a 3xx is a failed attempt instead.
+      redirect: 'manual',
+    })
+  }
+
+  listModels(options: { url: string; signal: AbortSignal }): Promise<Response> {
+    return this.#fetch(`${options.url}/v1/models`, {
+      headers: this.#headers,
+      signal: options.signal,
+      redirect: 'manual',
     })
   }
 }

@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
+import { ServiceUnavailableError } from '../errors.ts'
 import { refusedAddress } from './backend-url.ts'
 
 /** Every address a host name resolves to (A and AAAA), as the runtime's resolver sees it. */
@@ -8,13 +9,24 @@ export type ResolveHost = (host: string) => Promise<readonly string[]>
 export const systemResolveHost: ResolveHost = async (host) =>
   (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address)
 
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 2_000
+
+/** The resolver's "this name does not exist", as opposed to "could not find out". */
+function nameDoesNotExist(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return code === 'ENOTFOUND' || code === 'ENODATA' || /\b(ENOTFOUND|ENODATA)\b/.test(String(message))
+}
+
 /**
  * A name the literal check cannot judge (`gpu.example.com`) is resolved once at
  * registration, and refused if any of its addresses is one a literal would be
  * refused for: a name pointing at the metadata service is the classic way around
- * a literal-only check. A name that does not resolve (yet) passes: it reaches
- * nothing, and calls to it fail like any dead backend. Re-pointing the name after
- * registration (DNS rebinding) is not caught here; see docs/ARCHITECTURE.md.
+ * a literal-only check. A name that does not exist (yet) passes: it reaches
+ * nothing, and calls to it fail like any dead backend. A resolver that is too
+ * slow or fails otherwise fails the check closed, with a 503 the agent retries:
+ * passing a name nobody could check would let exactly the slow, hostile
+ * resolver through. Re-pointing the name after registration (DNS rebinding) is
+ * not caught here; see docs/SECURITY.md.
  */
 export async function refusedResolvedHost(options: {
   url: string
@@ -23,13 +35,30 @@ export async function refusedResolvedHost(options: {
 }): Promise<string | undefined> {
   const host = new URL(options.url).hostname.replace(/^\[|\]$/g, '')
   if (isIP(host) !== 0) return undefined
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS
   let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), options.timeoutMs ?? 2_000)
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs)
   })
   try {
-    const addresses = await Promise.race([options.resolve(host).catch(() => undefined), timedOut])
-    for (const address of addresses ?? []) {
+    const outcome = await Promise.race([
+      options.resolve(host).then(
+        (addresses) => ({ addresses }),
+        (error: unknown) => ({ error }),
+      ),
+      timedOut,
+    ])
+    if (outcome === 'timeout' || ('error' in outcome && !nameDoesNotExist(outcome.error))) {
+      const why = outcome === 'timeout' ? `did not answer within ${timeoutMs} ms` : 'failed'
+      throw new ServiceUnavailableError(
+        `Could not check the backend's host name: DNS ${why}; retry shortly.`,
+        {
+          code: 'dns_unavailable',
+          headers: { 'retry-after': '5' },
+        },
+      )
+    }
+    for (const address of 'addresses' in outcome ? outcome.addresses : []) {
       const refused = refusedAddress(address.toLowerCase())
       if (refused) return `${host} resolves to ${address}: ${refused}`
     }

@@ -58,6 +58,10 @@ export const GatewayConfigSchema = z.strictObject({
       idleTimeoutMs: z._default(z.int().check(z.gte(100)), 60_000),
       /** Backends tried for one request before giving up. */
       maxAttempts: z._default(z.int().check(z.gte(1), z.lte(10)), 3),
+      /** Longest one answer may take in all (the gateway Lambda's own timeout is 15 min); never a backend fault. */
+      totalTimeoutMs: z._default(z.int().check(z.gte(1_000), z.lte(3_600_000)), 900_000),
+      /** Most bytes read from a backend for one answer, streamed or not; past it the client gets a 502. */
+      maxResponseBytes: z._default(z.int().check(z.gte(1024), z.lte(256 * 1024 * 1024)), 16 * 1024 * 1024),
     }),
     {},
   ),

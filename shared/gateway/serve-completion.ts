@@ -159,6 +159,8 @@ export class CompletionService {
         firstByteTimeoutMs: this.#o.config.upstream.firstByteTimeoutMs,
         idleTimeoutMs: this.#o.config.upstream.idleTimeoutMs,
         maxAttempts: this.#o.config.upstream.maxAttempts,
+        totalTimeoutMs: this.#o.config.upstream.totalTimeoutMs,
+        maxResponseBytes: this.#o.config.upstream.maxResponseBytes,
       })
       if (result.kind === 'served') {
         const headers = new Headers(result.response.headers)

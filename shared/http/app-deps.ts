@@ -40,7 +40,7 @@ export interface AppDeps {
   readonly clock?: () => number
   readonly random?: () => number
   readonly log?: AppLogger
-  /** How long an API key lookup is cached; a revoked key stops working within this. */
+  /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
   readonly keyCacheMs?: number
 }
 

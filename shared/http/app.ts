@@ -1,19 +1,13 @@
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { isTransientAwsError } from '../aws/transient-error.ts'
-import {
-  internalError,
-  NotFoundError,
-  PayloadTooLargeError,
-  ServiceUnavailableError,
-  SpillwayError,
-} from '../errors.ts'
+import { internalError, NotFoundError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
 import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
+import { readBody } from './middleware/read-body.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
-import { tenantAuth } from './middleware/tenant-auth.ts'
+import { DEFAULT_KEY_CACHE_MS, tenantAuth } from './middleware/tenant-auth.ts'
 import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
@@ -40,15 +34,11 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
+  app.use(readBody({ maxBytes: deps.config.maxBodyBytes }))
   app.use(
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLargeError(deps.config.maxBodyBytes)
-      },
-    }),
+    '/v1/*',
+    tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS }),
   )
-  app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? 30_000 }))
 
   app.route('/', healthRoutes({ version: VERSION, clock }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))
@@ -64,6 +54,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       adminKeyHash: deps.adminKeyHash,
       ...(deps.agentKeyHash ? { agentKeyHash: deps.agentKeyHash } : {}),
       resolveHost: deps.resolveHost,
+      backendClient: deps.backendClient,
     }),
   )
 

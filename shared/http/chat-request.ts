@@ -28,3 +28,24 @@ export const ChatCompletionRequestSchema = z.looseObject({
 })
 
 export type ChatCompletionRequest = z.output<typeof ChatCompletionRequestSchema>
+
+/**
+ * Request fields that model servers read as scheduling or placement orders
+ * rather than as generation parameters: vLLM's `priority` (with
+ * `--scheduling-policy priority` a lower value runs first, ahead of every other
+ * tenant), `request_id` (vLLM keys its scheduler and aborts by it), SGLang's
+ * `rid`, vLLM's `kv_transfer_params` (disaggregated-prefill placement). The
+ * gateway passes other extras through, since servers differ in what they accept;
+ * these only for tenants whose policy says `passSchedulingFields`.
+ */
+export const SCHEDULING_FIELDS = ['priority', 'request_id', 'rid', 'kv_transfer_params'] as const
+
+export function applySchedulingPolicy<T extends Record<string, unknown>>(
+  request: T,
+  policy: { readonly passSchedulingFields: boolean },
+): T {
+  if (policy.passSchedulingFields || !SCHEDULING_FIELDS.some((field) => field in request)) return request
+  const kept: Record<string, unknown> = { ...request }
+  for (const field of SCHEDULING_FIELDS) delete kept[field]
+  return kept as T
+}

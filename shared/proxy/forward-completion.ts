@@ -6,7 +6,22 @@ import type { AppLogger } from '../logging.ts'
 import type { CircuitBreakers } from '../router/circuit-breakers.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route, Router } from '../router/router.ts'
+import {
+  interrupted,
+  type ReadCompletionResult,
+  readCompletion,
+  readTextCapped,
+  streamingBody,
+} from './read-completion.ts'
+import { eventData, SseEventSplitter } from './sse-events.ts'
 import { relaySse } from './sse-relay.ts'
+import { UpstreamTimers } from './upstream-timers.ts'
+
+/** Defaults for the options below that callers may leave out. */
+export const DEFAULT_TOTAL_TIMEOUT_MS = 15 * 60_000
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+/** A rejection is read only for its message. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024
 
 export interface ForwardOptions {
   readonly router: Router
@@ -20,9 +35,15 @@ export interface ForwardOptions {
   readonly stream: boolean
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal
+  /** Until the backend's first chunk (its headers and first token); then another backend is tried. */
   readonly firstByteTimeoutMs: number
+  /** Longest silence between two chunks once the backend is answering. */
   readonly idleTimeoutMs: number
   readonly maxAttempts: number
+  /** Longest an answer may take in all; hitting it is never held against the backend. */
+  readonly totalTimeoutMs?: number
+  /** Cap on the bytes read from a backend for one answer (stream or not). */
+  readonly maxResponseBytes?: number
 }
 
 export interface Served {
@@ -42,8 +63,11 @@ type AttemptFailure = { failed: true; countsAgainstBackend: boolean; reason: str
 /**
  * Sends one chat completion to a backend with a reserved slot. Failover to
  * another backend happens only before the client has seen a byte: connection
- * errors, timeouts, 5xx and 429 before the first chunk. After that, a broken
- * stream ends with an SSE error event.
+ * errors, timeouts, backend-fault statuses and 429 before the first chunk. After
+ * that, a broken stream ends with an SSE error event. A client that wants one
+ * whole answer is still served from a backend stream (read-completion.ts), so
+ * liveness is judged between chunks and a long answer is limited only by
+ * `totalTimeoutMs`.
  */
 export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResult> {
   const exclude = new Set<string>()
@@ -84,21 +108,37 @@ async function attemptOnce(
   lease: HeldLease,
   body: Record<string, unknown>,
 ): Promise<Response | AttemptFailure> {
-  const upstream = new AbortController()
-  const onClientAbort = () => upstream.abort(new Error('client closed'))
-  o.signal.addEventListener('abort', onClientAbort, { once: true })
-  const firstByte = setTimeout(() => upstream.abort(new Error('first byte timeout')), o.firstByteTimeoutMs)
+  const maxBytes = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  const timers = new UpstreamTimers({
+    firstByteMs: o.firstByteTimeoutMs,
+    idleMs: o.idleTimeoutMs,
+    totalMs: o.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS,
+    clientSignal: o.signal,
+  })
+  let relaying = false
   const fail = async (reason: string, countsAgainstBackend = true): Promise<AttemptFailure> => {
-    upstream.abort()
+    timers.abort()
     await lease.release()
     return { failed: true, countsAgainstBackend: countsAgainstBackend && !o.signal.aborted, reason }
   }
   try {
     let res: Response
     try {
-      res = await o.client.chatCompletions({ backend: lease.backend, body, signal: upstream.signal })
+      res = await o.client.chatCompletions({
+        backend: lease.backend,
+        body: o.stream ? body : streamingBody(body),
+        signal: timers.signal,
+      })
     } catch (error) {
-      return await fail(error instanceof Error ? error.message : 'connection failed')
+      if (timers.fired === 'total' || o.signal.aborted)
+        return await endedByUs(o, lease, timers, interrupted(timers))
+      return await fail(
+        timers.fired
+          ? `${timers.fired} timeout`
+          : error instanceof Error
+            ? error.message
+            : 'connection failed',
+      )
     }
     const verdict = judgeBackendStatus(res.status)
     if (verdict.kind === 'retry') {
@@ -106,35 +146,53 @@ async function attemptOnce(
       return await fail(verdict.reason, verdict.countsAgainstBackend)
     }
     if (verdict.kind === 'rejected') {
-      const text = await readAll(res).catch(() => '')
+      const text = await readTextCapped(res, MAX_ERROR_BODY_BYTES)
       await lease.release()
       return clientErrorFromBackend(res.status, text)
     }
     if (!o.stream) {
-      let text: string
-      try {
-        text = await readAll(res)
-        JSON.parse(text)
-      } catch {
-        // Nothing has reached the client yet, so a body that breaks is still a failover.
-        return await fail('body interrupted')
+      const read = await readCompletion(res, { timers, maxBytes })
+      if (read.ok) {
+        await lease.release()
+        return Response.json(read.completion)
       }
-      await lease.release()
-      return new Response(text, { status: 200, headers: { 'content-type': 'application/json' } })
+      // Nothing has reached the client yet, so a backend fault is still a failover.
+      if (read.failure === 'backend') return await fail(read.reason)
+      return await endedByUs(o, lease, timers, read)
     }
     const reader = res.body?.getReader()
-    const first = reader ? await reader.read().catch(() => undefined) : undefined
-    if (!reader || !first || first.done) return await fail('stream ended before the first chunk')
-    clearTimeout(firstByte)
+    if (!reader) return await fail('stream without a body')
+    // The response starts with the first whole event: until then, failover is still possible.
+    const splitter = new SseEventSplitter()
+    let first: string[] = []
+    let bytes = 0
+    try {
+      while (first.length === 0) {
+        const { done, value } = await reader.read()
+        if (done) return await fail('stream ended before the first event')
+        timers.progress()
+        bytes += value.byteLength
+        first = splitter.push(value)
+      }
+    } catch {
+      const cut = interrupted(timers)
+      if (!cut.ok && cut.failure === 'backend') return await fail(cut.reason)
+      return await endedByUs(o, lease, timers, cut)
+    }
+    if (first.some((event) => eventData(event)?.startsWith('{"error"')))
+      return await fail('error event first')
+    relaying = true
     const stream = relaySse({
-      first: first.value,
+      first,
       reader,
-      upstream,
+      splitter,
+      timers,
       lease,
-      idleTimeoutMs: o.idleTimeoutMs,
+      bytesSoFar: bytes,
+      maxBytes,
       onFinish: (outcome) => {
-        o.signal.removeEventListener('abort', onClientAbort)
-        if (outcome === 'broken') o.log.warn('upstream stream broke', { backend: lease.backend.id })
+        if (outcome !== 'done' && outcome !== 'client-closed')
+          o.log.warn('upstream stream ended early', { backend: lease.backend.id, outcome })
       },
     })
     return new Response(stream, {
@@ -146,22 +204,47 @@ async function attemptOnce(
       },
     })
   } finally {
-    clearTimeout(firstByte)
-    if (!o.stream || lease.released) o.signal.removeEventListener('abort', onClientAbort)
+    if (!relaying) timers.stop()
   }
 }
 
-async function readAll(res: Response): Promise<string> {
-  return await res.text()
+/**
+ * An attempt stopped by our own limits or by the client, not by the backend:
+ * no failover (another backend would take as long, or nobody is listening) and
+ * nothing against the backend's circuit.
+ */
+async function endedByUs(
+  o: ForwardOptions,
+  lease: HeldLease,
+  timers: UpstreamTimers,
+  read: ReadCompletionResult,
+): Promise<Response | AttemptFailure> {
+  timers.abort()
+  await lease.release()
+  if (read.ok || read.failure === 'aborted' || o.signal.aborted)
+    return { failed: true, countsAgainstBackend: false, reason: 'client closed' }
+  if (read.failure === 'timeout') {
+    const seconds = Math.round((o.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS) / 1000)
+    return new SpillwayError(
+      504,
+      'server_error',
+      `The answer took longer than ${seconds} s, the most the gateway waits; ask for fewer tokens (max_tokens) or stream it.`,
+      { code: 'upstream_timeout', headers: { 'x-should-retry': 'false' } },
+    ).toResponse()
+  }
+  return new SpillwayError(
+    502,
+    'server_error',
+    'The answer is larger than the gateway relays; ask for fewer tokens (max_tokens).',
+    { code: 'upstream_response_too_large', headers: { 'x-should-retry': 'false' } },
+  ).toResponse()
 }
 
 /**
- * A backend's 4xx is about the request (context too long, bad parameter): pass
- * its message on in our error shape, never its raw body, which may name internals.
+ * A backend's 4xx that is about the request (context too long, bad parameter):
+ * pass its message on in our error shape, never its raw body, which may name internals.
  */
 function clientErrorFromBackend(status: number, text: string): Response {
   const message = rejectionMessage(text)
-  const code = status === 404 ? 'model_not_found' : 'invalid_request'
-  const type = status === 404 ? 'not_found_error' : 'invalid_request_error'
-  return new SpillwayError(status, type, message, { code }).toResponse()
+  return new SpillwayError(status, 'invalid_request_error', message, { code: 'invalid_request' }).toResponse()
 }

@@ -1,4 +1,6 @@
 import type { HeldLease } from '../router/held-lease.ts'
+import { eventData, type SseEventSplitter } from './sse-events.ts'
+import type { UpstreamTimers } from './upstream-timers.ts'
 
 const encoder = new TextEncoder()
 
@@ -8,68 +10,92 @@ export function sseErrorEvent(message: string, code: string): Uint8Array {
   return encoder.encode(`data: ${JSON.stringify(error)}\n\n`)
 }
 
+export type RelayOutcome = 'done' | 'broken' | 'timed-out' | 'too-large' | 'client-closed'
+
 export interface RelayOptions {
-  readonly first: Uint8Array
+  /** The whole events read before the response started (at least one). */
+  readonly first: readonly string[]
   readonly reader: ReadableStreamDefaultReader<Uint8Array>
-  readonly upstream: AbortController
+  /** The splitter that cut `first`, holding whatever partial event followed it. */
+  readonly splitter: SseEventSplitter
+  readonly timers: UpstreamTimers
   readonly lease: HeldLease
-  readonly idleTimeoutMs: number
-  readonly onFinish: (outcome: 'done' | 'broken' | 'client-closed') => void
+  /** Bytes read so far and the cap on the whole stream. */
+  readonly bytesSoFar: number
+  readonly maxBytes: number
+  readonly onFinish: (outcome: RelayOutcome) => void
+}
+
+const ENDINGS: Readonly<Record<Exclude<RelayOutcome, 'done' | 'client-closed'>, Uint8Array>> = {
+  broken: sseErrorEvent('The model backend stopped mid-stream.', 'upstream_stream_error'),
+  'timed-out': sseErrorEvent(
+    'The answer took longer than the gateway allows; ask for fewer tokens.',
+    'upstream_timeout',
+  ),
+  'too-large': sseErrorEvent('The answer is larger than the gateway relays.', 'upstream_response_too_large'),
 }
 
 /**
- * Relays an upstream SSE body chunk by chunk, pulling only when the client
- * reads (backpressure). The lease is released *before* the stream closes: on
- * Lambda nothing runs after the response ends. A client that goes away cancels
- * the stream, which aborts the upstream call and frees the slot at once.
+ * Relays an upstream SSE body event by event, pulling only when the client
+ * reads (backpressure). Only whole events are forwarded: an upstream cut in the
+ * middle of one drops the partial event, so the error event that follows is
+ * never glued onto half a JSON line. The lease is released *before* the stream
+ * closes: on Lambda nothing runs after the response ends. A client that goes
+ * away cancels the stream, which aborts the upstream call and frees the slot.
  */
 export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
-  const { reader, upstream, lease } = options
-  let tail = ''
+  const { reader, splitter, timers, lease } = options
   let finished = false
-  // One streaming decoder: a UTF-8 character split across chunks is decoded whole.
-  const decoder = new TextDecoder()
-  const note = (chunk: Uint8Array) => {
-    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-64)
+  let sawDone = false
+  let bytes = options.bytesSoFar
+  const encodeEvents = (events: readonly string[]): Uint8Array | undefined => {
+    if (events.length === 0) return undefined
+    for (const event of events) if (eventData(event)?.trim() === '[DONE]') sawDone = true
+    return encoder.encode(events.join(''))
   }
-  note(options.first)
 
-  const finish = async (controller: ReadableStreamDefaultController<Uint8Array>, broken: boolean) => {
+  const finish = async (controller: ReadableStreamDefaultController<Uint8Array>, outcome: RelayOutcome) => {
     finished = true
-    if (broken)
-      controller.enqueue(sseErrorEvent('The model backend stopped mid-stream.', 'upstream_stream_error'))
-    upstream.abort()
+    if (outcome !== 'done' && outcome !== 'client-closed') controller.enqueue(ENDINGS[outcome])
+    timers.abort()
     await lease.release().catch(() => undefined)
-    options.onFinish(broken ? 'broken' : 'done')
+    options.onFinish(outcome)
     controller.close()
   }
 
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        controller.enqueue(options.first)
+        const first = encodeEvents(options.first)
+        if (first) controller.enqueue(first)
       },
       async pull(controller) {
         if (finished) return
-        const idle = setTimeout(() => upstream.abort(new Error('idle timeout')), options.idleTimeoutMs)
         try {
-          const { done, value } = await reader.read()
-          if (done) {
-            // A backend that closes without `[DONE]` was cut: say so instead of ending quietly.
-            return await finish(controller, !tail.includes('[DONE]'))
+          // Reads until there is a whole event to pass on (or the stream ends).
+          for (;;) {
+            const { done, value } = await reader.read()
+            if (done) {
+              // A backend that closes without `[DONE]` was cut: say so instead of ending quietly.
+              return await finish(controller, sawDone ? 'done' : 'broken')
+            }
+            timers.progress()
+            bytes += value.byteLength
+            if (bytes > options.maxBytes) return await finish(controller, 'too-large')
+            const events = encodeEvents(splitter.push(value))
+            if (events) {
+              controller.enqueue(events)
+              return
+            }
           }
-          note(value)
-          controller.enqueue(value)
         } catch {
-          await finish(controller, true)
-        } finally {
-          clearTimeout(idle)
+          await finish(controller, timers.fired === 'total' ? 'timed-out' : 'broken')
         }
       },
       async cancel() {
         if (finished) return
         finished = true
-        upstream.abort()
+        timers.abort()
         await lease.release().catch(() => undefined)
         options.onFinish('client-closed')
       },

@@ -26,6 +26,11 @@ export const TenantPolicySchema = z.object({
   defaultWaitSeconds: z.optional(z.int().check(z.gte(0), z.lte(900))),
   /** Seconds after which a queued job expires instead of running. */
   jobDeadlineSeconds: z._default(z.int().check(z.gte(1), z.lte(14 * 24 * 3600)), 3600),
+  /**
+   * May requests carry engine scheduling fields (vLLM's `priority`, …; see
+   * SCHEDULING_FIELDS) through to backends? Off: any tenant could jump every queue.
+   */
+  passSchedulingFields: z._default(z.boolean(), false),
   /** Requests per minute across all gateway instances; absent means no limit (and no write). */
   rateLimitPerMinute: z.optional(z.int().check(z.gte(1))),
 })

@@ -1,9 +1,11 @@
 import { Hono } from 'hono'
+import type { BackendClient } from '../../backends/backend-client.ts'
 import {
   type ResolveHost,
   refusedResolvedHost,
   systemResolveHost,
 } from '../../backends/backend-host-check.ts'
+import { probeBackendModels } from '../../backends/backend-models-probe.ts'
 import { describeBackend, liveLeaseCount } from '../../backends/backend-record.ts'
 import type { BackendRegistry } from '../../backends/backend-registry.ts'
 import { checkBackendUrl } from '../../backends/backend-url.ts'
@@ -75,6 +77,8 @@ export function adminBackendRoutes(options: {
   agentKeyHash?: string
   /** DNS, injected so tests can point a name anywhere; the system resolver by default. */
   resolveHost?: ResolveHost
+  /** Asks a registering backend which models it serves (`GET /v1/models`). */
+  backendClient?: BackendClient
 }) {
   const { registry, clock } = options
   const resolve = options.resolveHost ?? systemResolveHost
@@ -94,8 +98,19 @@ export function adminBackendRoutes(options: {
       if (!url.ok) throw new BadRequestError(`Backend URL refused: ${url.reason}.`, { param: 'url' })
       const resolved = await refusedResolvedHost({ url: url.url, resolve })
       if (resolved) throw new BadRequestError(`Backend URL refused: ${resolved}.`, { param: 'url' })
+      const probe = options.backendClient
+        ? await probeBackendModels({ client: options.backendClient, url: url.url, models: input.models })
+        : undefined
+      if (probe?.kind === 'missing') {
+        throw new BadRequestError(
+          `The backend does not serve ${probe.missing.map((m) => `"${m}"`).join(', ')}; ` +
+            `its /v1/models lists: ${probe.served.map((m) => `"${m}"`).join(', ') || 'nothing'}.`,
+          { param: 'models', code: 'model_not_served' },
+        )
+      }
       const backend = await registry.register({ ...input, url: url.url }, clock())
-      return c.json(describeBackend(backend, clock()), 201)
+      const warnings = probe?.kind === 'unverified' ? [`models not verified: ${probe.reason}`] : undefined
+      return c.json({ ...describeBackend(backend, clock()), ...(warnings ? { warnings } : {}) }, 201)
     })
     .post('/admin/backends/:id/heartbeat', agentOrAdmin, async (c) => {
       const load = parseJsonBody(Heartbeat, await c.req.text())

@@ -7,7 +7,7 @@ import type { AppLogger } from '../../logging.ts'
 import type { Routing } from '../../router/routing.ts'
 import { tenantMayUseModel } from '../../tenants/tenant-policy.ts'
 import type { AppDeps, AppEnv } from '../app-deps.ts'
-import { ChatCompletionRequestSchema } from '../chat-request.ts'
+import { applySchedulingPolicy, ChatCompletionRequestSchema } from '../chat-request.ts'
 import { parseDeadlineHeader } from '../deadline-header.ts'
 import { parseJsonBody } from '../parse-json-body.ts'
 import { parsePrefer } from '../prefer.ts'
@@ -36,8 +36,11 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
   })
 
   return new Hono<AppEnv>().post('/v1/chat/completions', async (c) => {
-    const request = parseJsonBody(ChatCompletionRequestSchema, await c.req.text())
     const tenant = c.get('tenant')
+    const request = applySchedulingPolicy(
+      parseJsonBody(ChatCompletionRequestSchema, await c.req.text()),
+      tenant,
+    )
     const model = models.get(request.model)
     if (!model)
       throw new NotFoundError(`The model "${request.model}" does not exist.`, {

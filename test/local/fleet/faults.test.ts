@@ -120,6 +120,32 @@ describe('failure injection', () => {
     expect((await simState(url)).totals.failed).toBe(2)
   })
 
+  it('cutMidEventAfterTokens ends the connection inside an SSE event, mid-JSON', async () => {
+    const { url } = await start({ cutMidEventAfterTokens: 3 })
+    const res = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: GPU_MODEL, messages: user('hi'), max_tokens: 50, stream: true }),
+    })
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    let text = ''
+    const error = await (async () => {
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return undefined
+        text += new TextDecoder().decode(value)
+      }
+    })().catch((caught: unknown) => caught)
+    expect(error).toMatchObject(terminated)
+    const events = text.split('\n\n')
+    const partial = events.at(-1) ?? ''
+    // Whole events first (role chunk and three tokens), then half of one: its JSON never closes.
+    expect(events.slice(0, -1)).toHaveLength(4)
+    expect(partial.startsWith('data: {')).toBe(true)
+    expect(() => JSON.parse(partial.slice(6))).toThrow()
+    await waitUntil(async () => ((await simState(url)).totals.failed === 1 ? true : undefined))
+  })
+
   it('crash drops in-flight streams and refuses connections until restarted', async () => {
     const { url } = await start()
     const inFlight = await streamOf(url, 1_000_000)

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { refusedResolvedHost, systemResolveHost } from '../../../shared/backends/backend-host-check.ts'
+import { ServiceUnavailableError } from '../../../shared/errors.ts'
 
 const resolvingTo = (addresses: string[]) => async (): Promise<readonly string[]> => addresses
 
@@ -20,20 +21,41 @@ describe('Function: refusedResolvedHost', () => {
     expect(await refusedResolvedHost({ url: 'http://gpu.example.test', resolve })).toBeUndefined()
   })
 
-  it('lets a name through that does not resolve, or not in time, and never resolves literals', async () => {
+  it('lets a name through that does not exist, and never resolves literals', async () => {
     const failing = async (): Promise<readonly string[]> => {
       throw new Error('getaddrinfo ENOTFOUND')
     }
-    const never = () => new Promise<readonly string[]>(() => {})
+    const noRecords = async (): Promise<readonly string[]> => {
+      throw Object.assign(new Error('queryA ENODATA'), { code: 'ENODATA' })
+    }
     const mustNotBeCalled = async (): Promise<readonly string[]> => {
       throw new Error('a literal address was resolved')
     }
     expect(await refusedResolvedHost({ url: 'http://gone.example.test', resolve: failing })).toBeUndefined()
     expect(
-      await refusedResolvedHost({ url: 'http://slow.example.test', resolve: never, timeoutMs: 10 }),
+      await refusedResolvedHost({ url: 'http://empty.example.test', resolve: noRecords }),
     ).toBeUndefined()
     expect(await refusedResolvedHost({ url: 'http://10.0.0.1', resolve: mustNotBeCalled })).toBeUndefined()
     expect(await refusedResolvedHost({ url: 'http://[fe80::1]', resolve: mustNotBeCalled })).toBeUndefined()
+  })
+
+  it('fails closed with a 503 when the resolver is slower than its timeout or fails otherwise', async () => {
+    // A resolver that answers the metadata address, but only after the check's timeout.
+    const slowHostile = () =>
+      new Promise<readonly string[]>((resolve) => setTimeout(() => resolve(['169.254.169.254']), 200))
+    const serverFailure = async (): Promise<readonly string[]> => {
+      throw Object.assign(new Error('querySrv ESERVFAIL'), { code: 'ESERVFAIL' })
+    }
+    for (const resolve of [slowHostile, serverFailure]) {
+      const error = await refusedResolvedHost({
+        url: 'http://slow.example.test',
+        resolve,
+        timeoutMs: 20,
+      }).catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(ServiceUnavailableError)
+      expect(error).toMatchObject({ status: 503, code: 'dns_unavailable', headers: { 'retry-after': '5' } })
+      expect((error as Error).message).toMatch(/DNS (did not answer within 20 ms|failed)/)
+    }
   })
 
   it('resolves through the system resolver', async () => {

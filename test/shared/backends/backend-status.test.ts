@@ -2,19 +2,25 @@ import { describe, expect, it } from 'vitest'
 import { judgeBackendStatus, rejectionMessage } from '../../../shared/backends/backend-status.ts'
 
 describe('Function: judgeBackendStatus', () => {
-  it('retries elsewhere on load, faults and a refused key; only faults and refusals count against the backend', () => {
-    expect(judgeBackendStatus(200)).toEqual({ kind: 'ok' })
+  it('reads a 2xx as an answer', () => {
+    for (const status of [200, 201]) expect(judgeBackendStatus(status)).toEqual({ kind: 'ok' })
+  })
+
+  it('retries elsewhere on load without holding it against the backend', () => {
     expect(judgeBackendStatus(429)).toMatchObject({ kind: 'retry', countsAgainstBackend: false })
-    for (const status of [408, 500, 502, 503])
+  })
+
+  it('passes on only the 4xx that describe the request itself', () => {
+    for (const status of [400, 413, 422]) expect(judgeBackendStatus(status)).toEqual({ kind: 'rejected' })
+  })
+
+  it("fails over and counts against the backend for errors that are the backend's: 404, 401/403, 405, 3xx, 408, 5xx", () => {
+    for (const status of [301, 302, 307, 308, 401, 403, 404, 405, 406, 408, 410, 415, 500, 502, 503]) {
       expect(judgeBackendStatus(status)).toMatchObject({ kind: 'retry', countsAgainstBackend: true })
-    for (const status of [401, 403])
-      expect(judgeBackendStatus(status)).toEqual({
-        kind: 'retry',
-        reason: `status ${status}: the backend refused our API key`,
-        countsAgainstBackend: true,
-      })
-    for (const status of [400, 404, 413, 422])
-      expect(judgeBackendStatus(status)).toEqual({ kind: 'rejected' })
+    }
+    expect(judgeBackendStatus(404)).toMatchObject({ reason: expect.stringMatching(/does not serve/) })
+    expect(judgeBackendStatus(401)).toMatchObject({ reason: expect.stringMatching(/API key/) })
+    expect(judgeBackendStatus(302)).toMatchObject({ reason: expect.stringMatching(/redirect/) })
   })
 })
 

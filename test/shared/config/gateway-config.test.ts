@@ -43,7 +43,13 @@ describe('Function: parseGatewayConfig', () => {
       heartbeatStaleSeconds: 15,
       snapshotMaxAgeMs: 1000,
       maxBodyBytes: 1024 * 1024,
-      upstream: { firstByteTimeoutMs: 60_000, idleTimeoutMs: 60_000, maxAttempts: 3 },
+      upstream: {
+        firstByteTimeoutMs: 60_000,
+        idleTimeoutMs: 60_000,
+        maxAttempts: 3,
+        totalTimeoutMs: 900_000,
+        maxResponseBytes: 16 * 1024 * 1024,
+      },
       circuit: { failureThreshold: 3, coolDownSeconds: 30 },
     })
     expect(config.models[0]?.tiers.map((t) => t.degraded)).toEqual([false, true])
@@ -55,7 +61,11 @@ describe('Function: parseGatewayConfig', () => {
 
     // Assess
     expect(config.leaseTtlSeconds).toBe(5)
-    expect(config.upstream).toEqual({ firstByteTimeoutMs: 60_000, idleTimeoutMs: 60_000, maxAttempts: 1 })
+    expect(config.upstream).toMatchObject({
+      firstByteTimeoutMs: 60_000,
+      idleTimeoutMs: 60_000,
+      maxAttempts: 1,
+    })
   })
 
   it('accepts the shipped default: an 8B model on GPUs with a 4-bit CPU fallback', () => {
