@@ -6,7 +6,13 @@ import type {
 } from '../backends/backend-record.ts'
 import { IDLE_LOAD } from '../backends/backend-record.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
-import type { AcquireOptions, AcquireResult, CapacityStore, LeaseRef } from './capacity-store.ts'
+import {
+  type AcquireOptions,
+  type AcquireResult,
+  type CapacityStore,
+  type LeaseRef,
+  MAX_RECLAIM_PER_WRITE,
+} from './capacity-store.ts'
 
 /**
  * Backends and leases in one process's memory, with the same conditions as the
@@ -27,11 +33,19 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     }
     if (options.leaseId in backend.leases) return { ok: false, reason: 'no-slot' }
     const leases = { ...backend.leases }
-    const reclaimable = options.reclaim.filter((id) => id in leases)
+    const reclaim = options.reclaim.slice(0, MAX_RECLAIM_PER_WRITE)
+    const reclaimable = reclaim.filter((id) => id in leases)
     if (reclaimable.some((id) => (leases[id] ?? 0) >= options.now)) return { ok: false, reason: 'no-slot' }
-    if (Object.keys(leases).length >= backend.maxConcurrency && reclaimable.length === 0) {
-      return { ok: false, reason: 'no-slot' }
-    }
+    // The same two branches as the DynamoDB condition: a free slot, or removing k expired
+    // leases of the maximum the caller saw so that the write ends at or under it.
+    const size = Object.keys(leases).length
+    const slotFree = size < backend.maxConcurrency
+    const reclaimFrees =
+      options.maxConcurrency === backend.maxConcurrency &&
+      reclaim.length > 0 &&
+      reclaimable.length === reclaim.length &&
+      size - reclaim.length + 1 <= backend.maxConcurrency
+    if (!slotFree && !reclaimFrees) return { ok: false, reason: 'no-slot' }
     for (const id of reclaimable) delete leases[id]
     leases[options.leaseId] = options.expiresAt
     return { ok: true, backend: this.#put({ ...backend, leases }) }
