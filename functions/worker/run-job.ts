@@ -140,6 +140,8 @@ async function execute(
     log: worker.log,
     onLost: () => upstream.abort(new Error('claim lost')),
   })
+  // A lost slot lease stops the call too: the slot may already be another request's.
+  lease.lost.addEventListener('abort', () => upstream.abort(lease.lost.reason), { once: true })
   // Leave the Lambda time to store the outcome before it is frozen.
   const timeoutMs = Math.min(options.callTimeoutMs, (run.remainingMs?.() ?? Number.POSITIVE_INFINITY) - 5_000)
   let outcome: Awaited<ReturnType<typeof callBackend>>

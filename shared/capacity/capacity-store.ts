@@ -66,6 +66,8 @@ export interface CapacityStore {
     readonly backendId: string
     readonly until: number
   }): Promise<BackendRecord | undefined>
+  /** Deletes a removed backend's tombstone once its lease map is empty; false while leases remain. */
+  purgeRemoved(backendId: string): Promise<boolean>
   /** Removes leases that are still expired at `now` (the reaper's sweep). */
   reclaimExpired(options: {
     readonly backendId: string

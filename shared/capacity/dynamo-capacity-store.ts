@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from '../backends/backend-item.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
+import { deleteTombstone } from '../backends/dynamo-backend-registry.ts'
 import {
   type AcquireOptions,
   type AcquireResult,
@@ -129,11 +130,20 @@ export class DynamoCapacityStore implements CapacityStore {
           ReturnValues: 'ALL_NEW',
         }),
       )
-      return backendFromItem(out.Attributes ?? {})
+      const backend = backendFromItem(out.Attributes ?? {})
+      // The last lease of a removed backend is gone: its tombstone has nothing left to guard.
+      if (backend.state === 'removed' && Object.keys(backend.leases).length === 0) {
+        await deleteTombstone(this.#doc, this.#table, backend.id)
+      }
+      return backend
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined
       throw error
     }
+  }
+
+  purgeRemoved(backendId: string): Promise<boolean> {
+    return deleteTombstone(this.#doc, this.#table, backendId)
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {

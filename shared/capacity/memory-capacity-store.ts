@@ -3,6 +3,7 @@ import type {
   BackendRecord,
   BackendRegistration,
   BackendState,
+  Registrant,
 } from '../backends/backend-record.ts'
 import { IDLE_LOAD } from '../backends/backend-record.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
@@ -62,7 +63,15 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     const backend = this.#backends.get(lease.backendId)
     if (!backend) return undefined
     const { [lease.leaseId]: _released, ...leases } = backend.leases
-    return this.#put({ ...backend, leases })
+    const written = this.#put({ ...backend, leases })
+    await this.purgeRemoved(backend.id)
+    return written
+  }
+
+  async purgeRemoved(backendId: string): Promise<boolean> {
+    const backend = this.#backends.get(backendId)
+    if (backend?.state !== 'removed' || Object.keys(backend.leases).length > 0) return false
+    return this.#backends.delete(backendId)
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
@@ -86,12 +95,20 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     return present.length
   }
 
-  async register(registration: BackendRegistration, now: number): Promise<BackendRecord> {
+  async register(
+    registration: BackendRegistration,
+    now: number,
+    by: Registrant = 'admin',
+  ): Promise<BackendRecord> {
     const existing = this.#backends.get(registration.id)
+    // As in DynamoDB: an agent only refreshes an existing backend; the admin keeps its drain state.
+    if (existing && by === 'agent') return this.#put({ ...existing, heartbeatAt: now })
+    const { circuitOpenUntil: _closed, ...kept } = existing ?? {}
     return this.#put({
+      ...kept,
       ...registration,
       models: [...registration.models],
-      state: 'active',
+      state: existing?.state === 'draining' ? 'draining' : 'active',
       registeredAt: existing?.registeredAt ?? now,
       heartbeatAt: now,
       load: existing?.load ?? IDLE_LOAD,
@@ -106,11 +123,16 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
 
   async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
     const backend = this.#backends.get(id)
-    return backend && this.#put({ ...backend, state })
+    if (!backend || backend.state === 'removed') return undefined
+    return this.#put({ ...backend, state })
   }
 
   async deregister(id: string): Promise<boolean> {
-    return this.#backends.delete(id)
+    const backend = this.#backends.get(id)
+    if (!backend) return false
+    this.#put({ ...backend, state: 'removed' })
+    await this.purgeRemoved(id)
+    return true
   }
 
   async get(id: string): Promise<BackendRecord | undefined> {

@@ -87,11 +87,14 @@ async function attemptOnce(
   const upstream = new AbortController()
   const onClientAbort = () => upstream.abort(new Error('client closed'))
   o.signal.addEventListener('abort', onClientAbort, { once: true })
+  // A holder whose lease is gone must stop: its slot may already be another request's.
+  lease.lost.addEventListener('abort', () => upstream.abort(lease.lost.reason), { once: true })
   const firstByte = setTimeout(() => upstream.abort(new Error('first byte timeout')), o.firstByteTimeoutMs)
   const fail = async (reason: string, countsAgainstBackend = true): Promise<AttemptFailure> => {
     upstream.abort()
     await lease.release()
-    return { failed: true, countsAgainstBackend: countsAgainstBackend && !o.signal.aborted, reason }
+    const notTheBackend = o.signal.aborted || lease.lost.aborted
+    return { failed: true, countsAgainstBackend: countsAgainstBackend && !notTheBackend, reason }
   }
   try {
     let res: Response

@@ -9,6 +9,7 @@ import type { BackendRegistry } from '../../backends/backend-registry.ts'
 import { checkBackendUrl } from '../../backends/backend-url.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
+import { bearerToken, hashApiKey } from '../../tenants/api-keys.ts'
 import * as z from '../../validation/zod-mini.ts'
 import type { AppEnv } from '../app-deps.ts'
 import { keyAuth } from '../middleware/tenant-auth.ts'
@@ -45,7 +46,9 @@ function backendIdParam(id: string): string {
 
 /**
  * Backend registry routes. Register and heartbeat accept the agent key or the
- * admin key; everything else needs the admin key.
+ * admin key; everything else needs the admin key. All agents share one key, so an
+ * agent's registration creates a backend but cannot change one that exists (its URL,
+ * size, models, drain state or open circuit): only the admin key can.
  */
 export function adminBackendRoutes(options: {
   config: GatewayConfig
@@ -72,7 +75,12 @@ export function adminBackendRoutes(options: {
       if (!url.ok) throw new BadRequestError(`Backend URL refused: ${url.reason}.`, { param: 'url' })
       const resolved = await refusedResolvedHost({ url: url.url, resolve })
       if (resolved) throw new BadRequestError(`Backend URL refused: ${resolved}.`, { param: 'url' })
-      const backend = await registry.register({ ...input, url: url.url }, clock())
+      const byAdmin = hashApiKey(bearerToken(c.req.header('authorization')) ?? '') === options.adminKeyHash
+      const backend = await registry.register(
+        { ...input, url: url.url },
+        clock(),
+        byAdmin ? 'admin' : 'agent',
+      )
       return c.json(describeBackend(backend, clock()), 201)
     })
     .post('/admin/backends/:id/heartbeat', agentOrAdmin, async (c) => {
