@@ -161,7 +161,10 @@ async function execute(
   const backendId = lease.backend.id
   const now = clock()
 
-  if (outcome.kind === 'aborted') return 'lost-claim'
+  if (outcome.kind === 'aborted') {
+    worker.circuits.onNeutral(backendId)
+    return 'lost-claim'
+  }
   if (outcome.kind === 'ok' && !resultFits({ request: job.request, resultBytes: outcome.bytes })) {
     // DynamoDB would refuse the write, again on every redelivery: end the job with the reason instead.
     worker.circuits.onSuccess(backendId)
@@ -190,6 +193,7 @@ async function execute(
     return failed ? 'failed' : 'lost-claim'
   }
   if (outcome.countsAgainstBackend) worker.circuits.onFailure(backendId, now)
+  else worker.circuits.onNeutral(backendId)
   worker.log.warn('job attempt failed', {
     jobId: job.id,
     backend: backendId,

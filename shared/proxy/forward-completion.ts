@@ -69,6 +69,7 @@ export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResul
     lastFailure = outcome
     exclude.add(served.backendId)
     if (outcome.countsAgainstBackend) o.circuits.onFailure(served.backendId, o.clock())
+    else o.circuits.onNeutral(served.backendId)
     o.log.warn('backend attempt failed', {
       backend: served.backendId,
       attempt: attempt + 1,
