@@ -8,6 +8,7 @@ const { values: args } = parseArgs({
   options: {
     'data-dir': { type: 'string' },
     speed: { type: 'string' },
+    dynamodb: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -16,6 +17,7 @@ if (args.help) {
 
   --data-dir DIR  keep tables, jobs, backends and queued messages across restarts
   --speed N       simulator timing factor (1 = realistic, 0.1 = ten times faster)
+  --dynamodb local  AWS's DynamoDB Local (needs Java 17) instead of dynalite: the real limits
 
 Settings (environment): PORT, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY,
 SPILLWAY_BACKEND_API_KEY, AWS_ENDPOINT_URL`)
@@ -32,6 +34,13 @@ const settings = {
   backendApiKey:
     process.env.SPILLWAY_BACKEND_API_KEY ?? `sk-backend-${randomBytes(18).toString('base64url')}`,
 }
+if (args.dynamodb !== undefined && args.dynamodb !== 'local' && args.dynamodb !== 'dynalite') {
+  console.error(
+    `Unknown --dynamodb "${args.dynamodb}": use local (DynamoDB Local) or dynalite (the default).`,
+  )
+  process.exit(2)
+}
+const dynamodb = args.dynamodb === 'local' ? 'local' : 'dynalite'
 const startedAt = performance.now()
 const step = (message: string) => process.stdout.write(`  … ${message}\n`)
 
@@ -39,13 +48,14 @@ console.log('Spillway: starting the local stack')
 step(
   process.env.AWS_ENDPOINT_URL
     ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}`
-    : 'embedded DynamoDB (dynalite) and SQS (fauxqs)',
+    : `embedded DynamoDB (${dynamodb === 'local' ? 'DynamoDB Local, Java' : 'dynalite'}) and SQS (fauxqs)`,
 )
 const stack = await startLocalStack({
   fleet: settings.fleet,
   speed: args.speed ? Number(args.speed) : 1,
   port: settings.port,
   ...(args['data-dir'] ? { dataDir: args['data-dir'] } : {}),
+  dynamodb,
   ...(process.env.AWS_ENDPOINT_URL ? { endpointUrl: process.env.AWS_ENDPOINT_URL } : {}),
   adminKey: settings.adminKey,
   agentKey: settings.agentKey,
@@ -77,7 +87,7 @@ const lines = [
   `Spillway is up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`,
   '',
   `  gateway      ${url}   (OpenAI base URL: ${url}/v1)`,
-  `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? '  (dynalite, embedded)' : ''}`,
+  `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? `  (${dynamodb === 'local' ? 'DynamoDB Local' : 'dynalite'}, embedded)` : ''}`,
   `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
   '  worker       polling the interactive and batch queues; DLQ handler and reaper running',
   ...stack.fleet.backends.map(

@@ -26,6 +26,12 @@ export interface SpillwayFunctionProps {
   environment: Record<string, string>
   logRetention: RetentionDays
   removalPolicy: RemovalPolicy
+  /**
+   * Concurrent executions reserved for (and capping) this function, so that long holds on
+   * the public gateway cannot take the account's whole concurrency from the worker, the
+   * reaper and the DLQ handler. Undefined: the unreserved pool, uncapped.
+   */
+  reservedConcurrency?: number
 }
 
 /**
@@ -72,6 +78,9 @@ export class SpillwayFunction extends NodejsFunction {
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: BUNDLING,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
     })
   }
 }
