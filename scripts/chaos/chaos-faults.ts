@@ -33,10 +33,12 @@ export async function injectFaults(options: {
   random: Random
   until: number
   everyMs: number
+  /** Only these kinds (the soak leaves its processes alive); all by default. */
+  only?: readonly FaultKind[]
   onFault: (kind: FaultKind, detail: string) => void
 }): Promise<void> {
   const { targets, random } = options
-  const kinds: FaultKind[] = [
+  const all: FaultKind[] = [
     'kill-gateway',
     'kill-worker',
     'backend-5xx',
@@ -48,6 +50,7 @@ export async function injectFaults(options: {
     'resize',
     ...(targets.dynamodbPid ? (['dynamodb-pause'] as const) : []),
   ]
+  const kinds = options.only ? all.filter((kind) => options.only?.includes(kind)) : all
   const pending: Promise<void>[] = []
   // One fault per backend at a time, so an undo never clears another fault's setting.
   const busy = new Set<string>()

@@ -11,6 +11,9 @@ export interface ClientOutcome {
   readonly gatewayPid: number
   /** HTTP status, or 0 when the connection broke (its gateway was killed). */
   readonly status: number
+  /** Epoch ms it was sent, and how long until its answer was read whole. */
+  readonly sentAt: number
+  readonly ms: number
   /** Why the outcome breaks the contract; undefined when it keeps it. */
   readonly problem?: string
   /** The job of a 202, and the terminal status it reached (undefined: never did). */
@@ -96,8 +99,8 @@ async function oneRequest(o: {
     max_tokens: o.maxTokens,
     stream: kind === 'stream' || (kind === 'held' && o.random() < 0.3),
   }
-  const base = { kind, marker, gatewayPid: gateway.pid }
   const sentAt = Date.now()
+  const base = { kind, marker, gatewayPid: gateway.pid, sentAt, ms: 0 }
   let res: Response
   let text: string
   try {
@@ -108,6 +111,7 @@ async function oneRequest(o: {
       signal: AbortSignal.timeout(60_000),
     })
     text = await res.text()
+    base.ms = Date.now() - sentAt
   } catch (error) {
     // A gateway SIGKILLed mid-request drops its connections: that is its explicit end.
     if (o.target.killedSince(gateway.pid, sentAt)) return { ...base, status: 0 }

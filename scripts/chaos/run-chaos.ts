@@ -27,9 +27,9 @@ export interface ChaosResult {
   readonly violations: readonly string[]
 }
 
-const LEASE_TTL_SECONDS = 6
-const ADMIN_KEY = 'sk-chaos-admin'
-const KEYS: ChaosKeys = {
+export const LEASE_TTL_SECONDS = 6
+export const ADMIN_KEY = 'sk-chaos-admin'
+export const KEYS: ChaosKeys = {
   strict: 'sk-chaos-strict',
   degrade: 'sk-chaos-degrade',
   queue: 'sk-chaos-queue',
@@ -48,18 +48,9 @@ function chaosConfig(): GatewayConfigInput {
   }
 }
 
-/**
- * The chaos run: the local stack (emulators, a simulated fleet with heartbeat agents),
- * 3 gateway processes and 2 worker processes, mixed load from several tenants, and a
- * controller injecting faults from the seed. Then the checker, from the records:
- * no backend above its slots, no slot leaked past the lease TTL, one terminal outcome
- * per accepted request, no job executed twice at once, every error OpenAI-shaped.
- */
-export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const log = options.log ?? (() => {})
-  const random = mulberry32(options.seed)
-  const dynamodb = options.dynamodb ?? (javaAvailable() ? 'local' : 'dynalite')
-  const stack: LocalStack = await startLocalStack({
+/** The local stack of the chaos and soak runs: a small fleet, four tenants, short TTLs. */
+export function startChaosStack(dynamodb: DynamoEngine): Promise<LocalStack> {
+  return startLocalStack({
     fleet: 'h20=2x3,cpu=1x2',
     speed: 0.3,
     config: chaosConfig(),
@@ -75,22 +66,40 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
     ],
   })
-  const violations: string[] = []
-  const outcomes: ClientOutcome[] = []
-  const faultsByKind: Record<string, number> = {}
-  const killedAt = new Map<number, number>()
-  const processes = { gateway: [] as SpillwayProcess[], worker: [] as SpillwayProcess[] }
-  const workerEnv = {
+}
+
+/** Workers with short claims, a frequent reaper and a visibility timeout shorter than some jobs. */
+export function chaosWorkerEnv(stack: LocalStack): Record<string, string> {
+  return {
     ...stack.env,
-    // Short claims and a frequent reaper, so a killed worker's job is taken over within the run.
-    // A visibility timeout shorter than some jobs: a message comes back mid-job (a duplicate
-    // delivery), and a killed worker's message comes back within the run.
+    // A message comes back mid-job (a duplicate delivery), and a killed worker's message
+    // comes back within the run.
     SPILLWAY_LOCAL_WORKERS: JSON.stringify({
       worker: { claimTtlMs: 3_000 },
       reaperIntervalMs: 2_000,
       visibilityTimeoutSeconds: 4,
     }),
   }
+}
+
+/**
+ * The chaos run: the local stack (emulators, a simulated fleet with heartbeat agents),
+ * 3 gateway processes and 2 worker processes, mixed load from several tenants, and a
+ * controller injecting faults from the seed. Then the checker, from the records:
+ * no backend above its slots, no slot leaked past the lease TTL, one terminal outcome
+ * per accepted request, no job executed twice at once, every error OpenAI-shaped.
+ */
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const log = options.log ?? (() => {})
+  const random = mulberry32(options.seed)
+  const dynamodb = options.dynamodb ?? (javaAvailable() ? 'local' : 'dynalite')
+  const stack = await startChaosStack(dynamodb)
+  const violations: string[] = []
+  const outcomes: ClientOutcome[] = []
+  const faultsByKind: Record<string, number> = {}
+  const killedAt = new Map<number, number>()
+  const processes = { gateway: [] as SpillwayProcess[], worker: [] as SpillwayProcess[] }
+  const workerEnv = chaosWorkerEnv(stack)
   const start = (kind: 'gateway' | 'worker') =>
     startSpillwayProcess({ kind, env: kind === 'gateway' ? stack.env : workerEnv })
   const watch = new ExecutionWatch(stack.fleet.backends)
