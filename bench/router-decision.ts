@@ -55,6 +55,9 @@ class InstantStore implements CapacityStore {
   async reclaimExpired() {
     return 0
   }
+  async purgeRemoved() {
+    return false
+  }
   async openCircuit() {
     return undefined
   }

@@ -5,6 +5,10 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createAwsClients, destroyAwsClients } from '../shared/aws/clients.ts'
 import { bootstrapResources, type QueueUrls, type ResourceNames } from './bootstrap.ts'
+import { startDynamoDbLocal } from './dynamodb-local.ts'
+
+/** `dynalite` (in-process, no dependency) or `local`: AWS's DynamoDB Local, which needs Java 17. */
+export type DynamoEngine = 'dynalite' | 'local'
 
 export interface StartLocalAwsOptions {
   /** Persist tables, items, queues and messages here; in memory when omitted. */
@@ -14,6 +18,8 @@ export interface StartLocalAwsOptions {
   /** An external endpoint (LocalStack): nothing is embedded, resources are created there. */
   endpointUrl?: string
   region?: string
+  /** Which embedded DynamoDB emulator; dynalite by default. */
+  dynamodb?: DynamoEngine
   log?: (line: string) => void
 }
 
@@ -25,6 +31,8 @@ export interface LocalAws {
   /** What a child process (gateway, worker) needs in its environment to reach this stack. */
   env: Record<string, string>
   embedded: boolean
+  /** The embedded DynamoDB emulator, and its pid when it is a child process (DynamoDB Local). */
+  dynamodb: { engine: DynamoEngine | 'external'; pid?: number }
   stop(): Promise<void>
 }
 
@@ -33,12 +41,14 @@ export const LOCAL_REGION = 'us-east-1'
 
 interface Emulator {
   endpoint: string
+  pid?: number
   stop(): Promise<void>
 }
 
 /**
- * Starts the local AWS stack: dynalite and fauxqs in-process on free loopback ports
- * (or an external endpoint), with Spillway's tables and queues created in it.
+ * Starts the local AWS stack: dynalite (or DynamoDB Local as a Java child process) and
+ * fauxqs in-process on free loopback ports (or an external endpoint), with Spillway's
+ * tables and queues created in it.
  *
  * @example
  * const aws = await startLocalAws({ dataDir: '.data/aws' })
@@ -50,6 +60,7 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
   const region = options.region ?? LOCAL_REGION
   const prefix = options.prefix ?? LOCAL_PREFIX
   const log = options.log ?? (() => {})
+  const engine = options.dynamodb ?? 'dynalite'
   const emulators: Emulator[] = []
   let unlock: (() => Promise<void>) | undefined
   const stopEmulators = async () => {
@@ -59,6 +70,7 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
   let clients: ReturnType<typeof createAwsClients> | undefined
   try {
     let endpoints: LocalAws['endpoints']
+    let dynamodbPid: number | undefined
     if (options.endpointUrl) {
       endpoints = { dynamodb: options.endpointUrl, sqs: options.endpointUrl }
     } else {
@@ -69,13 +81,18 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
         emulators.push(emulator)
         return emulator
       }
+      const dynamodbDir = dataDir && join(dataDir, engine === 'local' ? 'dynamodb-local' : 'dynamodb')
       const [dynamodb, sqs] = await Promise.all([
-        startDynalite(dataDir && join(dataDir, 'dynamodb')).then(track),
+        (engine === 'local'
+          ? startDynamoDbLocal(dynamodbDir ? { dataDir: dynamodbDir } : {})
+          : startDynalite(dynamodbDir)
+        ).then(track),
         startFauxqs({ dataDir: dataDir && join(dataDir, 'sqs'), region }).then(track),
       ])
       endpoints = { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint }
+      dynamodbPid = dynamodb.pid
       log(
-        `dynalite on ${dynamodb.endpoint}, fauxqs on ${sqs.endpoint}, ${dataDir ? `data in ${dataDir}` : 'in memory'}`,
+        `${engine === 'local' ? 'DynamoDB Local' : 'dynalite'} on ${dynamodb.endpoint}, fauxqs on ${sqs.endpoint}, ${dataDir ? `data in ${dataDir}` : 'in memory'}`,
       )
     }
     clients = createAwsClients({ region, endpoints })
@@ -95,6 +112,9 @@ export async function startLocalAws(options: StartLocalAwsOptions = {}): Promise
       queueUrls,
       env: localAwsEnv({ region, endpoints, names, queueUrls }),
       embedded: !options.endpointUrl,
+      dynamodb: options.endpointUrl
+        ? { engine: 'external' }
+        : { engine, ...(dynamodbPid ? { pid: dynamodbPid } : {}) },
       stop: () => {
         stopping ??= stopEmulators()
         return stopping

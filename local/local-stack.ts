@@ -14,7 +14,7 @@ import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../shared/runtime/secrets.ts'
 import type { TenantPolicyInput } from '../shared/tenants/tenant-policy.ts'
-import { type LocalAws, startLocalAws } from './emulators.ts'
+import { type DynamoEngine, type LocalAws, startLocalAws } from './emulators.ts'
 import { type Fleet, type StartFleetOptions, startFleet } from './fleet/fleet.ts'
 import { type HeartbeatAgent, startHeartbeatAgent } from './fleet/heartbeat-agent.ts'
 import { fleetModels } from './fleet-models.ts'
@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   readonly port?: number
   readonly dataDir?: string
   readonly endpointUrl?: string
+  /** The embedded DynamoDB emulator: dynalite (default) or AWS's DynamoDB Local (needs Java 17). */
+  readonly dynamodb?: DynamoEngine
   readonly config?: GatewayConfigInput
   readonly adminKey: string
   readonly agentKey: string
@@ -72,6 +74,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
     ...(options.prefix ? { prefix: options.prefix } : {}),
+    ...(options.dynamodb ? { dynamodb: options.dynamodb } : {}),
   })
   const env: Record<string, string> = {
     ...aws.env,

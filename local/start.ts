@@ -15,6 +15,7 @@ const { values: args } = parseArgs({
     config: { type: 'string' },
     'data-dir': { type: 'string' },
     speed: { type: 'string' },
+    dynamodb: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 })
@@ -25,6 +26,7 @@ if (args.help) {
                   else ./spillway.config.json, else the built-in default)
   --data-dir DIR  keep tables, jobs, backends and queued messages across restarts
   --speed N       simulator timing factor (1 = realistic, 0.1 = ten times faster)
+  --dynamodb local  AWS's DynamoDB Local (needs Java 17) instead of dynalite: the real limits
 
 Settings (environment): PORT, SPILLWAY_CONFIG_FILE, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY,
 SPILLWAY_BACKEND_API_KEY, AWS_ENDPOINT_URL`)
@@ -49,6 +51,13 @@ try {
   process.exit(1)
 }
 const { config } = resolved
+if (args.dynamodb !== undefined && args.dynamodb !== 'local' && args.dynamodb !== 'dynalite') {
+  console.error(
+    `Unknown --dynamodb "${args.dynamodb}": use local (DynamoDB Local) or dynalite (the default).`,
+  )
+  process.exit(2)
+}
+const dynamodb = args.dynamodb === 'local' ? 'local' : 'dynalite'
 const startedAt = performance.now()
 const step = (message: string) => process.stdout.write(`  … ${message}\n`)
 
@@ -57,7 +66,7 @@ step(`config ${describeConfigSource(resolved.source)}: ${config.models.map((m) =
 step(
   process.env.AWS_ENDPOINT_URL
     ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}`
-    : 'embedded DynamoDB (dynalite) and SQS (fauxqs)',
+    : `embedded DynamoDB (${dynamodb === 'local' ? 'DynamoDB Local, Java' : 'dynalite'}) and SQS (fauxqs)`,
 )
 const stack = await startLocalStack({
   fleet: settings.fleet,
@@ -65,6 +74,7 @@ const stack = await startLocalStack({
   port: settings.port,
   config,
   ...(args['data-dir'] ? { dataDir: args['data-dir'] } : {}),
+  dynamodb,
   ...(process.env.AWS_ENDPOINT_URL ? { endpointUrl: process.env.AWS_ENDPOINT_URL } : {}),
   adminKey: settings.adminKey,
   agentKey: settings.agentKey,
@@ -95,7 +105,7 @@ const lines = [
   `Spillway is up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`,
   '',
   `  gateway      ${url}   (OpenAI base URL: ${url}/v1)`,
-  `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? '  (dynalite, embedded)' : ''}`,
+  `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? `  (${dynamodb === 'local' ? 'DynamoDB Local' : 'dynalite'}, embedded)` : ''}`,
   `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
   '  worker       polling the interactive and batch queues; DLQ handler and reaper running',
   ...stack.fleet.backends.map(

@@ -151,6 +151,8 @@ async function execute(
     log: worker.log,
     onLost: () => upstream.abort(new Error('claim lost')),
   })
+  // A lost slot lease stops the call too: the slot may already be another request's.
+  lease.lost.addEventListener('abort', () => upstream.abort(lease.lost.reason), { once: true })
   // Leave the Lambda time to store the outcome before it is frozen.
   const timeoutMs = Math.min(options.callTimeoutMs, (run.remainingMs?.() ?? Number.POSITIVE_INFINITY) - 5_000)
   let outcome: Awaited<ReturnType<typeof callBackend>>
@@ -173,7 +175,10 @@ async function execute(
   const backendId = lease.backend.id
   const now = clock()
 
-  if (outcome.kind === 'aborted') return 'lost-claim'
+  if (outcome.kind === 'aborted') {
+    worker.circuits.onNeutral(backendId)
+    return 'lost-claim'
+  }
   if (outcome.kind === 'ok' && !resultFits({ request: job.request, resultBytes: outcome.bytes })) {
     // DynamoDB would refuse the write, again on every redelivery: end the job with the reason instead.
     worker.circuits.onSuccess(backendId)
@@ -214,6 +219,7 @@ async function execute(
     return failed ? 'failed' : 'lost-claim'
   }
   if (outcome.countsAgainstBackend) worker.circuits.onFailure(backendId, now)
+  else worker.circuits.onNeutral(backendId)
   worker.log.warn('job attempt failed', {
     jobId: job.id,
     backend: backendId,

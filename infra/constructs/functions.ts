@@ -28,6 +28,12 @@ export interface SpillwayFunctionProps {
   layers?: ILayerVersion[]
   logRetention: RetentionDays
   removalPolicy: RemovalPolicy
+  /**
+   * Concurrent executions reserved for (and capping) this function, so that long holds on
+   * the public gateway cannot take the account's whole concurrency from the worker, the
+   * reaper and the DLQ handler. Undefined: the unreserved pool, uncapped.
+   */
+  reservedConcurrency?: number
 }
 
 /**
@@ -75,6 +81,9 @@ export class SpillwayFunction extends NodejsFunction {
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       layers: props.layers ?? [],
       bundling: BUNDLING,
+      ...(props.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrency }),
     })
   }
 }

@@ -33,6 +33,12 @@ export interface SpillwayGatewayProps {
     memorySize?: number
     /** The longest stream or `Prefer: wait` hold (default and maximum 15 minutes). */
     timeout?: Duration
+    /**
+     * Concurrent gateway invocations at most, reserved (default 50). Every stream and hold
+     * is one invocation for its whole length; the cap keeps them from starving the worker,
+     * reaper and DLQ handler of the account's concurrency.
+     */
+    reservedConcurrency?: number
   }
   worker?: {
     /** Concurrent worker invocations per queue (default 5, minimum 2). */
@@ -43,6 +49,12 @@ export interface SpillwayGatewayProps {
   }
   /** How often the reaper runs (default every minute). */
   reaperRate?: Duration
+  /**
+   * `false` reserves no concurrency for any function. Lambda keeps 100 of an account's
+   * concurrent executions unreserved, so an account whose quota is still the new-account
+   * 10 cannot reserve any (see docs/DEPLOY.md); default true.
+   */
+  reserveConcurrency?: boolean
   /** Where alarms are mailed; none by default (the SNS topic is an output either way). */
   alarmEmail?: string
   alarmThresholds?: AlarmThresholds
@@ -111,6 +123,7 @@ export class SpillwayGateway extends Construct {
         memorySize: number
         timeout: Duration
         env?: Record<string, string>
+        reservedConcurrency: number
       },
     ) =>
       new SpillwayFunction(this, options.id, {
@@ -122,7 +135,9 @@ export class SpillwayGateway extends Construct {
         layers: config.layers,
         logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
         removalPolicy,
+        ...(props.reserveConcurrency === false ? {} : { reservedConcurrency: options.reservedConcurrency }),
       })
+    const workerMaxConcurrency = props.worker?.maxConcurrency ?? 5
 
     const gateway = fn('gateway', {
       id: 'Gateway',
@@ -132,9 +147,9 @@ export class SpillwayGateway extends Construct {
       env: {
         SPILLWAY_ADMIN_KEY_SECRET_ARN: secrets.admin.secretArn,
         SPILLWAY_AGENT_KEY_SECRET_ARN: secrets.agent.secretArn,
-        SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
         SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
       },
+      reservedConcurrency: props.gateway?.reservedConcurrency ?? 50,
     })
     const worker = fn('worker', {
       id: 'Worker',
@@ -145,6 +160,8 @@ export class SpillwayGateway extends Construct {
         SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
         SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
       },
+      // What its event sources may run at once (maxConcurrency per queue), never throttled below it.
+      reservedConcurrency: workerMaxConcurrency * 2,
     })
     const deadLetters = fn('dlq', {
       id: 'DeadLetters',
@@ -152,6 +169,8 @@ export class SpillwayGateway extends Construct {
       memorySize: 256,
       timeout: deadLetterTimeout,
       env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
+      // Its two event sources run at most 2 each.
+      reservedConcurrency: 4,
     })
     const reaper = fn('reaper', {
       id: 'Reaper',
@@ -161,11 +180,14 @@ export class SpillwayGateway extends Construct {
       // what is left of it are not started (shared/jobs/notify-ended-jobs.ts).
       timeout: Duration.seconds(50),
       env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
+      // One sweep at a time: a slow run is never overlapped by the next tick.
+      reservedConcurrency: 1,
     })
     this.functions = { gateway, worker, dlq: deadLetters, reaper }
 
-    // Gateway: the whole HTTP surface; it writes leases, jobs, tenants' rate counters.
-    this.tables.grantItems(gateway, 'backends', { access: 'readwrite' })
+    // Gateway: the whole HTTP surface; it writes leases, jobs, tenants' rate counters, and deletes
+    // backends (deregistration, and a tombstone whose last lease it releases).
+    this.tables.grantItems(gateway, 'backends', { access: 'readwrite', delete: true })
     // The index only for GET /admin/queues (counts of open jobs).
     this.tables.grantItems(gateway, 'jobs', { access: 'readwrite', indexes: ['by-open-status'] })
     this.tables.grantItems(gateway, 'tenants', { access: 'readwrite' })
@@ -174,15 +196,16 @@ export class SpillwayGateway extends Construct {
     // GET /admin/queues reads each lane's and DLQ's depth.
     for (const queue of [...Object.values(queues), ...Object.values(deadLetterQueues)])
       queue.grant(gateway, 'sqs:GetQueueAttributes')
-    for (const secret of Object.values(secrets)) secret.grantRead(gateway)
+    // Not the webhook secret: the gateway never signs a webhook (worker, reaper, DLQ handler do).
+    for (const secret of [secrets.admin, secrets.agent, secrets.backend]) secret.grantRead(gateway)
 
     // Worker: claims jobs, leases slots, re-enqueues with backoff, signs webhooks.
-    this.tables.grantItems(worker, 'backends', { access: 'readwrite' })
+    // It deletes a removed backend's tombstone when it releases the last lease; no tenants table:
+    // the tenant's policy travels on the job.
+    this.tables.grantItems(worker, 'backends', { access: 'readwrite', delete: true })
     this.tables.grantItems(worker, 'jobs', { access: 'readwrite' })
-    this.tables.grantItems(worker, 'tenants', { access: 'read' })
     secrets.webhook.grantRead(worker)
     secrets.backend.grantRead(worker)
-    const workerMaxConcurrency = props.worker?.maxConcurrency ?? 5
     for (const queue of Object.values(queues)) {
       queue.grantSendMessages(worker)
       worker.addEventSource(
@@ -205,7 +228,8 @@ export class SpillwayGateway extends Construct {
 
     // Reaper: reclaims leases, sweeps open jobs through the GSI, re-enqueues them, signs the
     // webhooks of the jobs it expires.
-    this.tables.grantItems(reaper, 'backends', { access: 'readwrite' })
+    // Deletes removed backends' tombstones once their leases expired.
+    this.tables.grantItems(reaper, 'backends', { access: 'readwrite', delete: true })
     secrets.webhook.grantRead(reaper)
     this.tables.grantItems(reaper, 'jobs', {
       access: 'readwrite',

@@ -17,6 +17,8 @@ export interface GrantItemsOptions {
   access: ItemAccess
   /** Global secondary indexes the grantee queries; none by default. */
   indexes?: readonly string[]
+  /** DeleteItem too (writers only): only backends are ever deleted, by whoever ends a tombstone. */
+  delete?: boolean
 }
 
 /** Item-level actions only: nothing here can alter, back up or delete a table. */
@@ -28,12 +30,8 @@ const READ_ACTIONS = [
   'dynamodb:ConditionCheckItem',
   'dynamodb:DescribeTable',
 ]
-const WRITE_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-]
+/** Spillway writes items one at a time and never in batches: no BatchWriteItem for anyone. */
+const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem']
 
 /**
  * Spillway's DynamoDB tables, built from the shared definitions the local stack uses:
@@ -95,7 +93,10 @@ export class SpillwayTables extends Construct {
     )
     grantee.grantPrincipal.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: options.access === 'read' ? READ_ACTIONS : [...READ_ACTIONS, ...WRITE_ACTIONS],
+        actions:
+          options.access === 'read'
+            ? READ_ACTIONS
+            : [...READ_ACTIONS, ...WRITE_ACTIONS, ...(options.delete ? ['dynamodb:DeleteItem'] : [])],
         resources: [table.tableArn, ...indexArns],
       }),
     )

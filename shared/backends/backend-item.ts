@@ -29,7 +29,7 @@ export function backendFromItem(item: Record<string, unknown>): BackendRecord {
     hardware: String(item.hardware ?? ''),
     models: Array.isArray(item.models) ? item.models.map(String) : [],
     maxConcurrency: Number(item.maxConcurrency ?? 0),
-    state: item.state === 'draining' ? 'draining' : 'active',
+    state: item.state === 'draining' || item.state === 'removed' ? item.state : 'active',
     registeredAt: Number(item.registeredAt ?? 0),
     heartbeatAt: Number(item.heartbeatAt ?? 0),
     load: {

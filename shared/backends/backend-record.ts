@@ -1,6 +1,12 @@
 /** A backend as the gateway sees it: identity, capacity, live load and its slot leases. */
 
-export type BackendState = 'active' | 'draining'
+/**
+ * `removed`: deregistered while requests still held leases. The item stays as a
+ * tombstone, out of rotation with its leases, until they end or expire (then the
+ * release or the reaper deletes it), so a re-registration never hands out slots
+ * that running requests still hold.
+ */
+export type BackendState = 'active' | 'draining' | 'removed'
 
 /** Live load a backend reports with its heartbeat, in vLLM's terms. */
 export interface BackendLoad {
@@ -19,6 +25,9 @@ export interface BackendRegistration {
   readonly models: readonly string[]
   readonly maxConcurrency: number
 }
+
+/** Who registers: the admin may change a registered backend; an agent only refreshes it. */
+export type Registrant = 'admin' | 'agent'
 
 export interface BackendRecord extends BackendRegistration {
   readonly state: BackendState

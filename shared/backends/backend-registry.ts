@@ -1,11 +1,27 @@
-import type { BackendLoad, BackendRecord, BackendRegistration, BackendState } from './backend-record.ts'
+import type {
+  BackendLoad,
+  BackendRecord,
+  BackendRegistration,
+  BackendState,
+  Registrant,
+} from './backend-record.ts'
 
-/** Where backends register, heartbeat and drain. Registration keeps existing leases. */
+/**
+ * Where backends register, heartbeat and drain. Registration keeps existing leases
+ * and the admin's state (a drained backend stays drained). An agent's registration
+ * of a backend that exists changes nothing but its heartbeat: one shared agent key
+ * must not be able to re-point, resize, undrain or close the circuit of any backend.
+ */
 export interface BackendRegistry {
-  register(registration: BackendRegistration, now: number): Promise<BackendRecord>
+  register(registration: BackendRegistration, now: number, by?: Registrant): Promise<BackendRecord>
   /** Undefined when the backend is not registered (the agent then registers again). */
   heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined>
+  /** Undefined when the backend is not registered or removed. */
   setState(id: string, state: BackendState): Promise<BackendRecord | undefined>
+  /**
+   * Takes the backend out of rotation for good. Deleted at once when nothing holds a
+   * lease on it, else kept as a `removed` tombstone until its leases end. False when unknown.
+   */
   deregister(id: string): Promise<boolean>
   get(id: string): Promise<BackendRecord | undefined>
   list(): Promise<BackendRecord[]>

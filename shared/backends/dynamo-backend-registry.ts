@@ -1,8 +1,35 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from './backend-item.ts'
-import type { BackendLoad, BackendRecord, BackendRegistration, BackendState } from './backend-record.ts'
+import type {
+  BackendLoad,
+  BackendRecord,
+  BackendRegistration,
+  BackendState,
+  Registrant,
+} from './backend-record.ts'
 import type { BackendRegistry } from './backend-registry.ts'
+
+const NAMES = {
+  '#id': A.id,
+  '#url': A.url,
+  '#hw': A.hardware,
+  '#models': A.models,
+  '#max': A.maxConcurrency,
+  '#state': A.state,
+  '#hb': A.heartbeatAt,
+  '#reg': A.registeredAt,
+  '#load': A.load,
+  '#leases': A.leases,
+  '#circuit': A.circuitOpenUntil,
+} as const
+
+/** DynamoDB refuses names and values an expression does not use: send only those it names. */
+function used<T>(all: Record<string, T>, expressions: string): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(all).filter(([token]) => new RegExp(`${token}\\b`).test(expressions)),
+  )
+}
 
 export class DynamoBackendRegistry implements BackendRegistry {
   readonly #doc: DynamoDBDocumentClient
@@ -13,67 +40,82 @@ export class DynamoBackendRegistry implements BackendRegistry {
     this.#table = options.tableName
   }
 
-  async register(registration: BackendRegistration, now: number): Promise<BackendRecord> {
+  async register(
+    registration: BackendRegistration,
+    now: number,
+    by: Registrant = 'admin',
+  ): Promise<BackendRecord> {
+    const values: Record<string, unknown> = {
+      ':url': registration.url,
+      ':hw': registration.hardware,
+      ':models': [...registration.models],
+      ':max': registration.maxConcurrency,
+      ':active': 'active',
+      ':removed': 'removed',
+      ':now': now,
+      ':idle': { running: 0, waiting: 0, kvCacheUsage: 0 },
+      ':none': {},
+    }
     // An update, not a put: an agent that restarts re-registers while requests
     // still hold leases on the backend, and those must survive.
-    const out = await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#table,
-        Key: { id: registration.id },
-        UpdateExpression:
-          'SET #url = :url, #hw = :hw, #models = :models, #max = :max, #state = :active, #hb = :now, ' +
-          '#reg = if_not_exists(#reg, :now), #load = if_not_exists(#load, :idle), #leases = if_not_exists(#leases, :none) ' +
-          // A (re-)registering backend says it is up: whatever circuit was open for everyone closes.
-          'REMOVE #circuit',
-        ExpressionAttributeNames: {
-          '#url': A.url,
-          '#hw': A.hardware,
-          '#models': A.models,
-          '#max': A.maxConcurrency,
-          '#state': A.state,
-          '#hb': A.heartbeatAt,
-          '#reg': A.registeredAt,
-          '#load': A.load,
-          '#leases': A.leases,
-          '#circuit': A.circuitOpenUntil,
-        },
-        ExpressionAttributeValues: {
-          ':url': registration.url,
-          ':hw': registration.hardware,
-          ':models': [...registration.models],
-          ':max': registration.maxConcurrency,
-          ':active': 'active',
-          ':now': now,
-          ':idle': { running: 0, waiting: 0, kvCacheUsage: 0 },
-          ':none': {},
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    )
-    return backendFromItem(out.Attributes ?? {})
+    const kept =
+      '#reg = if_not_exists(#reg, :now), #load = if_not_exists(#load, :idle), #leases = if_not_exists(#leases, :none)'
+    const write = (update: string, condition?: string) =>
+      this.#write({ id: registration.id, update, values, ...(condition ? { condition } : {}) })
+    if (by === 'agent') {
+      // Creates a new backend; on one that exists, every field stays as the admin left it.
+      return write(
+        'SET #url = if_not_exists(#url, :url), #hw = if_not_exists(#hw, :hw), ' +
+          '#models = if_not_exists(#models, :models), #max = if_not_exists(#max, :max), ' +
+          `#state = if_not_exists(#state, :active), #hb = :now, ${kept}`,
+      )
+    }
+    const settings = `SET #url = :url, #hw = :hw, #models = :models, #max = :max, #hb = :now, ${kept}`
+    // The admin re-registering says the backend is up: whatever circuit was open for everyone closes.
+    try {
+      // A drained backend stays drained: drain and undrain are the admin's switch for that.
+      return await write(
+        `${settings}, #state = if_not_exists(#state, :active) REMOVE #circuit`,
+        'attribute_not_exists(#id) OR #state <> :removed',
+      )
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      // A removed backend's tombstone: the admin brings it back, with the leases it still holds.
+      return write(`${settings}, #state = :active REMOVE #circuit`)
+    }
   }
 
   async heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
-    return this.#updateExisting(
+    return this.#updateExisting({
       id,
-      'SET #load = :load, #hb = :now',
-      { '#load': A.load, '#hb': A.heartbeatAt },
-      {
+      update: 'SET #load = :load, #hb = :now',
+      values: {
         ':load': { running: load.running, waiting: load.waiting, kvCacheUsage: load.kvCacheUsage },
         ':now': now,
       },
-    )
+    })
   }
 
   async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
-    return this.#updateExisting(id, 'SET #state = :state', { '#state': A.state }, { ':state': state })
+    return this.#updateExisting({
+      id,
+      update: 'SET #state = :state',
+      // A tombstone is not brought back by undrain: only a registration by the admin does that.
+      condition: '#state <> :removed',
+      values: { ':state': state, ':removed': 'removed' },
+    })
   }
 
   async deregister(id: string): Promise<boolean> {
-    const out = await this.#doc.send(
-      new DeleteCommand({ TableName: this.#table, Key: { id }, ReturnValues: 'ALL_OLD' }),
-    )
-    return out.Attributes !== undefined
+    const removed = await this.#updateExisting({
+      id,
+      update: 'SET #state = :removed',
+      values: { ':removed': 'removed' },
+    })
+    if (!removed) return false
+    // No acquire succeeds on a removed backend, so its lease map only shrinks from here.
+    if (Object.keys(removed.leases).length === 0) await deleteTombstone(this.#doc, this.#table, id)
+    return true
   }
 
   async get(id: string): Promise<BackendRecord | undefined> {
@@ -87,28 +129,68 @@ export class DynamoBackendRegistry implements BackendRegistry {
     return (await scanBackends(this.#doc, this.#table)).sort((a, b) => a.id.localeCompare(b.id))
   }
 
-  async #updateExisting(
-    id: string,
-    expression: string,
-    names: Record<string, string>,
-    values: Record<string, unknown>,
-  ): Promise<BackendRecord | undefined> {
+  async #write(options: {
+    id: string
+    update: string
+    condition?: string
+    values: Record<string, unknown>
+  }): Promise<BackendRecord> {
+    const expressions = `${options.update} ${options.condition ?? ''}`
+    const out = await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { id: options.id },
+        UpdateExpression: options.update,
+        ...(options.condition ? { ConditionExpression: options.condition } : {}),
+        ExpressionAttributeNames: used<string>(NAMES, expressions),
+        ExpressionAttributeValues: used(options.values, expressions),
+        ReturnValues: 'ALL_NEW',
+      }),
+    )
+    return backendFromItem(out.Attributes ?? {})
+  }
+
+  async #updateExisting(options: {
+    id: string
+    update: string
+    condition?: string
+    values: Record<string, unknown>
+  }): Promise<BackendRecord | undefined> {
     try {
-      const out = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { id },
-          UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(#id)',
-          ExpressionAttributeNames: { '#id': A.id, ...names },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      )
-      return backendFromItem(out.Attributes ?? {})
+      return await this.#write({
+        ...options,
+        condition: ['attribute_exists(#id)', ...(options.condition ? [options.condition] : [])].join(' AND '),
+      })
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined
       throw error
     }
+  }
+}
+
+/**
+ * Deletes a removed backend's item once no lease is left in its map (the last release or
+ * the reaper's reclaim emptied it). A lease still there, even an expired one, keeps it: its
+ * holder may yet renew it, and the slot must not be handed out twice.
+ */
+export async function deleteTombstone(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  id: string,
+): Promise<boolean> {
+  try {
+    await doc.send(
+      new DeleteCommand({
+        TableName: tableName,
+        Key: { id },
+        ConditionExpression: '#state = :removed AND (attribute_not_exists(#leases) OR size(#leases) = :zero)',
+        ExpressionAttributeNames: { '#state': A.state, '#leases': A.leases },
+        ExpressionAttributeValues: { ':removed': 'removed', ':zero': 0 },
+      }),
+    )
+    return true
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false
+    throw error
   }
 }

@@ -11,6 +11,14 @@ import type { BackendRecord } from '../backends/backend-record.ts'
  *                   └─ holder dies ─▶ expired (expiresAt < now): still in the map but
  *                      holds no slot; the next acquire that names it removes it
  */
+/**
+ * Expired leases one write may name. Each costs about 90 characters of condition in an
+ * acquire (55 in a sweep): 20 keep the expression near 2 KB, well under DynamoDB's 4 KB
+ * limit (dynalite has none, DynamoDB Local enforces it). A mass crash's leftovers are
+ * reclaimed 20 per acquire, and by the reaper 20 per write.
+ */
+export const MAX_RECLAIM_PER_WRITE = 20
+
 export interface AcquireOptions {
   readonly backendId: string
   readonly leaseId: string
@@ -18,8 +26,17 @@ export interface AcquireOptions {
   readonly expiresAt: number
   /** Heartbeats older than this mean the backend is out of rotation. */
   readonly staleBefore: number
-  /** Leases the caller saw expired; removed in the same write, which frees their slots. */
+  /**
+   * Leases the caller saw expired; removed in the same write, which frees their slots.
+   * A store may take only the first few (a write's expression is bounded); the rest wait
+   * for the next acquire or the reaper.
+   */
   readonly reclaim: readonly string[]
+  /**
+   * The backend's maxConcurrency as the caller saw it. A full map only takes a lease by
+   * reclaiming while the item still has this maximum; without it, a write needs a free slot.
+   */
+  readonly maxConcurrency?: number
 }
 
 export type AcquireResult =
@@ -49,6 +66,8 @@ export interface CapacityStore {
     readonly backendId: string
     readonly until: number
   }): Promise<BackendRecord | undefined>
+  /** Deletes a removed backend's tombstone once its lease map is empty; false while leases remain. */
+  purgeRemoved(backendId: string): Promise<boolean>
   /** Removes leases that are still expired at `now` (the reaper's sweep). */
   reclaimExpired(options: {
     readonly backendId: string

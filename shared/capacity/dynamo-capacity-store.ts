@@ -2,7 +2,14 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from '../backends/backend-item.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
-import type { AcquireOptions, AcquireResult, CapacityStore, LeaseRef } from './capacity-store.ts'
+import { deleteTombstone } from '../backends/dynamo-backend-registry.ts'
+import {
+  type AcquireOptions,
+  type AcquireResult,
+  type CapacityStore,
+  type LeaseRef,
+  MAX_RECLAIM_PER_WRITE,
+} from './capacity-store.ts'
 
 /**
  * Leases as entries of the backend item's `leases` map. Cost per routed request:
@@ -40,9 +47,7 @@ export class DynamoCapacityStore implements CapacityStore {
       ':staleBefore': options.staleBefore,
       ':exp': options.expiresAt,
     }
-    // DynamoDB rejects unused values, so `:now` is only sent when a reclaim uses it.
-    if (options.reclaim.length > 0) values[':now'] = options.now
-    const reclaimed = options.reclaim.map((leaseId, i) => {
+    const reclaimed = options.reclaim.slice(0, MAX_RECLAIM_PER_WRITE).map((leaseId, i) => {
       names[`#r${i}`] = leaseId
       return `#leases.#r${i}`
     })
@@ -51,9 +56,25 @@ export class DynamoCapacityStore implements CapacityStore {
     const leaseIsNew = 'attribute_not_exists(#leases.#lease)'
     // A lease is only ever removed here if it is already expired: a renewed one blocks the write.
     const reclaimedAreExpired = reclaimed.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`)
-    // Removing at least one existing (expired) lease frees a slot even when the map is full.
-    const slotFree = ['size(#leases) < #max', ...reclaimed.map((p) => `attribute_exists(${p})`)].join(' OR ')
-    const condition = [inRotation, leaseIsNew, ...reclaimedAreExpired, `(${slotFree})`].join(' AND ')
+    // Removes nothing and adds one: ends at or under the maximum.
+    const slotFree = 'size(#leases) < #max'
+    const parts = [inRotation, leaseIsNew, ...reclaimedAreExpired]
+    if (reclaimed.length === 0 || options.maxConcurrency === undefined) {
+      if (reclaimed.length > 0) values[':now'] = options.now
+      parts.push(slotFree)
+    } else {
+      // A full map still has room when the write removes k expired leases: then it ends at
+      // size - k + 1, which must stay <= maxConcurrency (a lowered maximum included). A
+      // condition cannot do arithmetic, so the bound is computed here from the maximum this
+      // caller saw, which the condition pins; all k must still be there to count as removed.
+      values[':now'] = options.now
+      values[':max'] = options.maxConcurrency
+      values[':sizeBound'] = options.maxConcurrency + reclaimed.length - 1
+      const allPresentAndExpired = reclaimed.map((p) => `${p} < :now`).join(' AND ')
+      const reclaimFrees = `#max = :max AND size(#leases) <= :sizeBound AND ${allPresentAndExpired}`
+      parts.push(`(${slotFree} OR (${reclaimFrees}))`)
+    }
+    const condition = parts.join(' AND ')
 
     const update = ['SET #leases.#lease = :exp', reclaimed.length ? `REMOVE ${reclaimed.join(', ')}` : '']
       .filter(Boolean)
@@ -109,11 +130,20 @@ export class DynamoCapacityStore implements CapacityStore {
           ReturnValues: 'ALL_NEW',
         }),
       )
-      return backendFromItem(out.Attributes ?? {})
+      const backend = backendFromItem(out.Attributes ?? {})
+      // The last lease of a removed backend is gone: its tombstone has nothing left to guard.
+      if (backend.state === 'removed' && Object.keys(backend.leases).length === 0) {
+        await deleteTombstone(this.#doc, this.#table, backend.id)
+      }
+      return backend
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined
       throw error
     }
+  }
+
+  purgeRemoved(backendId: string): Promise<boolean> {
+    return deleteTombstone(this.#doc, this.#table, backendId)
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
@@ -142,7 +172,21 @@ export class DynamoCapacityStore implements CapacityStore {
     leaseIds: readonly string[]
     now: number
   }): Promise<number> {
-    if (options.leaseIds.length === 0) return 0
+    let removed = 0
+    // One bounded write per chunk: a mass crash leaves more expired leases than one
+    // expression may name (DynamoDB caps an expression at 4 KB).
+    for (let start = 0; start < options.leaseIds.length; start += MAX_RECLAIM_PER_WRITE) {
+      const chunk = options.leaseIds.slice(start, start + MAX_RECLAIM_PER_WRITE)
+      removed += await this.#reclaimChunk({ ...options, leaseIds: chunk })
+    }
+    return removed
+  }
+
+  async #reclaimChunk(options: {
+    backendId: string
+    leaseIds: readonly string[]
+    now: number
+  }): Promise<number> {
     const names: Record<string, string> = { '#id': A.id, '#leases': A.leases }
     const paths = options.leaseIds.map((leaseId, i) => {
       names[`#r${i}`] = leaseId
@@ -164,10 +208,12 @@ export class DynamoCapacityStore implements CapacityStore {
           ReturnValues: 'UPDATED_OLD',
         }),
       )
+      // Count only this chunk's ids: DynamoDB Local returns the whole old map, not just the removed paths.
       const old = (out.Attributes?.[A.leases] ?? {}) as Record<string, unknown>
-      return Object.keys(old).length
+      return options.leaseIds.filter((leaseId) => leaseId in old).length
     } catch (error) {
-      // One of them was renewed meanwhile: leave them all; the next sweep sees fresh values.
+      // One of them was renewed meanwhile, or the backend is gone: leave this chunk; the next
+      // sweep sees fresh values.
       if (error instanceof ConditionalCheckFailedException) return 0
       throw error
     }

@@ -3,10 +3,17 @@ import type {
   BackendRecord,
   BackendRegistration,
   BackendState,
+  Registrant,
 } from '../backends/backend-record.ts'
 import { IDLE_LOAD } from '../backends/backend-record.ts'
 import type { BackendRegistry } from '../backends/backend-registry.ts'
-import type { AcquireOptions, AcquireResult, CapacityStore, LeaseRef } from './capacity-store.ts'
+import {
+  type AcquireOptions,
+  type AcquireResult,
+  type CapacityStore,
+  type LeaseRef,
+  MAX_RECLAIM_PER_WRITE,
+} from './capacity-store.ts'
 
 /**
  * Backends and leases in one process's memory, with the same conditions as the
@@ -27,11 +34,19 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     }
     if (options.leaseId in backend.leases) return { ok: false, reason: 'no-slot' }
     const leases = { ...backend.leases }
-    const reclaimable = options.reclaim.filter((id) => id in leases)
+    const reclaim = options.reclaim.slice(0, MAX_RECLAIM_PER_WRITE)
+    const reclaimable = reclaim.filter((id) => id in leases)
     if (reclaimable.some((id) => (leases[id] ?? 0) >= options.now)) return { ok: false, reason: 'no-slot' }
-    if (Object.keys(leases).length >= backend.maxConcurrency && reclaimable.length === 0) {
-      return { ok: false, reason: 'no-slot' }
-    }
+    // The same two branches as the DynamoDB condition: a free slot, or removing k expired
+    // leases of the maximum the caller saw so that the write ends at or under it.
+    const size = Object.keys(leases).length
+    const slotFree = size < backend.maxConcurrency
+    const reclaimFrees =
+      options.maxConcurrency === backend.maxConcurrency &&
+      reclaim.length > 0 &&
+      reclaimable.length === reclaim.length &&
+      size - reclaim.length + 1 <= backend.maxConcurrency
+    if (!slotFree && !reclaimFrees) return { ok: false, reason: 'no-slot' }
     for (const id of reclaimable) delete leases[id]
     leases[options.leaseId] = options.expiresAt
     return { ok: true, backend: this.#put({ ...backend, leases }) }
@@ -48,7 +63,15 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     const backend = this.#backends.get(lease.backendId)
     if (!backend) return undefined
     const { [lease.leaseId]: _released, ...leases } = backend.leases
-    return this.#put({ ...backend, leases })
+    const written = this.#put({ ...backend, leases })
+    await this.purgeRemoved(backend.id)
+    return written
+  }
+
+  async purgeRemoved(backendId: string): Promise<boolean> {
+    const backend = this.#backends.get(backendId)
+    if (backend?.state !== 'removed' || Object.keys(backend.leases).length > 0) return false
+    return this.#backends.delete(backendId)
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
@@ -72,12 +95,20 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     return present.length
   }
 
-  async register(registration: BackendRegistration, now: number): Promise<BackendRecord> {
+  async register(
+    registration: BackendRegistration,
+    now: number,
+    by: Registrant = 'admin',
+  ): Promise<BackendRecord> {
     const existing = this.#backends.get(registration.id)
+    // As in DynamoDB: an agent only refreshes an existing backend; the admin keeps its drain state.
+    if (existing && by === 'agent') return this.#put({ ...existing, heartbeatAt: now })
+    const { circuitOpenUntil: _closed, ...kept } = existing ?? {}
     return this.#put({
+      ...kept,
       ...registration,
       models: [...registration.models],
-      state: 'active',
+      state: existing?.state === 'draining' ? 'draining' : 'active',
       registeredAt: existing?.registeredAt ?? now,
       heartbeatAt: now,
       load: existing?.load ?? IDLE_LOAD,
@@ -92,11 +123,16 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
 
   async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
     const backend = this.#backends.get(id)
-    return backend && this.#put({ ...backend, state })
+    if (!backend || backend.state === 'removed') return undefined
+    return this.#put({ ...backend, state })
   }
 
   async deregister(id: string): Promise<boolean> {
-    return this.#backends.delete(id)
+    const backend = this.#backends.get(id)
+    if (!backend) return false
+    this.#put({ ...backend, state: 'removed' })
+    await this.purgeRemoved(id)
+    return true
   }
 
   async get(id: string): Promise<BackendRecord | undefined> {

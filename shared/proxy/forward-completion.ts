@@ -93,6 +93,7 @@ export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResul
     lastFailure = outcome
     exclude.add(served.backendId)
     if (outcome.countsAgainstBackend) o.circuits.onFailure(served.backendId, o.clock())
+    else o.circuits.onNeutral(served.backendId)
     o.log.warn('backend attempt failed', {
       backend: served.backendId,
       attempt: attempt + 1,
@@ -115,11 +116,14 @@ async function attemptOnce(
     totalMs: o.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS,
     clientSignal: o.signal,
   })
+  // A holder whose lease is gone must stop: its slot may already be another request's.
+  lease.lost.addEventListener('abort', () => timers.abort(lease.lost.reason), { once: true })
   let relaying = false
   const fail = async (reason: string, countsAgainstBackend = true): Promise<AttemptFailure> => {
     timers.abort()
     await lease.release()
-    return { failed: true, countsAgainstBackend: countsAgainstBackend && !o.signal.aborted, reason }
+    const notTheBackend = o.signal.aborted || lease.lost.aborted
+    return { failed: true, countsAgainstBackend: countsAgainstBackend && !notTheBackend, reason }
   }
   try {
     let res: Response

@@ -41,7 +41,8 @@ export interface ReapResult {
 
 /**
  * One sweep of everything that only time repairs:
- * - leases whose holder died (expired entries still in a backend's map);
+ * - leases whose holder died (expired entries still in a backend's map), and the
+ *   tombstones of removed backends once no lease is left;
  * - queued jobs whose message was never sent (the outbox: gateway or worker
  *   died, or SQS refused the send) → send it now;
  * - running jobs whose claim lapsed (the worker died mid-job) → queued again
@@ -95,14 +96,22 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
       counts.staleBackends++
     }
     const leaseIds = expiredLeaseIds(backend, now)
-    if (leaseIds.length === 0) continue
-    await guarded('lease reclaim', backend.id, async () => {
-      counts.leasesReclaimed += await options.capacity.reclaimExpired({
-        backendId: backend.id,
-        leaseIds,
-        now,
+    const allExpired = leaseIds.length === Object.keys(backend.leases).length
+    if (leaseIds.length > 0) {
+      await guarded('lease reclaim', backend.id, async () => {
+        counts.leasesReclaimed += await options.capacity.reclaimExpired({
+          backendId: backend.id,
+          leaseIds,
+          now,
+        })
       })
-    })
+    }
+    // A deregistered backend whose last holders died: nothing left for its tombstone to guard.
+    if (backend.state === 'removed' && allExpired) {
+      await guarded('tombstone purge', backend.id, async () => {
+        await options.capacity.purgeRemoved(backend.id)
+      })
+    }
   }
 
   for (const job of await options.jobs.listDue({ status: 'queued', now, limit })) {

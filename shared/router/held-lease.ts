@@ -6,6 +6,11 @@ import type { CapacityView } from './capacity-view.ts'
  * A slot held on one backend. It renews itself at a third of the TTL while the
  * request runs (a long generation must not lose its slot), and `release()` is
  * idempotent so every exit path (success, error, client abort) may call it.
+ *
+ * A holder that loses its lease must stop, or the backend runs one request more
+ * than its slots: `lost` aborts when a renewal finds the lease gone (reclaimed by
+ * another process after it expired) or when renewals kept failing until the lease
+ * had expired anyway (its slot may be someone else's by then).
  */
 export class HeldLease {
   readonly backend: BackendRecord
@@ -16,6 +21,8 @@ export class HeldLease {
   readonly #ttlMs: number
   readonly #clock: () => number
   readonly #onRelease: (heldMs: number) => void
+  readonly #lost = new AbortController()
+  #expiresAt: number
   #timer: NodeJS.Timeout | undefined
   #released: Promise<void> | undefined
 
@@ -37,9 +44,15 @@ export class HeldLease {
     this.#ttlMs = options.ttlMs
     this.#clock = options.clock
     this.#onRelease = options.onRelease
+    this.#expiresAt = options.acquiredAt + options.ttlMs
     this.#timer = setInterval(() => void this.#renew(), Math.max(250, Math.floor(this.#ttlMs / 3)))
     // A pending renewal must not keep a finished process (or a Lambda invocation) alive.
     this.#timer.unref()
+  }
+
+  /** Aborts (reason: an Error) when the lease is lost; the holder aborts its backend call on it. */
+  get lost(): AbortSignal {
+    return this.#lost.signal
   }
 
   get released(): boolean {
@@ -60,15 +73,24 @@ export class HeldLease {
   }
 
   async #renew(): Promise<void> {
-    if (this.#released) return
+    if (this.#released || this.#lost.signal.aborted) return
+    const expiresAt = this.#clock() + this.#ttlMs
+    let kept: boolean
     try {
-      await this.#store.renew({
-        backendId: this.backend.id,
-        leaseId: this.leaseId,
-        expiresAt: this.#clock() + this.#ttlMs,
-      })
+      kept = await this.#store.renew({ backendId: this.backend.id, leaseId: this.leaseId, expiresAt })
     } catch {
-      // A failed renewal is retried at the next tick; the lease still has two thirds of its TTL.
+      // A failed renewal is retried at the next tick while the lease has time left.
+      if (this.#clock() >= this.#expiresAt) this.#loseLease('lease expired while renewals failed')
+      return
     }
+    if (this.#released) return
+    if (kept) this.#expiresAt = expiresAt
+    else this.#loseLease('lease reclaimed')
+  }
+
+  #loseLease(reason: string): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#lost.abort(new Error(reason))
   }
 }

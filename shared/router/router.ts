@@ -108,6 +108,7 @@ export class Router {
         expiresAt: now + this.#o.leaseTtlMs,
         staleBefore,
         reclaim: expiredLeaseIds(choice.backend, now),
+        maxConcurrency: choice.backend.maxConcurrency,
       })
       if (result.ok) {
         view.update(result.backend)

@@ -74,16 +74,10 @@ const queue = (name: string) => idOf('AWS::SQS::Queue', `SpillwayQueues${name}`)
 const secret = (name: string) => idOf('AWS::SecretsManager::Secret', `SpillwaySecrets${name}`)
 const logs = (fn: FunctionName) => idOf('AWS::Logs::LogGroup', `Spillway${fn}Logs`)
 
-const ITEM_WRITES = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-]
 const CONSUME = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']
 
 describe('IAM scope', () => {
-  it('gives the gateway its three tables, send on both queues, the depth of all four queues and the four secrets', () => {
+  it('gives the gateway its three tables, send on both queues, the depth of all four queues and the three secrets it reads', () => {
     const grants = grantsOf('Gateway')
     expect([...grants.keys()].sort()).toEqual(
       [
@@ -97,7 +91,6 @@ describe('IAM scope', () => {
         queue('BatchDeadLetter'),
         secret('AdminKey'),
         secret('AgentKey'),
-        secret('WebhookKey'),
         secret('BackendKey'),
       ].sort(),
     )
@@ -115,14 +108,13 @@ describe('IAM scope', () => {
     ])
   })
 
-  it('lets the worker consume and re-send on both queues, and only read tenants', () => {
+  it('lets the worker consume and re-send on both queues, with no access to tenants', () => {
     const grants = grantsOf('Worker')
     expect([...grants.keys()].sort()).toEqual(
       [
         logs('Worker'),
         table('Backends'),
         table('Jobs'),
-        table('Tenants'),
         queue('Interactive'),
         queue('Batch'),
         secret('WebhookKey'),
@@ -132,8 +124,23 @@ describe('IAM scope', () => {
     for (const name of ['Interactive', 'Batch']) {
       for (const action of [...CONSUME, 'sqs:SendMessage']) expect(grants.get(queue(name))).toContain(action)
     }
-    for (const action of ITEM_WRITES) expect(grants.get(table('Tenants'))).not.toContain(action)
-    expect(grants.get(table('Tenants'))).toContain('dynamodb:GetItem')
+  })
+
+  // Defect 13: every writer had DeleteItem and BatchWriteItem on every table it wrote.
+  it('grants DeleteItem only on the backends table, to the three functions that end tombstones, and BatchWriteItem to nobody', () => {
+    const deleters: string[] = []
+    for (const fn of ['Gateway', 'Worker', 'Reaper', 'DeadLetters'] as const) {
+      for (const [id, actions] of grantsOf(fn)) {
+        expect(actions, `${fn} on ${id}`).not.toContain('dynamodb:BatchWriteItem')
+        if (actions.has('dynamodb:DeleteItem'))
+          deleters.push(`${fn}:${id === table('Backends') ? 'Backends' : id}`)
+      }
+    }
+    expect(deleters.sort()).toEqual(['Gateway:Backends', 'Reaper:Backends', 'Worker:Backends'])
+  })
+
+  it('never lets the gateway read the webhook signing key, which it does not use', () => {
+    expect(grantsOf('Gateway').has(secret('WebhookKey'))).toBe(false)
   })
 
   it('lets the DLQ handler consume the dead-letter queues, write jobs and read the webhook key, nothing else', () => {

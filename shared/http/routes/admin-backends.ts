@@ -12,6 +12,7 @@ import { checkBackendUrl } from '../../backends/backend-url.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
 import { tierModelIds } from '../../config/tier-models.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
+import { bearerToken, hashApiKey } from '../../tenants/api-keys.ts'
 import * as z from '../../validation/zod-mini.ts'
 import type { AppEnv } from '../app-deps.ts'
 import { keyAuth } from '../middleware/tenant-auth.ts'
@@ -67,7 +68,9 @@ function unknownModelCheck(config: GatewayConfig): (models: readonly string[]) =
 
 /**
  * Backend registry routes. Register and heartbeat accept the agent key or the
- * admin key; everything else needs the admin key.
+ * admin key; everything else needs the admin key. All agents share one key, so an
+ * agent's registration creates a backend but cannot change one that exists (its URL,
+ * size, models, drain state or open circuit): only the admin key can.
  */
 export function adminBackendRoutes(options: {
   config: GatewayConfig
@@ -108,7 +111,12 @@ export function adminBackendRoutes(options: {
           { param: 'models', code: 'model_not_served' },
         )
       }
-      const backend = await registry.register({ ...input, url: url.url }, clock())
+      const byAdmin = hashApiKey(bearerToken(c.req.header('authorization')) ?? '') === options.adminKeyHash
+      const backend = await registry.register(
+        { ...input, url: url.url },
+        clock(),
+        byAdmin ? 'admin' : 'agent',
+      )
       const warnings = probe?.kind === 'unverified' ? [`models not verified: ${probe.reason}`] : undefined
       return c.json({ ...describeBackend(backend, clock()), ...(warnings ? { warnings } : {}) }, 201)
     })

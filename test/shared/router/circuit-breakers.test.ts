@@ -74,7 +74,8 @@ describe('Class: CircuitBreakers', () => {
       // Assess
       expect(firstMayProbe).toBe(true)
       expect(circuits.allows('b1', after)).toBe(false)
-      expect(circuits.allows('b1', after + 10 * COOL_DOWN_MS)).toBe(false)
+      // Until the probe reports or times out (defect 8: it used to block for good).
+      expect(circuits.allows('b1', after + COOL_DOWN_MS - 1)).toBe(false)
     })
 
     it('claims nothing on a closed circuit', () => {
@@ -117,6 +118,52 @@ describe('Class: CircuitBreakers', () => {
       circuits.onFailure('b1', probeAt)
 
       // Assess
+      expect(circuits.allows('b1', probeAt + COOL_DOWN_MS - 1)).toBe(false)
+      expect(circuits.allows('b1', probeAt + COOL_DOWN_MS)).toBe(true)
+    })
+  })
+
+  // Defect 8: a probe that ended in a 429, a client abort or a lost claim recorded neither
+  // success nor failure, so the circuit stayed half-open with no further probe, for good.
+  describe('Method: onNeutral', () => {
+    it('hands the half-open probe back when its outcome is not the backend’s doing', () => {
+      // Prepare
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+      const probeAt = T0 + COOL_DOWN_MS
+      circuits.onAttempt('b1', probeAt)
+      const duringProbe = circuits.allows('b1', probeAt + 1)
+
+      // Act
+      circuits.onNeutral('b1')
+
+      // Assess
+      expect(duringProbe).toBe(false)
+      expect(circuits.allows('b1', probeAt + 2)).toBe(true)
+    })
+  })
+
+  describe('Option: probeTimeoutMs', () => {
+    it('lets a new probe through once a probe has reported nothing for that long', () => {
+      // Prepare
+      const circuits = new CircuitBreakers({
+        failureThreshold: 1,
+        coolDownMs: COOL_DOWN_MS,
+        probeTimeoutMs: 5_000,
+      })
+      circuits.onFailure('b1', T0)
+      const probeAt = T0 + COOL_DOWN_MS
+      circuits.onAttempt('b1', probeAt)
+
+      // Act & Assess: the probe's request vanished without a word (its process lost track of it).
+      expect(circuits.allows('b1', probeAt + 4_999)).toBe(false)
+      expect(circuits.allows('b1', probeAt + 5_000)).toBe(true)
+    })
+
+    it('defaults to the cool-down', () => {
+      const circuits = openedCircuits({ failures: 3, at: T0 })
+      const probeAt = T0 + COOL_DOWN_MS
+      circuits.onAttempt('b1', probeAt)
+
       expect(circuits.allows('b1', probeAt + COOL_DOWN_MS - 1)).toBe(false)
       expect(circuits.allows('b1', probeAt + COOL_DOWN_MS)).toBe(true)
     })

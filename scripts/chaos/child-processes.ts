@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+
+const GATEWAY = fileURLToPath(new URL('../../functions/gateway/node.ts', import.meta.url))
+const WORKER = fileURLToPath(new URL('../../local/worker-poller.ts', import.meta.url))
+
+/** A gateway or worker process joined to the local stack through its environment. */
+export interface SpillwayProcess {
+  readonly kind: 'gateway' | 'worker'
+  /** The gateway's base URL; empty for a worker. */
+  readonly url: string
+  readonly pid: number
+  /** Resolves when the process has exited, however. */
+  readonly exited: Promise<void>
+  kill(signal?: NodeJS.Signals): Promise<void>
+}
+
+/**
+ * Starts `functions/gateway/node.ts` (which prints `{"listening": url}`) or the local SQS
+ * poller `local/worker-poller.ts` (which prints `{"workers":"ready"}`), and resolves once
+ * it said so.
+ */
+export async function startSpillwayProcess(options: {
+  kind: 'gateway' | 'worker'
+  env: Record<string, string>
+}): Promise<SpillwayProcess> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--experimental-strip-types', '--no-warnings', options.kind === 'gateway' ? GATEWAY : WORKER],
+    {
+      env: { ...process.env, ...options.env, PORT: '0', LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  )
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! })
+    lines.on('line', (line) => {
+      try {
+        const parsed = JSON.parse(line) as { listening?: string; workers?: string }
+        if (parsed.listening) resolve(parsed.listening)
+        if (parsed.workers === 'ready') resolve('')
+      } catch {
+        // Not the readiness line.
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`${options.kind} exited with ${code} before it was ready`)))
+  })
+  return {
+    kind: options.kind,
+    url,
+    pid: child.pid ?? 0,
+    exited,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+}
