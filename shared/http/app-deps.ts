@@ -5,6 +5,7 @@ import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import type { AppLogger } from '../logging.ts'
+import type { Observability } from '../observability/observability.ts'
 import type { QueueDepthReader } from '../queue/queue-depth.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
 import type { TenantStore } from '../tenants/tenant-store.ts'
@@ -52,6 +53,8 @@ export interface AppDeps {
   readonly clock?: () => number
   readonly random?: () => number
   readonly log?: AppLogger
+  /** Metrics, request log lines, dashboard data; `createApp` makes one when absent. */
+  readonly observability?: Observability
   /** How long an API key lookup is cached; a revoked key stops working within this. */
   readonly keyCacheMs?: number
 }
@@ -60,5 +63,7 @@ export type AppEnv = {
   Variables: {
     tenant: TenantPolicy
     requestId: string
+    /** The configured model a route resolved (observability reads it; else it parses the body again). */
+    model?: string
   }
 }

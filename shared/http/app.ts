@@ -10,6 +10,8 @@ import {
   SpillwayError,
 } from '../errors.ts'
 import { errorFields, silentLogger } from '../logging.ts'
+import { Observability } from '../observability/observability.ts'
+import { observeRequests } from '../observability/observe-requests.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
@@ -18,8 +20,10 @@ import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
 import { chatCompletionRoutes } from './routes/chat-completions.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
 import { healthRoutes } from './routes/health.ts'
 import { jobRoutes } from './routes/jobs.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { modelRoutes } from './routes/models.ts'
 
 export const VERSION = '0.1.0'
@@ -35,8 +39,24 @@ export const VERSION = '0.1.0'
 export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const clock = deps.clock ?? Date.now
   const log = deps.log ?? silentLogger
+  const observability = deps.observability ?? new Observability({ clock, log })
   const routes =
-    routing ?? createRouting({ config: deps.config, capacity: deps.capacity, clock, random: deps.random })
+    routing ??
+    createRouting({
+      config: deps.config,
+      capacity: deps.capacity,
+      clock,
+      random: deps.random,
+      onDecision: (decision) => observability.onDecision(decision),
+    })
+  observability.attach({
+    fleet: {
+      backends: (now) => routes.view.backends(now),
+      circuitOpen: (id, now) => routes.circuits.isOpen(id, now),
+      heartbeatStaleMs: deps.config.heartbeatStaleSeconds * 1000,
+    },
+    ...(deps.queueDepth ? { queueDepth: deps.queueDepth } : {}),
+  })
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
@@ -48,6 +68,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       },
     }),
   )
+  app.use('/v1/*', observeRequests({ observability, models: deps.config.models.map((m) => m.id) }))
   app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? 30_000 }))
 
   app.route('/', healthRoutes({ version: VERSION, clock }))
@@ -74,6 +95,16 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       adminKeyHash: deps.adminKeyHash,
       queueDepth: deps.queueDepth,
       jobs: deps.jobs,
+    }),
+  )
+
+  app.route('/', metricsRoutes({ observability, adminKeyHash: deps.adminKeyHash }))
+  app.route(
+    '/',
+    dashboardRoutes({
+      observability,
+      adminKeyHash: deps.adminKeyHash,
+      ...(deps.jobs ? { jobs: deps.jobs } : {}),
     }),
   )
 
