@@ -22,23 +22,26 @@ export async function dashboardData(observability: Observability, jobs?: JobStor
   for (const backend of fleet) pools.set(backend.hardware, [...(pools.get(backend.hardware) ?? []), backend])
   return {
     at: new Date(now).toISOString(),
-    pools: [...pools].map(([hardware, backends]) => ({
-      hardware,
-      leased: backends.reduce((n, b) => n + b.leased, 0),
-      slots: backends.reduce((n, b) => n + b.maxConcurrency, 0),
-      backends: backends.map((b) => ({
-        id: b.id,
-        leased: b.leased,
-        free: b.free,
-        maxConcurrency: b.maxConcurrency,
-        health: (['healthy', 'degraded', 'out'] as const)[b.level],
-        reasons: b.reasons,
-        heartbeatAgeMs: b.heartbeatAgeMs,
-        running: b.load.running,
-        waiting: b.load.waiting,
-        kvCacheUsage: b.load.kvCacheUsage,
+    // Accelerators first, CPU last: the order requests spill in.
+    pools: [...pools]
+      .sort(([a], [b]) => Number(a === 'cpu') - Number(b === 'cpu') || a.localeCompare(b))
+      .map(([hardware, backends]) => ({
+        hardware,
+        leased: backends.reduce((n, b) => n + b.leased, 0),
+        slots: backends.reduce((n, b) => n + b.maxConcurrency, 0),
+        backends: backends.map((b) => ({
+          id: b.id,
+          leased: b.leased,
+          free: b.free,
+          maxConcurrency: b.maxConcurrency,
+          health: (['healthy', 'degraded', 'out'] as const)[b.level],
+          reasons: b.reasons,
+          heartbeatAgeMs: b.heartbeatAgeMs,
+          running: b.load.running,
+          waiting: b.load.waiting,
+          kvCacheUsage: b.load.kvCacheUsage,
+        })),
       })),
-    })),
     removed: observability.readings.removed(fleet).map((b) => b.id),
     queues: lanes,
     jobs: {

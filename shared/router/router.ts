@@ -84,9 +84,8 @@ export class Router {
     const passed: string[] = []
 
     for (const tier of options.model.tiers) {
-      const where = tier.hardware.join('/')
       if (tier.degraded && !options.mayDegrade) {
-        passed.push(`${where} not allowed (key may not degrade)`)
+        passed.push(`${tier.hardware.join('/')} not allowed (key may not degrade)`)
         continue
       }
       const healthy = backends.filter(
@@ -99,7 +98,7 @@ export class Router {
           !options.exclude?.has(b.id),
       )
       if (healthy.length === 0) {
-        passed.push(`${where} has no healthy backend`)
+        passed.push(`${tier.hardware.join('/')} has no healthy backend`)
         continue
       }
       sawHealthy = true
@@ -107,6 +106,7 @@ export class Router {
       slotsInAllowedTiers += healthy.reduce((sum, b) => sum + b.maxConcurrency, 0)
 
       const lease = await this.#acquireInTier(healthy, now, staleBefore)
+      const where = () => [...new Set(healthy.map((b) => b.hardware))].join('/')
       if (lease) {
         const route: Route = tier.degraded ? 'fallback' : 'primary'
         const chosen = lease.backend
@@ -121,12 +121,12 @@ export class Router {
           reason: [
             ...passed,
             `${chosen.id} had ${free} of ${chosen.maxConcurrency} slots free` +
-              ` (best of two among ${healthy.length} on ${where})`,
+              ` (best of two among ${healthy.length} on ${where()})`,
           ].join('; '),
         }))
         return { ok: true, lease, tier, route }
       }
-      passed.push(`${where} full (${healthy.length} backends)`)
+      if (this.#onDecision) passed.push(`${where()} full (all ${healthy.length} busy)`)
     }
     this.#decided(() => ({
       model: options.model.id,
