@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { startLocalStack } from '../local/local-stack.ts'
 import { burst } from './lib/burst.ts'
-import { chromiumAvailable, CHROMIUM_PATH, launchChromium } from './lib/chromium.ts'
+import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from './lib/chromium.ts'
 
 // `node scripts/screenshot-dashboard.ts [out.png]`: the README's dashboard picture, taken mid-burst
 // on a local stack with the default fleet, through the same Chromium as the browser test.
