@@ -55,3 +55,22 @@ export async function oneRequest(options: BurstOptions): Promise<BurstAnswer> {
     ...(Number.isFinite(queueMs) ? { queueMs } : {}),
   }
 }
+
+/** `concurrency` clients each sending one request after another until `stop()`; resolves with every answer. */
+export function steadyLoad(options: Omit<BurstOptions, 'count'> & { concurrency: number }) {
+  let stopped = false
+  const answers: BurstAnswer[] = []
+  const client = async () => {
+    while (!stopped) answers.push(await oneRequest({ ...options, count: 1 }))
+  }
+  const running = Promise.all(Array.from({ length: options.concurrency }, client))
+  return {
+    answers,
+    /** Lets each client finish the request it has in flight. */
+    async stop(): Promise<BurstAnswer[]> {
+      stopped = true
+      await running
+      return answers
+    },
+  }
+}
