@@ -37,13 +37,21 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 700))
   }
   const answers = burst({ ...base, count: 40, maxTokens: 160 })
-  await page.waitForFunction(() => Number(document.querySelector('#queues')?.getAttribute('data-depth')) > 4)
+  // The moment the picture is for: every H20 slot leased, CPU taking fallbacks, a backlog queued.
   await page.waitForSelector('#rates [data-route="fallback"]')
-  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await page
+    .waitForFunction(
+      () =>
+        document.querySelector('[data-pool="h20"]')?.getAttribute('data-leased') === '8' &&
+        Number(document.querySelector('#queues')?.getAttribute('data-depth')) > 4,
+      undefined,
+      { timeout: 20_000, polling: 100 },
+    )
+    .catch(() => console.warn('H20 never showed full with a backlog; taking the picture anyway'))
   await mkdir(dirname(out), { recursive: true })
   await page.screenshot({ path: out, fullPage: true })
   console.log(`wrote ${out}`)
-  await answers
+  await answers.catch((error: unknown) => console.warn(`burst ended with ${String(error)}`))
 } finally {
   await browser.close()
   await stack.stop()

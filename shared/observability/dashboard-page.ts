@@ -58,7 +58,7 @@ button { background:var(--primary); color:#0b0f14; border:0; border-radius:4px; 
 <main>
   <section id="pools-section"><h2>GPU and CPU pools</h2><div id="pools" class="empty">no backends yet</div></section>
   <section id="queue-section"><h2>Overflow queue</h2><div id="queues" class="nums"></div><h2 style="margin-top:14px">Job outcomes</h2><div id="outcomes" class="nums"></div></section>
-  <section id="rates-section"><h2>Requests by route and hardware (last 60 s)</h2><div id="rates" class="empty">no requests yet</div></section>
+  <section id="rates-section"><h2>Requests per second by route · hardware</h2><div id="rates" class="empty">no requests yet</div></section>
   <section id="decisions-section" class="wide"><h2>Last routing decisions</h2><table><thead><tr><th>time</th><th>model</th><th>outcome</th><th>backend</th><th>why</th></tr></thead><tbody id="decisions"></tbody></table></section>
 </main>
 <script src="/dashboard/app.js"></script>

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import type { JobStore } from '../../jobs/job-store.ts'
-import { dashboardData } from '../../observability/dashboard-data.ts'
+import { type DashboardData, dashboardData } from '../../observability/dashboard-data.ts'
 import { DASHBOARD_HTML } from '../../observability/dashboard-page.ts'
 import { DASHBOARD_SCRIPT } from '../../observability/dashboard-script.ts'
 import type { Observability } from '../../observability/observability.ts'
@@ -12,15 +12,30 @@ import { adminUnlessOpen } from './metrics.ts'
  * `GET /dashboard/data` every second with the admin key the operator typed
  * (kept in sessionStorage), or with none when the local stack opened it.
  */
+/** Polls within this share one read of the fleet, the queues and the job counts, however many pages are open. */
+const DATA_CACHE_MS = 1000
+
 export function dashboardRoutes(options: {
   observability: Observability
   adminKeyHash: string
   jobs?: JobStore
 }) {
+  let cached: { at: number; data: Promise<DashboardData> } | undefined
+  const data = () => {
+    const now = options.observability.clock()
+    if (!cached || now - cached.at >= DATA_CACHE_MS) {
+      const entry = { at: now, data: dashboardData(options.observability, options.jobs) }
+      entry.data.catch(() => {
+        if (cached === entry) cached = undefined
+      })
+      cached = entry
+    }
+    return cached.data
+  }
   return new Hono<AppEnv>()
     .get('/dashboard', (c) =>
       c.html(DASHBOARD_HTML, 200, {
-        // Everything is inline and same-origin; nothing else may load or run.
+        // Styles inline, the one script same-origin, data from this origin only; nothing else loads.
         'content-security-policy':
           "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
         'cache-control': 'no-store',
@@ -34,6 +49,6 @@ export function dashboardRoutes(options: {
     )
     .get('/dashboard/data', adminUnlessOpen(options), async (c) => {
       c.header('cache-control', 'no-store')
-      return c.json(await dashboardData(options.observability, options.jobs))
+      return c.json(await data())
     })
 }
