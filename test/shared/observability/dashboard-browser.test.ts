@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalStack } from '../../../local/local-stack.ts'
 import { burst } from '../../../scripts/lib/burst.ts'
 import { CHROMIUM_PATH, chromiumAvailable, launchChromium } from '../../../scripts/lib/chromium.ts'
-import { MODEL, startTestStack } from '../../support/gateway-stack.ts'
+import { MODEL, startTestStack, testConfig } from '../../support/gateway-stack.ts'
 
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core)
@@ -27,6 +27,8 @@ describe.runIf(haveChromium)('GET /dashboard in Chromium', () => {
       speed: 0.5,
       workers: true,
       openDashboard: true,
+      // The test config's 2 s staleness turns a heartbeat late on a loaded machine into 503s.
+      config: testConfig({ heartbeatStaleSeconds: 15 }),
       tenants: [{ key: QUEUE_KEY, policy: { id: 'queuer', mayDegrade: true, mayQueue: true } }],
     })
     await stack.ready()
