@@ -9,6 +9,8 @@ import {
 } from '../shared/config/gateway-config.ts'
 import { createApp } from '../shared/http/app.ts'
 import { type AppLogger, silentLogger } from '../shared/logging.ts'
+import { isJobOutcome } from '../shared/observability/job-outcomes.ts'
+import { Observability } from '../shared/observability/observability.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
@@ -42,6 +44,11 @@ export interface LocalStackOptions {
   /** Run the worker (through the local SQS poller), the DLQ handler and the reaper in this process. */
   readonly workers?: boolean
   readonly log?: AppLogger
+  /**
+   * Serve `/metrics` and the dashboard's data without the admin key (`npm start`
+   * does; the gateway listens on 127.0.0.1 only). Off by default, as on a deployment.
+   */
+  readonly openDashboard?: boolean
   /** Extra env for the gateway (lease TTL and the like come through `config`). */
   readonly prefix?: string
 }
@@ -53,6 +60,8 @@ export interface LocalStack {
   /** The env a separate gateway or worker process needs to join this stack. */
   readonly env: Record<string, string>
   readonly agents: readonly HeartbeatAgent[]
+  /** The gateway's metrics, log lines and dashboard data (the worker's job outcomes land here too). */
+  readonly observability: Observability
   /** Resolves once every simulated backend has registered through its agent. */
   ready(): Promise<void>
   stop(): Promise<void>
@@ -103,7 +112,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.faults ? { faults: options.faults } : {}),
     apiKey: options.backendApiKey,
   })
-  const app = createApp(gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }))
+  const observability = new Observability({ log, openWithoutKey: options.openDashboard ?? false })
+  const app = createApp({
+    ...gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }),
+    observability,
+  })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -121,7 +134,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   )
 
   const workers: LocalWorkers | undefined = options.workers
-    ? await startLocalWorkers({ env: runtime, log })
+    ? await startLocalWorkers({
+        env: runtime,
+        log,
+        onJobOutcome: (outcome) => {
+          if (isJobOutcome(outcome)) observability.recordJobOutcome(outcome)
+        },
+      })
     : undefined
 
   let stopped = false
@@ -131,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     gatewayUrl,
     env: { ...env, SPILLWAY_GATEWAY_URL: gatewayUrl },
     agents,
+    observability,
     async ready() {
       while (!agents.every((agent) => agent.status().registered)) await new Promise((r) => setTimeout(r, 20))
     },

@@ -80,6 +80,7 @@ const stack = await startLocalStack({
   agentKey: settings.agentKey,
   backendApiKey: settings.backendApiKey,
   workers: true,
+  openDashboard: true,
   tenants: [
     {
       key: settings.devKey,
@@ -105,6 +106,7 @@ const lines = [
   `Spillway is up in ${((performance.now() - startedAt) / 1000).toFixed(1)} s`,
   '',
   `  gateway      ${url}   (OpenAI base URL: ${url}/v1)`,
+  `  dashboard    ${url}/dashboard   (live pools, queue, routes; /metrics for Prometheus, no key locally)`,
   `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? `  (${dynamodb === 'local' ? 'DynamoDB Local' : 'dynalite'}, embedded)` : ''}`,
   `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
   '  worker       polling the interactive and batch queues; DLQ handler and reaper running',

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-sqs'
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
 import { createWorkerHandler } from '../functions/worker/handler.ts'
+import type { JobRunOutcome } from '../functions/worker/run-job.ts'
 import { workerFromEnv } from '../functions/worker/worker-deps.ts'
 import type { WorkerOptions } from '../functions/worker/worker-options.ts'
 import { createDeadLetterHandler } from '../shared/jobs/dead-letter-handler.ts'
@@ -33,6 +34,8 @@ export interface LocalWorkersOptions {
   readonly reaperIntervalMs?: number | false
   readonly outboxGraceMs?: number
   readonly log?: AppLogger
+  /** Each job delivery's outcome (the local stack counts job outcomes in its metrics). */
+  readonly onJobOutcome?: (outcome: JobRunOutcome) => void
 }
 
 export interface LocalWorkers {
@@ -61,7 +64,10 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
   const adapters = createAwsAdapters(env)
   const { sqs } = adapters.clients
   const worker = await workerFromEnv({ env, log, adapters, options: options.worker })
-  const workerHandler = createWorkerHandler(worker)
+  const workerHandler = createWorkerHandler(
+    worker,
+    options.onJobOutcome ? { onOutcome: options.onJobOutcome } : {},
+  )
   // The reaper and the DLQ handler end jobs too, and sign their webhooks like the worker.
   const webhooks = { secret: worker.webhookSecret, settings: worker.options.webhook }
   const deadLetterHandler = createDeadLetterHandler({ jobs: adapters.jobs, webhooks, log })

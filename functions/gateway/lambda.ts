@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import { createApp } from '../../shared/http/app.ts'
+import { EmfRequestSink } from '../../shared/observability/emf-metrics.ts'
+import { Observability } from '../../shared/observability/observability.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
@@ -11,4 +13,11 @@ const env = readRuntimeEnv(process.env)
 const log = new Logger({ serviceName: 'spillway-gateway', logLevel: env.logLevel.toUpperCase() as 'INFO' })
 const adapters = createAwsAdapters(env)
 const secrets = await resolveSecrets(env)
-export const handler = functionUrlStreamHandler(createApp(gatewayDeps({ env, adapters, secrets, log })))
+// Each request's EMF line is written before its response stream closes (observeRequests).
+const observability = new Observability({
+  log,
+  sinks: [new EmfRequestSink({ serviceName: 'spillway-gateway' })],
+})
+export const handler = functionUrlStreamHandler(
+  createApp({ ...gatewayDeps({ env, adapters, secrets, log }), observability }),
+)

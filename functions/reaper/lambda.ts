@@ -1,4 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger'
+import type { Context } from 'aws-lambda'
+import { emitFleetGauges } from '../../shared/observability/emf-metrics.ts'
 import { createReaperHandler } from '../../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
@@ -10,4 +12,12 @@ const log = new Logger({ serviceName: 'spillway-reaper', logLevel: env.logLevel.
 const { capacity, jobs, queue } = createAwsAdapters(env)
 const heartbeatStaleMs = env.config.heartbeatStaleSeconds * 1000
 const webhooks = { secret: await webhookSecretFrom(env) }
-export const handler = createReaperHandler({ capacity, jobs, queue, log, heartbeatStaleMs, webhooks })
+const reap = createReaperHandler({ capacity, jobs, queue, log, heartbeatStaleMs, webhooks })
+
+export async function handler(event: unknown, context?: Context) {
+  const result = await reap(event, context)
+  // The dashboard's slot and backend-state graphs: one point per run (a minute) from one snapshot.
+  const backends = await capacity.snapshot()
+  emitFleetGauges({ serviceName: 'spillway-reaper', backends, now: Date.now(), heartbeatStaleMs })
+  return result
+}

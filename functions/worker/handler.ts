@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { parseJobMessage } from '../../shared/queue/job-queue.ts'
-import { runJobMessage } from './run-job.ts'
+import { type JobRunOutcome, runJobMessage } from './run-job.ts'
 import type { Worker } from './worker.ts'
 
 /** A body that is not a job message: failing it sends it, after the redrive count, to the DLQ. */
@@ -18,7 +18,13 @@ export class UnreadableMessageError extends Error {
  * @example
  * export const handler = createWorkerHandler(createWorker({ config, jobs, queue, capacity, backendClient }))
  */
-export function createWorkerHandler(worker: Worker) {
+export function createWorkerHandler(
+  worker: Worker,
+  hooks: {
+    /** Each delivery's outcome (metrics); called before the record is acknowledged, must not throw. */
+    onOutcome?: (outcome: JobRunOutcome) => void | Promise<void>
+  } = {},
+) {
   return async function workerHandler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
     // One processor per invocation: outside Lambda (the local poller) invocations overlap,
     // and the processor keeps the batch's state on itself.
@@ -33,6 +39,7 @@ export function createWorkerHandler(worker: Worker) {
         outcome,
         receiveCount: record.attributes.ApproximateReceiveCount,
       })
+      await hooks.onOutcome?.(outcome)
       return outcome
     }
     return processPartialResponse(event, handleRecord, processor, {

@@ -16,11 +16,16 @@ import { Topic } from 'aws-cdk-lib/aws-sns'
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions'
 import type { Queue } from 'aws-cdk-lib/aws-sqs'
 import { Construct } from 'constructs'
+import {
+  type CloudWatchMetricName,
+  CLOUDWATCH_METRICS as CW,
+  METRICS_NAMESPACE,
+} from '../../shared/observability/metric-names.ts'
 import type { QueueKey } from '../../shared/tables.ts'
 import type { FunctionKey } from './functions.ts'
 
 /** Namespace of the metrics the functions emit with Powertools (`POWERTOOLS_METRICS_NAMESPACE`). */
-export const METRICS_NAMESPACE = 'Spillway'
+export { METRICS_NAMESPACE }
 
 export interface AlarmThresholds {
   /** Oldest message age on the interactive queue before it alarms (default 10 minutes). */
@@ -115,10 +120,11 @@ export class SpillwayObservability extends Construct {
     }
 
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) })
-    const search = (metricName: string, statistic: string) =>
+    // Only names from CLOUDWATCH_METRICS, which the functions emit (test/infra/dashboard-metrics.test.ts).
+    const search = (metricName: CloudWatchMetricName, statistic: string) =>
       new SearchExpression({
         expression: `SEARCH('Namespace="${METRICS_NAMESPACE}" MetricName="${metricName}"', '${statistic}', 60)`,
-        label: metricName,
+        label: `${metricName} ${statistic}`,
         period: Duration.minutes(1),
       })
     const queueDepth: IMetric[] = lanes.flatMap((lane) => [
@@ -136,12 +142,27 @@ export class SpillwayObservability extends Construct {
       }),
     ])
     this.dashboard.addWidgets(
-      graph('Requests by route and hardware', [search('Requests', 'Sum')]),
-      graph('Slots in use per hardware class', [search('SlotsInUse', 'Maximum')]),
+      graph('Requests by route, hardware and status', [search(CW.requests, 'Sum')]),
+      graph('Slots in use and free per hardware class', [
+        search(CW.slotsInUse, 'Maximum'),
+        search(CW.slotsFree, 'Minimum'),
+      ]),
+    )
+    this.dashboard.addWidgets(
+      graph('Request duration and time to first token (ms)', [
+        search(CW.requestDuration, 'p99'),
+        search(CW.timeToFirstToken, 'p50'),
+        search(CW.timeToFirstToken, 'p99'),
+      ]),
+      graph('Backend state (0 healthy, 1 degraded, 2 out)', [search(CW.backendState, 'Maximum')]),
     )
     this.dashboard.addWidgets(
       graph('Queue depth', queueDepth),
-      graph('Job outcomes', [search('JobOutcomes', 'Sum')]),
+      graph('Queue wait (ms)', [search(CW.queueWait, 'p50'), search(CW.queueWait, 'p99')]),
+    )
+    this.dashboard.addWidgets(
+      graph('Job outcomes', [search(CW.jobOutcomes, 'Sum')]),
+      graph('Capacity wanted (requests waiting per model)', [search(CW.capacityWanted, 'Maximum')]),
     )
     this.dashboard.addWidgets(
       graph(

@@ -8,6 +8,7 @@ import type { HoldSettings } from '../gateway/hold-settings.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import type { OverflowPort } from '../jobs/overflow-port.ts'
 import type { AppLogger } from '../logging.ts'
+import type { Observability } from '../observability/observability.ts'
 import type { QueueDepthReader } from '../queue/queue-depth.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
 import type { TenantStore } from '../tenants/tenant-store.ts'
@@ -40,7 +41,9 @@ export interface AppDeps {
   readonly clock?: () => number
   readonly random?: () => number
   readonly log?: AppLogger
-  /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
+  /** Metrics, request log lines, dashboard data; `createApp` makes one when absent. */
+  readonly observability?: Observability
+    /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
   readonly keyCacheMs?: number
 }
 
@@ -48,5 +51,7 @@ export type AppEnv = {
   Variables: {
     tenant: TenantPolicy
     requestId: string
+    /** The configured model a route resolved (observability reads it; else it parses the body again). */
+    model?: string
   }
 }

@@ -2,7 +2,10 @@ import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { isTransientAwsError } from '../aws/transient-error.ts'
 import { internalError, NotFoundError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
+import { bothSignals, loggedCapacitySignal } from '../gateway/capacity-signal.ts'
 import { errorFields, silentLogger } from '../logging.ts'
+import { Observability } from '../observability/observability.ts'
+import { observeRequests } from '../observability/observe-requests.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
 import { readBody } from './middleware/read-body.ts'
@@ -12,8 +15,10 @@ import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
 import { chatCompletionRoutes } from './routes/chat-completions.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
 import { healthRoutes } from './routes/health.ts'
 import { jobRoutes } from './routes/jobs.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 import { modelRoutes } from './routes/models.ts'
 
 export const VERSION = '0.1.0'
@@ -29,12 +34,29 @@ export const VERSION = '0.1.0'
 export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const clock = deps.clock ?? Date.now
   const log = deps.log ?? silentLogger
+  const observability = deps.observability ?? new Observability({ clock, log })
   const routes =
-    routing ?? createRouting({ config: deps.config, capacity: deps.capacity, clock, random: deps.random })
+    routing ??
+    createRouting({
+      config: deps.config,
+      capacity: deps.capacity,
+      clock,
+      random: deps.random,
+      onDecision: (decision) => observability.onDecision(decision),
+    })
+  observability.attach({
+    fleet: {
+      backends: (now) => routes.view.backends(now),
+      circuitOpen: (id, now) => routes.circuits.isOpen(id, now),
+      heartbeatStaleMs: deps.config.heartbeatStaleSeconds * 1000,
+    },
+    ...(deps.queueDepth ? { queueDepth: deps.queueDepth } : {}),
+  })
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
   app.use(readBody({ maxBytes: deps.config.maxBodyBytes }))
+  app.use('/v1/*', observeRequests({ observability, models: deps.config.models.map((m) => m.id) }))
   app.use(
     '/v1/*',
     tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS }),
@@ -43,7 +65,12 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   app.route('/', healthRoutes({ version: VERSION, clock }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))
   app.route('/', modelRoutes(deps.config, routes, clock))
-  app.route('/', chatCompletionRoutes(deps, routes, log, clock))
+  // The capacity-wanted signal goes to the log line and to the metric.
+  const capacitySignal = bothSignals(deps.capacitySignal ?? loggedCapacitySignal(log), {
+    wanted: (model, waiting) => void observability.capacityWanted(model, waiting),
+    satisfied: (model) => void observability.capacityWanted(model, 0),
+  })
+  app.route('/', chatCompletionRoutes({ ...deps, capacitySignal }, routes, log, clock))
   if (deps.jobs) app.route('/', jobRoutes({ jobs: deps.jobs, clock }))
   app.route(
     '/',
@@ -65,6 +92,16 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       adminKeyHash: deps.adminKeyHash,
       queueDepth: deps.queueDepth,
       jobs: deps.jobs,
+    }),
+  )
+
+  app.route('/', metricsRoutes({ observability, adminKeyHash: deps.adminKeyHash }))
+  app.route(
+    '/',
+    dashboardRoutes({
+      observability,
+      adminKeyHash: deps.adminKeyHash,
+      ...(deps.jobs ? { jobs: deps.jobs } : {}),
     }),
   )
 

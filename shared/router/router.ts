@@ -31,6 +31,18 @@ export type RouteResult =
   /** `saturated`: allowed tiers have healthy backends, all busy. `no-backend`: none healthy at all. */
   | { readonly ok: false; readonly reason: 'saturated' | 'no-backend'; readonly retryAfterSeconds: number }
 
+/** What the router decided for one request and why, for operators (the dashboard's "last decisions"). */
+export interface RouteDecision {
+  readonly model: string
+  readonly outcome: Route | 'saturated' | 'no-backend'
+  readonly hardware?: string
+  readonly backendId?: string
+  /** One sentence a person can read: why this backend, why CPU, why nothing. */
+  readonly reason: string
+  /** Healthy backends in the allowed tiers that were considered. */
+  readonly candidates: number
+}
+
 export interface RouterOptions {
   readonly store: CapacityStore
   readonly view: CapacityView
@@ -41,6 +53,8 @@ export interface RouterOptions {
   readonly heartbeatStaleMs: number
   /** Acquire attempts per tier before calling it saturated (each lost race costs one write). */
   readonly maxAttemptsPerTier?: number
+  /** Called once per `acquire` with its outcome; must not throw (observability only). */
+  readonly onDecision?: (decision: RouteDecision) => void
 }
 
 /**
@@ -49,12 +63,14 @@ export interface RouterOptions {
  * random picks, one conditional write per attempt, another candidate on a lost race.
  */
 export class Router {
-  readonly #o: Required<RouterOptions>
+  readonly #o: Required<Omit<RouterOptions, 'onDecision'>>
+  readonly #onDecision: RouterOptions['onDecision']
   /** Mean seconds a lease is held, per hardware class: drives Retry-After. */
   readonly #holdSeconds = new Map<string, number>()
 
   constructor(options: RouterOptions) {
     this.#o = { random: Math.random, maxAttemptsPerTier: 8, ...options }
+    this.#onDecision = options.onDecision
   }
 
   async acquire(options: RouteOptions): Promise<RouteResult> {
@@ -63,9 +79,15 @@ export class Router {
     const backends = await this.#o.view.backends(now)
     let sawHealthy = false
     let slotsInAllowedTiers = 0
+    let candidates = 0
+    // Why each earlier tier did not serve: the reason a request lands on CPU or in the queue.
+    const passed: string[] = []
 
     for (const tier of options.model.tiers) {
-      if (tier.degraded && !options.mayDegrade) continue
+      if (tier.degraded && !options.mayDegrade) {
+        passed.push(`${tier.hardware.join('/')} not allowed (key may not degrade)`)
+        continue
+      }
       const healthy = backends.filter(
         (b) =>
           tier.hardware.includes(b.hardware) &&
@@ -75,16 +97,56 @@ export class Router {
           this.#o.circuits.allows(b.id, now) &&
           !options.exclude?.has(b.id),
       )
-      if (healthy.length === 0) continue
+      if (healthy.length === 0) {
+        passed.push(`${tier.hardware.join('/')} has no healthy backend`)
+        continue
+      }
       sawHealthy = true
+      candidates += healthy.length
       slotsInAllowedTiers += healthy.reduce((sum, b) => sum + b.maxConcurrency, 0)
 
       const lease = await this.#acquireInTier(healthy, now, staleBefore)
-      if (lease) return { ok: true, lease, tier, route: tier.degraded ? 'fallback' : 'primary' }
+      const where = () => [...new Set(healthy.map((b) => b.hardware))].join('/')
+      if (lease) {
+        const route: Route = tier.degraded ? 'fallback' : 'primary'
+        const chosen = lease.backend
+        // After our own write: one more slot was free when we chose it.
+        const free = freeSlots(chosen, now) + 1
+        this.#decided(() => ({
+          model: options.model.id,
+          outcome: route,
+          hardware: chosen.hardware,
+          backendId: chosen.id,
+          candidates,
+          reason: [
+            ...passed,
+            `${chosen.id} had ${free} of ${chosen.maxConcurrency} slots free` +
+              ` (best of two among ${healthy.length} on ${where()})`,
+          ].join('; '),
+        }))
+        return { ok: true, lease, tier, route }
+      }
+      if (this.#onDecision) passed.push(`${where()} full (all ${healthy.length} busy)`)
     }
+    this.#decided(() => ({
+      model: options.model.id,
+      outcome: sawHealthy ? 'saturated' : 'no-backend',
+      candidates,
+      reason: passed.join('; ') || 'the model has no tiers',
+    }))
     return sawHealthy
       ? { ok: false, reason: 'saturated', retryAfterSeconds: this.#retryAfter(slotsInAllowedTiers) }
       : { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
+  }
+
+  /** Builds the decision only when someone listens: the reason's strings cost nothing otherwise. */
+  #decided(decision: () => RouteDecision): void {
+    if (!this.#onDecision) return
+    try {
+      this.#onDecision(decision())
+    } catch {
+      // Observability must never fail a request.
+    }
   }
 
   async #acquireInTier(

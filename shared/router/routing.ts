@@ -2,7 +2,7 @@ import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig } from '../config/gateway-config.ts'
 import { CapacityView } from './capacity-view.ts'
 import { CircuitBreakers } from './circuit-breakers.ts'
-import { Router } from './router.ts'
+import { type RouteDecision, Router } from './router.ts'
 
 export interface Routing {
   readonly router: Router
@@ -16,6 +16,7 @@ export function createRouting(options: {
   capacity: CapacityStore
   clock: () => number
   random?: () => number
+  onDecision?: (decision: RouteDecision) => void
 }): Routing {
   const { config } = options
   const view = new CapacityView({ store: options.capacity, maxAgeMs: config.snapshotMaxAgeMs })
@@ -35,6 +36,7 @@ export function createRouting(options: {
     circuits,
     clock: options.clock,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.onDecision ? { onDecision: options.onDecision } : {}),
     leaseTtlMs: config.leaseTtlSeconds * 1000,
     heartbeatStaleMs: config.heartbeatStaleSeconds * 1000,
   })

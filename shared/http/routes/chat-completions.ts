@@ -47,6 +47,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
         code: 'model_not_found',
         param: 'model',
       })
+    c.set('model', model.id)
     if (!tenantMayUseModel(tenant, model.id)) {
       throw new PermissionDeniedError(`This key may not use the model "${model.id}".`, { param: 'model' })
     }
