@@ -43,7 +43,7 @@ export interface AppDeps {
   readonly log?: AppLogger
   /** Metrics, request log lines, dashboard data; `createApp` makes one when absent. */
   readonly observability?: Observability
-    /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
+  /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
   readonly keyCacheMs?: number
 }
 
