@@ -30,7 +30,30 @@ export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Ho
     })
   }
 
-  app.get('/health', () => new Response(null, { status: engine.isSlowStarting() ? 503 : 200 }))
+  app.get('/health', () => healthResponse(engine))
+
+  // llama.cpp says how many sequences it runs at once (`--parallel`) here; the agent reads `total_slots`.
+  if (engine.engine === 'llamacpp') {
+    app.get('/props', (c) =>
+      c.json({
+        default_generation_settings: { id: 0, id_task: -1, n_ctx: MAX_MODEL_LEN, is_processing: false },
+        total_slots: engine.scheduler.maxNumSeqs,
+        model_path: engine.models[0] ?? '',
+        modalities: { vision: false },
+        is_sleeping: false,
+      }),
+    )
+  }
+  if (engine.engine === 'tgi') {
+    app.get('/info', (c) =>
+      c.json({
+        model_id: engine.models[0] ?? '',
+        max_concurrent_requests: engine.scheduler.maxNumSeqs + engine.scheduler.maxWaiting,
+        max_total_tokens: MAX_MODEL_LEN,
+        router: 'text-generation-router',
+      }),
+    )
+  }
 
   app.get('/v1/models', (c) =>
     c.json({
@@ -39,7 +62,7 @@ export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Ho
         id,
         object: 'model',
         created: startedAt,
-        owned_by: 'vllm',
+        owned_by: engine.engine,
         root: id,
         parent: null,
         max_model_len: MAX_MODEL_LEN,
@@ -70,4 +93,16 @@ export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Ho
 
   app.notFound(() => errorResponse(404, 'Not Found'))
   return app
+}
+
+/** 200 when ready, 503 while "loading"; llama.cpp puts a JSON body on both, the others send none. */
+function healthResponse(engine: SimEngine): Response {
+  const loading = engine.isSlowStarting()
+  if (engine.engine !== 'llamacpp') return new Response(null, { status: loading ? 503 : 200 })
+  return loading
+    ? Response.json(
+        { error: { code: 503, message: 'Loading model', type: 'unavailable_error' } },
+        { status: 503 },
+      )
+    : Response.json({ status: 'ok' })
 }
