@@ -151,7 +151,10 @@ export function startBackendAgent(options: BackendAgentOptions): BackendAgent {
     const found = await discover()
     if (found === 'fatal') return 'fatal'
     if (found === 'retry') return false
-    if (state !== 'registering') enter('registering', `${options.engine} server at ${options.backendUrl}`)
+    // A retry after a refusal stays in gateway-error: one line per outage, not two per attempt.
+    if (state === 'discovering' || state === 'backend-down') {
+      enter('registering', `${options.engine} server at ${options.backendUrl}`)
+    }
     const answer = await gateway.register(found)
     if (!answer.ok) return refused('registration refused', answer)
     registration = found
