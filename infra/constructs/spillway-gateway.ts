@@ -10,6 +10,7 @@ import {
   type GatewayConfigInput,
   parseGatewayConfig,
 } from '../../shared/config/gateway-config.ts'
+import { parseCorsOrigins } from '../../shared/runtime/cors-origins.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
 import { type FunctionKey, SpillwayFunction } from './functions.ts'
 import { type AlarmThresholds, METRICS_NAMESPACE, SpillwayObservability } from './observability.ts'
@@ -37,6 +38,12 @@ export interface SpillwayGatewayProps {
     memorySize?: number
     /** The longest stream or `Prefer: wait` hold (default and maximum 15 minutes). */
     timeout?: Duration
+    /**
+     * Browser origins allowed to call the API (`['https://app.example.com']`, or `['*']`);
+     * CORS is off when absent. The app answers CORS itself (`SPILLWAY_CORS_ORIGINS`), so the
+     * Function URL gets no CORS setting of its own, which would answer preflights in its place.
+     */
+    corsOrigins?: readonly string[]
   }
   worker?: {
     /** Concurrent worker invocations per queue (default 5, minimum 2). */
@@ -141,6 +148,9 @@ export class SpillwayGateway extends Construct {
         SPILLWAY_AGENT_KEY_SECRET_ARN: secrets.agent.secretArn,
         SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
         SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
+        ...(props.gateway?.corsOrigins?.length
+          ? { SPILLWAY_CORS_ORIGINS: parseCorsOrigins(props.gateway.corsOrigins.join(',')).join(',') }
+          : {}),
       },
     })
     const worker = fn('worker', {

@@ -54,6 +54,8 @@ export interface AppDeps {
   readonly log?: AppLogger
   /** How long an API key lookup is cached; a revoked key stops working within this. */
   readonly keyCacheMs?: number
+  /** Browser origins allowed to call the gateway (`*` for any); CORS is off when empty. */
+  readonly corsOrigins?: readonly string[]
 }
 
 export type AppEnv = {

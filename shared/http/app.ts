@@ -12,6 +12,7 @@ import {
 import { errorFields, silentLogger } from '../logging.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
+import { corsPolicy } from './middleware/cors.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
 import { tenantAuth } from './middleware/tenant-auth.ts'
 import { openApiDocument } from './openapi.ts'
@@ -40,6 +41,8 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
+  // Before auth: a preflight never carries the key.
+  if (deps.corsOrigins?.length) app.use(corsPolicy({ origins: deps.corsOrigins }))
   app.use(
     bodyLimit({
       maxSize: deps.config.maxBodyBytes,

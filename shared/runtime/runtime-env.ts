@@ -5,6 +5,7 @@ import {
   parseGatewayConfig,
 } from '../config/gateway-config.ts'
 import type { QueueKey, TableKey } from '../tables.ts'
+import { parseCorsOrigins } from './cors-origins.ts'
 
 /**
  * Everything a Spillway process reads from its environment, read once. The
@@ -18,6 +19,8 @@ export interface RuntimeEnv {
   readonly queues: Record<QueueKey, string>
   readonly deadLetterQueues: Record<QueueKey, string>
   readonly config: GatewayConfig
+  /** `SPILLWAY_CORS_ORIGINS`, comma-separated; empty: CORS off. */
+  readonly corsOrigins: readonly string[]
   readonly secrets: {
     /** Plain keys: local stack only. A deployment passes secret ARNs instead. */
     readonly adminKey?: string
@@ -61,6 +64,7 @@ export function readRuntimeEnv(env: Record<string, string | undefined>): Runtime
       batch: env.SPILLWAY_DLQ_BATCH_URL ?? '',
     },
     config: parseConfig(env.SPILLWAY_CONFIG),
+    corsOrigins: parseCorsOrigins(env.SPILLWAY_CORS_ORIGINS),
     secrets: {
       ...renameKeys(optional('SPILLWAY_ADMIN_KEY'), 'adminKey'),
       ...renameKeys(optional('SPILLWAY_AGENT_KEY'), 'agentKey'),
