@@ -3,8 +3,12 @@
  * for tests (state, reset, faults at run time).
  */
 import { Hono } from 'hono'
-import { handleChatCompletion, type SimEnv } from './chat-completions.ts'
+import type { SimEnv } from './admission.ts'
+import { handleChatCompletion } from './chat-completions.ts'
+import { handleCompletion } from './completions.ts'
+import { handleEmbeddings } from './embeddings.ts'
 import { errorResponse } from './openai-wire.ts'
+import { handleResponse } from './responses.ts'
 import { faultPatch, type SimEngine } from './sim-engine.ts'
 import { renderSimMetrics } from './sim-metrics.ts'
 
@@ -71,6 +75,9 @@ export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Ho
   )
 
   app.post('/v1/chat/completions', (c) => handleChatCompletion(engine, c))
+  app.post('/v1/completions', (c) => handleCompletion(engine, c))
+  app.post('/v1/responses', (c) => handleResponse(engine, c))
+  app.post('/v1/embeddings', (c) => handleEmbeddings(engine, c))
 
   app.get('/metrics', (c) =>
     c.body(renderSimMetrics(engine), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }),
