@@ -2,7 +2,7 @@
  * The HTTP surface of one simulated backend: vLLM's routes plus `/sim/*` hooks
  * for tests (state, reset, faults at run time).
  */
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import type { SimEnv } from './admission.ts'
 import { handleChatCompletion } from './chat-completions.ts'
 import { handleCompletion } from './completions.ts'
@@ -18,7 +18,8 @@ export interface SimAppOptions {
   /**
    * Like vLLM's `--api-key`: `/v1/*` then answers 401 `{"error":"Unauthorized"}`
    * unless the request carries `Authorization: Bearer <key>`; `/health` and
-   * `/metrics` stay open, as in vLLM.
+   * `/metrics` stay open, as in vLLM (the llama.cpp dialect guards `/metrics`
+   * and `/props` too, as llama.cpp does).
    */
   readonly apiKey?: string | undefined
 }
@@ -28,10 +29,16 @@ export function createSimApp(engine: SimEngine, options: SimAppOptions = {}): Ho
   const startedAt = Math.floor(Date.now() / 1000)
   const { apiKey } = options
   if (apiKey) {
-    app.use('/v1/*', async (c, next) => {
+    const guard: MiddlewareHandler = async (c, next) => {
       if (c.req.header('authorization') !== `Bearer ${apiKey}`) return c.json({ error: 'Unauthorized' }, 401)
       await next()
-    })
+    }
+    app.use('/v1/*', guard)
+    // llama.cpp's --api-key guards everything but /health (and the model list); vLLM leaves /metrics open.
+    if (engine.engine === 'llamacpp') {
+      app.use('/metrics', guard)
+      app.use('/props', guard)
+    }
   }
 
   app.get('/health', () => healthResponse(engine))

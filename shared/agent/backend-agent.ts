@@ -155,9 +155,10 @@ export function startBackendAgent(options: BackendAgentOptions): BackendAgent {
     if (state === 'discovering' || state === 'backend-down') {
       enter('registering', `${options.engine} server at ${options.backendUrl}`)
     }
+    // Known before the answer: a stop that cuts the call short must still be able to drain it.
+    registration = found
     const answer = await gateway.register(found)
     if (!answer.ok) return refused('registration refused', answer)
-    registration = found
     registered = true
     registrations++
     refusals = 0
@@ -239,7 +240,7 @@ export function startBackendAgent(options: BackendAgentOptions): BackendAgent {
       stopping.abort()
       clearTimeout(timer)
       await running
-      if (stopOptions.drain && registered) {
+      if (stopOptions.drain && registration) {
         const answer = await gateway.drain(registration?.id ?? options.id)
         if (answer.ok) logger.info(`${tag} drained: the gateway sends it no new work`)
         else logger.warn(`${tag} drain refused (${answer.reason}); the backend goes stale instead`)

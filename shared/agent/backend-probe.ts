@@ -15,7 +15,7 @@ export interface ProbeOptions {
   readonly engine: EngineName
   /** Base URL of the server, without `/v1`. */
   readonly backendUrl: string
-  /** Sent to `/v1/*` when the server demands one (vLLM's `--api-key`). */
+  /** Sent on every probe when the server demands one (`--api-key` of vLLM and llama.cpp). */
   readonly backendApiKey?: string | undefined
   readonly timeoutMs: number
   readonly signal: AbortSignal
@@ -80,10 +80,8 @@ async function get(options: ProbeOptions, path: string): Promise<Probed<string>>
   const url = `${options.backendUrl.replace(/\/+$/, '')}${path}`
   try {
     const response = await fetch(url, {
-      headers:
-        path.startsWith('/v1/') && options.backendApiKey
-          ? { Authorization: `Bearer ${options.backendApiKey}` }
-          : {},
+      // llama.cpp's --api-key guards /metrics and /props too; vLLM leaves them open and ignores it.
+      headers: options.backendApiKey ? { Authorization: `Bearer ${options.backendApiKey}` } : {},
       signal: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs)]),
     })
     const text = await response.text()

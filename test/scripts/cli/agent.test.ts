@@ -90,6 +90,9 @@ describe('runAgentCommand against a local gateway', () => {
       )
       expect(await eventually(async () => (await list()) !== undefined)).toBe(true)
       expect(await list()).toMatchObject({ state: 'active', maxConcurrency: 3, models: [CPU_MODEL] })
+      expect(await eventually(() => lines.some((line) => line.startsWith('[agent cpu-llama] serving')))).toBe(
+        true,
+      )
       stop.abort()
       expect(await exit).toBe(0)
       expect(await list()).toMatchObject({ state: 'draining' })
