@@ -51,6 +51,8 @@ export interface LocalStackOptions {
   readonly openDashboard?: boolean
   /** Extra env for the gateway (lease TTL and the like come through `config`). */
   readonly prefix?: string
+  /** Browser origins allowed to call the gateway (`SPILLWAY_CORS_ORIGINS`); off when absent. */
+  readonly corsOrigins?: readonly string[]
 }
 
 export interface LocalStack {
@@ -93,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     SPILLWAY_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
     ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
     ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
+    ...(options.corsOrigins?.length ? { SPILLWAY_CORS_ORIGINS: options.corsOrigins.join(',') } : {}),
   }
   const runtime = readRuntimeEnv(env)
   const adapters = createAwsAdapters(runtime)

@@ -29,7 +29,7 @@ if (args.help) {
   --dynamodb local  AWS's DynamoDB Local (needs Java 17) instead of dynalite: the real limits
 
 Settings (environment): PORT, SPILLWAY_CONFIG_FILE, SPILLWAY_FLEET, SPILLWAY_DEV_KEY, SPILLWAY_ADMIN_KEY,
-SPILLWAY_BACKEND_API_KEY, AWS_ENDPOINT_URL`)
+SPILLWAY_BACKEND_API_KEY, SPILLWAY_CORS_ORIGINS, AWS_ENDPOINT_URL`)
   process.exit(0)
 }
 
@@ -79,6 +79,8 @@ const stack = await startLocalStack({
   adminKey: settings.adminKey,
   agentKey: settings.agentKey,
   backendApiKey: settings.backendApiKey,
+  // Checked by the gateway's own env reader: a malformed origin stops the start with its name.
+  ...(process.env.SPILLWAY_CORS_ORIGINS ? { corsOrigins: process.env.SPILLWAY_CORS_ORIGINS.split(',') } : {}),
   workers: true,
   openDashboard: true,
   tenants: [

@@ -5,7 +5,12 @@ import { FunctionUrlAuthType, type IFunctionUrl, InvokeMode } from 'aws-cdk-lib/
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
-import type { GatewayConfigInput } from '../../shared/config/gateway-config.ts'
+import {
+  DEFAULT_CONFIG,
+  type GatewayConfigInput,
+  parseGatewayConfig,
+} from '../../shared/config/gateway-config.ts'
+import { parseCorsOrigins } from '../../shared/runtime/cors-origins.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
 import { DeployedConfig } from './deployed-config.ts'
 import { type FunctionKey, SpillwayFunction } from './functions.ts'
@@ -39,6 +44,12 @@ export interface SpillwayGatewayProps {
      * reaper and DLQ handler of the account's concurrency.
      */
     reservedConcurrency?: number
+    /**
+     * Browser origins allowed to call the API (`['https://app.example.com']`, or `['*']`);
+     * CORS is off when absent. The app answers CORS itself (`SPILLWAY_CORS_ORIGINS`), so the
+     * Function URL gets no CORS setting of its own, which would answer preflights in its place.
+     */
+    corsOrigins?: readonly string[]
   }
   worker?: {
     /** Concurrent worker invocations per queue (default 5, minimum 2). */
@@ -148,6 +159,9 @@ export class SpillwayGateway extends Construct {
         SPILLWAY_ADMIN_KEY_SECRET_ARN: secrets.admin.secretArn,
         SPILLWAY_AGENT_KEY_SECRET_ARN: secrets.agent.secretArn,
         SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
+        ...(props.gateway?.corsOrigins?.length
+          ? { SPILLWAY_CORS_ORIGINS: parseCorsOrigins(props.gateway.corsOrigins.join(',')).join(',') }
+          : {}),
       },
       reservedConcurrency: props.gateway?.reservedConcurrency ?? 50,
     })

@@ -1,6 +1,7 @@
 /**
- * A fleet of simulated backends from a spec such as `h20=2x4,cpu=1x2`: ids are
- * `<class>-<n>`, numbered per class; each backend runs `slots` sequences.
+ * A fleet of simulated backends from a spec such as `h20=2x4,cpu=1x2@llamacpp`:
+ * ids are `<class>-<n>`, numbered per class; each backend runs `slots`
+ * sequences and speaks the metric dialect of its `@engine` (vLLM by default).
  */
 import type { SimFaultOptions } from './faults.ts'
 import { parseFleetSpec } from './fleet-spec.ts'
@@ -48,6 +49,7 @@ export async function startFleet(options: StartFleetOptions): Promise<Fleet> {
             hardware: entry.hardware,
             models: modelsFor(entry.hardware, options.models),
             maxNumSeqs: entry.slots,
+            ...(entry.engine ? { engine: entry.engine } : {}),
             ...(options.maxWaiting === undefined ? {} : { maxWaiting: options.maxWaiting }),
             speed: options.speed ?? 1,
             faults: { ...faults['*'], ...faults[entry.hardware], ...faults[id] },

@@ -106,3 +106,21 @@ export const DEFAULT_MODEL_MAP: Readonly<Record<HardwareClass, readonly string[]
 export function modelsFor(hardware: HardwareClass, overrides: ModelMap = {}): readonly string[] {
   return overrides[hardware] ?? DEFAULT_MODEL_MAP[hardware]
 }
+
+/**
+ * Embedding models the simulator knows, with their vector sizes: such a model
+ * answers `/v1/embeddings` only, as vLLM serves a model either to generate or
+ * to embed. `bge-small-en-v1.5` is the CPU embedding model of the local stack.
+ */
+export const EMBEDDING_MODELS: Readonly<Record<string, number>> = {
+  'bge-small-en-v1.5': 384,
+  'bge-base-en-v1.5': 768,
+  'bge-m3': 1024,
+  'nomic-embed-text-v1.5': 768,
+}
+
+export const EMBEDDING_MODEL = 'bge-small-en-v1.5'
+
+export function isEmbeddingModel(model: string): boolean {
+  return Object.hasOwn(EMBEDDING_MODELS, model)
+}

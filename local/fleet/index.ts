@@ -17,4 +17,3 @@ export {
 } from './heartbeat-agent.ts'
 export { type SimBackend, type SimBackendOptions, startSimBackend } from './sim-backend.ts'
 export type { SimStateSnapshot } from './sim-engine.ts'
-export { type ReadVllmLoadResult, readVllmLoad, type VllmLoad } from './vllm-load.ts'

@@ -6,6 +6,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
+import type { EngineName } from '../../shared/agent/engine-dialects.ts'
 import type { SimFaultOptions } from './faults.ts'
 import type { HardwareClass } from './hardware-profiles.ts'
 import { createSimApp } from './sim-app.ts'
@@ -26,6 +27,8 @@ export interface SimBackendOptions extends SimEngineOptions {
 export interface SimBackend {
   readonly id: string
   readonly hardware: HardwareClass
+  /** The metric dialect it speaks (`@engine` in a fleet spec). */
+  readonly engine: EngineName
   /** `http://127.0.0.1:port`, the base of `/v1/...`, `/metrics` and `/health`. */
   readonly url: string
   readonly models: readonly string[]
@@ -68,6 +71,7 @@ export async function startSimBackend(options: SimBackendOptions): Promise<SimBa
   return {
     id: engine.id,
     hardware: engine.hardware,
+    engine: engine.engine,
     url: `http://${HOST}:${port}`,
     models: engine.models,
     maxConcurrency: engine.scheduler.maxNumSeqs,

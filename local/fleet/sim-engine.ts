@@ -3,6 +3,7 @@
  * counters, faults and the few numbers `/metrics` and `/sim/state` report.
  */
 import { z } from 'zod'
+import type { EngineName } from '../../shared/agent/engine-dialects.ts'
 import { NO_FAULTS, type SimFaultOptions, type SimFaults, validateFaults } from './faults.ts'
 import { HARDWARE_PROFILES, type HardwareClass, type HardwareProfile } from './hardware-profiles.ts'
 import { Scheduler } from './scheduler.ts'
@@ -18,6 +19,8 @@ export interface SimEngineOptions {
   /** Scales every delay: 0 = none, 0.01 = fast tests, 1 = real time. */
   readonly speed?: number
   readonly faults?: SimFaultOptions
+  /** The model server whose `/metrics` (and `/props`, `/info`) the simulator imitates; vLLM by default. */
+  readonly engine?: EngineName
 }
 
 export const DEFAULT_MAX_WAITING = 128
@@ -44,6 +47,7 @@ export class SimEngine {
   readonly hardware: HardwareClass
   readonly profile: HardwareProfile
   readonly models: readonly string[]
+  readonly engine: EngineName
   readonly speed: number
   readonly scheduler: Scheduler
   readonly stats = new SimStats()
@@ -58,6 +62,7 @@ export class SimEngine {
     this.hardware = options.hardware
     this.profile = HARDWARE_PROFILES[options.hardware]
     this.models = options.models
+    this.engine = options.engine ?? 'vllm'
     this.speed = options.speed ?? 1
     if (!(this.speed >= 0)) throw new Error(`speed must be ≥ 0, got ${this.speed}`)
     this.scheduler = new Scheduler({
@@ -100,6 +105,7 @@ export class SimEngine {
     return {
       id: this.id,
       hardware: this.hardware,
+      engine: this.engine,
       models: this.models,
       maxNumSeqs: scheduler.maxNumSeqs,
       maxWaiting: scheduler.maxWaiting,

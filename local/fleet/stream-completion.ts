@@ -6,12 +6,35 @@
 
 import { setTimeout as delay } from 'node:timers/promises'
 import { type AdmittedRequest, runSequence, settle } from './generate-run.ts'
-import { chatChunk, sseData, usage, usageChunk } from './openai-wire.ts'
+import {
+  type CompletionHeader,
+  chatChunk,
+  type FinishReason,
+  sseData,
+  type Usage,
+  usage,
+  usageChunk,
+} from './openai-wire.ts'
 import { aborted } from './pacer.ts'
 
 const encoder = new TextEncoder()
 
-export function streamCompletion(admitted: AdmittedRequest): Response {
+/** The chunk shapes of one endpoint's stream (chat by default; `/v1/completions` has its own). */
+export interface StreamWire {
+  readonly start?: (header: CompletionHeader) => unknown
+  readonly token: (header: CompletionHeader, token: string) => unknown
+  readonly finish: (header: CompletionHeader, finishReason: FinishReason) => unknown
+  readonly usage: (header: CompletionHeader, usage: Usage) => unknown
+}
+
+export const CHAT_STREAM: StreamWire = {
+  start: (header) => chatChunk(header, { delta: { role: 'assistant', content: '' } }),
+  token: (header, token) => chatChunk(header, { delta: { content: token } }),
+  finish: (header, finishReason) => chatChunk(header, { delta: { content: '' }, finishReason }),
+  usage: usageChunk,
+}
+
+export function streamCompletion(admitted: AdmittedRequest, wire: StreamWire = CHAT_STREAM): Response {
   const { engine, request, record, header, signal } = admitted
   let controller: ReadableStreamDefaultController<Uint8Array> | undefined
   const body = new ReadableStream<Uint8Array>({
@@ -29,8 +52,8 @@ export function streamCompletion(admitted: AdmittedRequest): Response {
     const { end, release } = await runSequence({
       ...admitted,
       onToken: (token, index) => {
-        if (index === 0) send(chatChunk(header, { delta: { role: 'assistant', content: '' } }))
-        send(chatChunk(header, { delta: { content: token } }))
+        if (index === 0 && wire.start) send(wire.start(header))
+        send(wire.token(header, token))
         completionTokens++
       },
     })
@@ -51,8 +74,8 @@ export function streamCompletion(admitted: AdmittedRequest): Response {
         if (!signal.aborted) controller?.close()
         return
       }
-      send(chatChunk(header, { delta: { content: '' }, finishReason }))
-      if (request.includeUsage) send(usageChunk(header, usage(admitted.promptTokens, completionTokens)))
+      send(wire.finish(header, finishReason))
+      if (request.includeUsage) send(wire.usage(header, usage(admitted.promptTokens, completionTokens)))
       send('[DONE]')
       if (!signal.aborted) controller?.close()
     } finally {

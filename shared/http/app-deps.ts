@@ -45,6 +45,8 @@ export interface AppDeps {
   readonly observability?: Observability
   /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
   readonly keyCacheMs?: number
+  /** Browser origins allowed to call the gateway (`*` for any); CORS is off when empty. */
+  readonly corsOrigins?: readonly string[]
 }
 
 export type AppEnv = {

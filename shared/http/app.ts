@@ -8,6 +8,7 @@ import { Observability } from '../observability/observability.ts'
 import { observeRequests } from '../observability/observe-requests.ts'
 import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
+import { corsPolicy } from './middleware/cors.ts'
 import { readBody } from './middleware/read-body.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
 import { DEFAULT_KEY_CACHE_MS, tenantAuth } from './middleware/tenant-auth.ts'
@@ -55,6 +56,8 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const app = new Hono<AppEnv>()
 
   app.use(requestIdHeader())
+  // Before auth: a preflight never carries the key.
+  if (deps.corsOrigins?.length) app.use(corsPolicy({ origins: deps.corsOrigins }))
   app.use(readBody({ maxBytes: deps.config.maxBodyBytes }))
   app.use('/v1/*', observeRequests({ observability, models: deps.config.models.map((m) => m.id) }))
   app.use(

@@ -90,6 +90,12 @@ export function openApiDocument(version: string) {
           responses: { '200': { description: 'OpenAI model list' } },
         },
       },
+      '/v1/models/{id}': {
+        get: {
+          summary: 'One configured model with its tiers and live availability (`models.retrieve`).',
+          responses: { '200': { description: 'OpenAI model object' }, '404': errorResponse('No such model') },
+        },
+      },
       '/v1/jobs/{id}': {
         get: {
           summary: 'Job status and result (`?wait=N` long-polls).',

@@ -26,5 +26,6 @@ export function gatewayDeps(options: {
     queueDepth: adapters.queueDepth,
     overflow: new Overflow({ jobs: adapters.jobs, queue: adapters.queue, log: options.log }),
     log: options.log,
+    corsOrigins: env.corsOrigins,
   }
 }

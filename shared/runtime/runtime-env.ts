@@ -6,6 +6,7 @@ import {
   parseGatewayConfig,
 } from '../config/gateway-config.ts'
 import type { QueueKey, TableKey } from '../tables.ts'
+import { parseCorsOrigins } from './cors-origins.ts'
 
 /**
  * Everything a Spillway process reads from its environment, read once. The
@@ -19,6 +20,8 @@ export interface RuntimeEnv {
   readonly queues: Record<QueueKey, string>
   readonly deadLetterQueues: Record<QueueKey, string>
   readonly config: GatewayConfig
+  /** `SPILLWAY_CORS_ORIGINS`, comma-separated; empty: CORS off. */
+  readonly corsOrigins: readonly string[]
   readonly secrets: {
     /** Plain keys: local stack only. A deployment passes secret ARNs instead. */
     readonly adminKey?: string
@@ -62,6 +65,7 @@ export function readRuntimeEnv(env: Record<string, string | undefined>): Runtime
       batch: env.SPILLWAY_DLQ_BATCH_URL ?? '',
     },
     config: parseConfig(env),
+    corsOrigins: parseCorsOrigins(env.SPILLWAY_CORS_ORIGINS),
     secrets: {
       ...renameKeys(optional('SPILLWAY_ADMIN_KEY'), 'adminKey'),
       ...renameKeys(optional('SPILLWAY_AGENT_KEY'), 'agentKey'),

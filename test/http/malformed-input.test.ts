@@ -407,7 +407,7 @@ describe('POST /v1/chat/completions with malformed input', () => {
 })
 
 const ROUTES: readonly [string, RegExp][] = [
-  ['GET', /^\/(health|openapi\.json|v1\/models|admin\/backends|admin\/capacity)$/],
+  ['GET', /^\/(health|openapi\.json|v1\/models|v1\/models\/.+|admin\/backends|admin\/capacity)$/],
   ['POST', /^\/(v1\/chat\/completions|admin\/backends|admin\/backends\/[^/]+\/(heartbeat|drain|undrain))$/],
   ['DELETE', /^\/admin\/backends\/[^/]+$/],
 ]

@@ -20,6 +20,7 @@ beforeAll(async () => {
         worker: { maxConcurrency: 12, batchSize: 2 },
         logLevel: 'DEBUG',
         config: { ...DEFAULT_CONFIG, leaseTtlSeconds: 30 },
+        gateway: { corsOrigins: ['https://app.example.com'] },
       },
     },
   })
@@ -55,6 +56,29 @@ describe('SpillwayGateway props', () => {
       expect(JSON.parse(variables.SPILLWAY_CONFIG ?? '{}')).toMatchObject({ leaseTtlSeconds: 30 })
       expect(variables.LOG_LEVEL).toBe('DEBUG')
     }
+  })
+
+  it('gives the gateway alone its CORS origins, and the Function URL no CORS of its own to answer in its place', () => {
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function')) as [string, Resource][]
+    const origins = functions.map(([id, fn]) => [
+      id.includes('Gateway'),
+      (fn.Properties.Environment as { Variables: Record<string, string> }).Variables.SPILLWAY_CORS_ORIGINS,
+    ])
+    expect(origins.filter(([gateway]) => gateway).map(([, value]) => value)).toEqual([
+      'https://app.example.com',
+    ])
+    expect(origins.filter(([gateway]) => !gateway).every(([, value]) => value === undefined)).toBe(true)
+    const urls = Object.values(template.findResources('AWS::Lambda::Url')) as Resource[]
+    expect(urls).toHaveLength(1)
+    expect(urls[0]?.Properties.Cors).toBeUndefined()
+  })
+
+  it('refuses a CORS origin browsers would never send, at synth', () => {
+    const stack = new Stack(new App(), 'BadOrigin')
+    expect(
+      () =>
+        new SpillwayGateway(stack, 'Spillway', { gateway: { corsOrigins: ['https://app.example.com/'] } }),
+    ).toThrow(/SPILLWAY_CORS_ORIGINS: not an origin .*"https:\/\/app.example.com\/"/)
   })
 
   it('refuses an invalid gateway config at synth, naming the problem', () => {

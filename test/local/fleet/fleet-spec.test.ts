@@ -2,12 +2,17 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { FleetSpecError, formatFleetSpec, parseFleetSpec } from '../../../local/fleet/fleet-spec.ts'
 import { HARDWARE_CLASSES } from '../../../local/fleet/hardware-profiles.ts'
+import { ENGINES } from '../../../shared/agent/engine-dialects.ts'
 
-const entry = fc.record({
-  hardware: fc.constantFrom(...HARDWARE_CLASSES),
-  count: fc.integer({ min: 1, max: 64 }),
-  slots: fc.integer({ min: 1, max: 1024 }),
-})
+const entry = fc.record(
+  {
+    hardware: fc.constantFrom(...HARDWARE_CLASSES),
+    count: fc.integer({ min: 1, max: 64 }),
+    slots: fc.integer({ min: 1, max: 1024 }),
+    engine: fc.constantFrom(...ENGINES),
+  },
+  { requiredKeys: ['hardware', 'count', 'slots'] },
+)
 
 describe('parseFleetSpec', () => {
   it('reads class=backends x slots entries', () => {
@@ -15,6 +20,14 @@ describe('parseFleetSpec', () => {
       { hardware: 'h20', count: 2, slots: 4 },
       { hardware: 'cpu', count: 1, slots: 2 },
     ])
+  })
+
+  it('reads the engine dialect of an @engine suffix', () => {
+    expect(parseFleetSpec('h20=2x4@vllm,cpu=1x2@llamacpp')).toEqual([
+      { hardware: 'h20', count: 2, slots: 4, engine: 'vllm' },
+      { hardware: 'cpu', count: 1, slots: 2, engine: 'llamacpp' },
+    ])
+    expect(() => parseFleetSpec('cpu=1x2@ollama')).toThrow(/unknown engine "ollama"/)
   })
 
   it('gives back every well-formed spec it is shown, whatever the spacing and case', () => {

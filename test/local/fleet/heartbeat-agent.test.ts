@@ -2,11 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { GPU_MODEL } from '../../../local/fleet/hardware-profiles.ts'
 import { type HeartbeatAgent, startHeartbeatAgent } from '../../../local/fleet/heartbeat-agent.ts'
 import { type SimBackend, startSimBackend } from '../../../local/fleet/sim-backend.ts'
-import { readVllmLoad } from '../../../local/fleet/vllm-load.ts'
+import { readEngineLoad } from '../../../shared/agent/engine-dialects.ts'
 import { type Receiver, startReceiver } from './gateway-receiver.ts'
 import { clientFor, user, waitUntil } from './sim-client.ts'
 
 const KEY = 'sk-agent-test'
+const SERVING = `[agent h20-1] serving: registered as h20, 1 slots, models ${GPU_MODEL}`
+const started = (url: string) => [`info [agent h20-1] registering: vllm server at ${url}`, `info ${SERVING}`]
 
 let receiver: Receiver | undefined
 let backend: SimBackend | undefined
@@ -40,7 +42,7 @@ describe('startHeartbeatAgent', () => {
   it('registers the backend, then reports the same load its /metrics shows', async () => {
     const { receiver, backend, logs } = await setUp({ stallAfterTokens: 2 })
     await waitUntil(async () => (receiver.heartbeats.length > 0 ? true : undefined))
-    expect(logs).toEqual([])
+    expect(logs).toEqual(started(backend.url))
     expect(receiver.registrations).toEqual([
       { id: 'h20-1', url: backend.url, hardware: 'h20', models: [GPU_MODEL], maxConcurrency: 1 },
     ])
@@ -59,7 +61,7 @@ describe('startHeartbeatAgent', () => {
     const busy = await waitUntil(async () =>
       receiver.heartbeats.find((beat) => beat.running === 1 && beat.waiting === 1),
     )
-    const scraped = readVllmLoad(await (await fetch(`${backend.url}/metrics`)).text())
+    const scraped = readEngineLoad('vllm', await (await fetch(`${backend.url}/metrics`)).text())
     expect(scraped).toEqual({ ok: true, load: busy })
     expect(busy.kvCacheUsage).toBeGreaterThan(0)
 
@@ -78,7 +80,7 @@ describe('startHeartbeatAgent', () => {
   })
 
   it('logs a problem once when it starts and once when it clears, not every tick', async () => {
-    const { receiver, agent, logs } = await setUp()
+    const { receiver, backend, agent, logs } = await setUp()
     await waitUntil(async () => (receiver.heartbeats.length > 0 ? true : undefined))
     receiver.failWith(500)
     await waitUntil(async () => (agent.status().problem ? true : undefined))
@@ -89,8 +91,9 @@ describe('startHeartbeatAgent', () => {
     expect(receiver.heartbeats.length).toBeGreaterThan(failing)
 
     expect(logs).toEqual([
-      'warn [heartbeat h20-1] heartbeat failed: HTTP 500; retrying every 20 ms',
-      'info [heartbeat h20-1] recovered: heartbeats flowing',
+      ...started(backend.url),
+      'warn [agent h20-1] gateway-error: heartbeat refused: HTTP 500',
+      'info [agent h20-1] serving',
     ])
     expect(agent.status()).toMatchObject({ registered: true, problem: undefined })
   })
@@ -101,8 +104,10 @@ describe('startHeartbeatAgent', () => {
     backend.crash()
     await waitUntil(async () => (agent.status().problem ? true : undefined))
     await new Promise((resolve) => setTimeout(resolve, 100)) // several failing ticks
-    expect(logs).toHaveLength(1)
-    expect(logs[0]).toContain(`warn [heartbeat h20-1] cannot read ${backend.url}/metrics: `)
+    expect(logs).toHaveLength(3)
+    expect(logs[2]).toMatch(
+      /^warn \[agent h20-1\] backend-down: \/health: \w+; no heartbeats until it answers$/,
+    )
 
     await agent.stop()
     const sent = receiver.heartbeats.length + receiver.registrations.length
