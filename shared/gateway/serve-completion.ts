@@ -145,23 +145,29 @@ export class CompletionService {
 
     let queued = false
     try {
-      const result = await forwardCompletion({
-        router: this.#o.routing.router,
-        circuits: this.#o.routing.circuits,
-        client: this.#o.backendClient,
-        clock,
-        log: this.#o.log,
-        model: r.model,
-        mayDegrade: r.tenant.mayDegrade,
-        body: r.body,
-        stream: r.stream,
-        signal: r.signal,
-        firstByteTimeoutMs: this.#o.config.upstream.firstByteTimeoutMs,
-        idleTimeoutMs: this.#o.config.upstream.idleTimeoutMs,
-        maxAttempts: this.#o.config.upstream.maxAttempts,
-        totalTimeoutMs: this.#o.config.upstream.totalTimeoutMs,
-        maxResponseBytes: this.#o.config.upstream.maxResponseBytes,
-      })
+      // Held requests of this process already wait for this model: a newcomer that may queue
+      // lines up behind them instead of taking the next freed slot first.
+      const lineFormed =
+        r.tenant.mayQueue && this.#hold?.slots.hasWaiters({ model: r.model, mayDegrade: r.tenant.mayDegrade })
+      const result: Awaited<ReturnType<typeof forwardCompletion>> = lineFormed
+        ? { kind: 'saturated', retryAfterSeconds: 1 }
+        : await forwardCompletion({
+            router: this.#o.routing.router,
+            circuits: this.#o.routing.circuits,
+            client: this.#o.backendClient,
+            clock,
+            log: this.#o.log,
+            model: r.model,
+            mayDegrade: r.tenant.mayDegrade,
+            body: r.body,
+            stream: r.stream,
+            signal: r.signal,
+            firstByteTimeoutMs: this.#o.config.upstream.firstByteTimeoutMs,
+            idleTimeoutMs: this.#o.config.upstream.idleTimeoutMs,
+            maxAttempts: this.#o.config.upstream.maxAttempts,
+            totalTimeoutMs: this.#o.config.upstream.totalTimeoutMs,
+            maxResponseBytes: this.#o.config.upstream.maxResponseBytes,
+          })
       if (result.kind === 'served') {
         const headers = new Headers(result.response.headers)
         for (const [name, value] of Object.entries(routeHeaders(result.served))) headers.set(name, value)

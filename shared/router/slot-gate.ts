@@ -119,6 +119,11 @@ export class SlotGate {
     return result
   }
 
+  /** Is anyone of this process in line for this model? A newcomer then queues behind them. */
+  hasWaiters(options: { model: ModelConfig; mayDegrade: boolean }): boolean {
+    return (this.#lines.get(`${options.model.id}\u0000${options.mayDegrade}`)?.waiters.length ?? 0) > 0
+  }
+
   /** Waiters currently in line (for tests and logs). */
   get waiting(): number {
     let count = 0
