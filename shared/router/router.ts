@@ -132,11 +132,20 @@ export class Router {
     now: number,
     exclude: ReadonlySet<string> | undefined,
   ): RouteResult {
+    let eligible = 0
     let eligibleSlots = 0
     for (const tier of unserved) {
+      eligible += tier.eligible
       eligibleSlots += tier.eligibleSlots
-      if (exclude) for (const id of exclude) eligibleSlots -= tier.member(id)?.slots ?? 0
+      if (!exclude) continue
+      for (const id of exclude) {
+        const member = tier.member(id)
+        if (!member?.eligible) continue
+        eligible--
+        eligibleSlots -= member.slots
+      }
     }
+    if (eligible === 0) return { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
     const hold = this.#meanHoldSeconds()
     const atMost = retryAfterSeconds(hold, eligibleSlots)
     let sawHealthy = false

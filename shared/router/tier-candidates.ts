@@ -58,6 +58,7 @@ export class TierCandidates {
   readonly #tree: FenwickTree
   readonly #tier: TierSpec
   #open = 0
+  #eligible = 0
   #eligibleSlots = 0
   #now: number
   #staleBefore: number
@@ -96,6 +97,11 @@ export class TierCandidates {
   /** Free slots over the open backends. */
   get total(): number {
     return this.#tree.total
+  }
+
+  /** Backends in rotation with no circuit open for all, full or not. */
+  get eligible(): number {
+    return this.#eligible
   }
 
   /** Σ maxConcurrency over the eligible backends: what Retry-After divides by. */
@@ -176,6 +182,7 @@ export class TierCandidates {
     const weight = leases && !member.markedFull ? Math.max(0, record.maxConcurrency - leases.count) : 0
 
     const slots = eligible ? record.maxConcurrency : 0
+    if (eligible !== member.eligible) this.#eligible += eligible ? 1 : -1
     this.#eligibleSlots += slots - member.slots
     if (weight > 0 !== member.weight > 0) this.#open += weight > 0 ? 1 : -1
     this.#tree.add(member.position, weight - member.weight)

@@ -126,6 +126,7 @@ describe('Class: TierCandidates', () => {
               // Assess: each member as the straightforward checks see it, and the sums over them.
               let open = 0
               let total = 0
+              let eligibleCount = 0
               let eligibleSlots = 0
               for (const record of records) {
                 const eligible = isInRotation(record, now - staleMs) && !circuitOpenForAll(record, now)
@@ -141,13 +142,15 @@ describe('Class: TierCandidates', () => {
                 })
                 if (weight > 0) open++
                 total += weight
+                if (eligible) eligibleCount++
                 if (eligible) eligibleSlots += record.maxConcurrency
               }
-              expect({ open: tier.open, total: tier.total, eligibleSlots: tier.eligibleSlots }).toEqual({
-                open,
-                total,
-                eligibleSlots,
-              })
+              expect({
+                open: tier.open,
+                total: tier.total,
+                eligible: tier.eligible,
+                eligibleSlots: tier.eligibleSlots,
+              }).toEqual({ open, total, eligible: eligibleCount, eligibleSlots })
             }
           },
         ),
