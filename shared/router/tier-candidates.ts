@@ -10,7 +10,7 @@ export interface TierSpec {
   readonly model: string
 }
 
-export function servesTier(tier: TierSpec, backend: BackendRecord): boolean {
+function servesTier(tier: TierSpec, backend: BackendRecord): boolean {
   return tier.hardware.includes(backend.hardware) && backend.models.includes(tier.model)
 }
 
