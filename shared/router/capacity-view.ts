@@ -8,7 +8,7 @@ import { TierCandidates, type TierSpec } from './tier-candidates.ts'
  * and release writes return. A lost race marks the backend full until the next
  * read or our next write to it, so we do not hammer an item we know is full.
  * Each tier the router asks about gets an index of its candidates, built on
- * first use after a read and kept current by every change after that.
+ * first use and kept current by every change after that, reads included.
  */
 export class CapacityView {
   readonly #store: CapacityStore
@@ -17,7 +17,7 @@ export class CapacityView {
   /** The map's values as an array, rebuilt only after a change, not per request. */
   #list: readonly BackendRecord[] | undefined
   #fullUntilRefresh = new Set<string>()
-  /** Tier key → its candidates; dropped on a read or when a backend joins or leaves the tier. */
+  /** Tier key → its candidates; rebuilt when a backend joins or leaves the tier. */
   readonly #tiers = new Map<string, TierCandidates>()
   #fetchedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | undefined
@@ -47,7 +47,8 @@ export class CapacityView {
         this.#backends = new Map(backends.map((b) => [b.id, b]))
         this.#list = undefined
         this.#fullUntilRefresh = new Set()
-        this.#tiers.clear()
+        for (const [key, tier] of this.#tiers)
+          if (!tier.reload(this.#backends.values())) this.#tiers.delete(key)
         this.#fetchedAt = now
         this.#changed()
       })

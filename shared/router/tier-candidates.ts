@@ -166,6 +166,30 @@ export class TierCandidates {
     return true
   }
 
+  /**
+   * Takes in a fresh snapshot (every backend, in the view's order). False when
+   * the tier's membership or order changed: the view rebuilds it then. Otherwise
+   * only the backends whose item changed are re-evaluated, which is all of them
+   * after a full Scan but none for a store that hands back unchanged items as is.
+   */
+  reload(backends: Iterable<BackendRecord>): boolean {
+    const changed: [TierMember, BackendRecord][] = []
+    let position = 0
+    for (const record of backends) {
+      if (!servesTier(this.#tier, record)) continue
+      const member = this.members[position++]
+      if (member?.id !== record.id) return false
+      if (member.record !== record || member.markedFull) changed.push([member, record])
+    }
+    if (position !== this.members.length) return false
+    for (const [member, record] of changed) {
+      member.record = record
+      member.markedFull = false
+      this.#evaluate(member)
+    }
+    return true
+  }
+
   markFull(id: string): void {
     const member = this.#byId.get(id)
     if (!member || member.markedFull) return

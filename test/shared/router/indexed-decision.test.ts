@@ -50,12 +50,16 @@ class ScriptedStore implements CapacityStore {
   readonly records = new Map<string, BackendRecord>()
   readonly losing = new Set<string>()
   readonly attempts: string[] = []
+  /** Whether a read returns new objects for every item, as a Scan does, or unchanged items as they were. */
+  readonly copiesOnRead: boolean
 
-  constructor(backends: readonly BackendRecord[]) {
+  constructor(backends: readonly BackendRecord[], copiesOnRead = false) {
     for (const backend of backends) this.records.set(backend.id, backend)
+    this.copiesOnRead = copiesOnRead
   }
   async snapshot() {
-    return [...this.records.values()]
+    const records = [...this.records.values()]
+    return this.copiesOnRead ? records.map((b) => ({ ...b, leases: { ...b.leases } })) : records
   }
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
     this.attempts.push(options.backendId)
@@ -195,8 +199,9 @@ function side<R extends Router | ReferenceRouter>(
   clock: () => number,
   seed: number,
   make: (options: ConstructorParameters<typeof Router>[0]) => R,
+  copiesOnRead = false,
 ) {
-  const store = new ScriptedStore(fleet)
+  const store = new ScriptedStore(fleet, copiesOnRead)
   const view = new CapacityView({ store, maxAgeMs: 1_000 })
   const circuits = new CircuitBreakers({ failureThreshold: FAILURES_TO_OPEN, coolDownMs: COOL_DOWN_MS })
   const router = make({
@@ -232,13 +237,14 @@ describe('Class: Router (indexed decision against the reference)', () => {
         fc.array(backendArb, { minLength: 2, maxLength: 16 }),
         fc.array(stepArb, { minLength: 1, maxLength: 60 }),
         fc.integer(),
-        async (specs, steps, seed) => {
+        fc.boolean(),
+        async (specs, steps, seed, copiesOnRead) => {
           // Prepare: two processes over identical fleets, one with the reference router.
           let now = T0
           const clock = () => now
           const fleet = specs.map(record)
-          const indexed = side(fleet, clock, seed, (o) => new Router(o))
-          const reference = side(fleet, clock, seed, (o) => new ReferenceRouter(o))
+          const indexed = side(fleet, clock, seed, (o) => new Router(o), copiesOnRead)
+          const reference = side(fleet, clock, seed, (o) => new ReferenceRouter(o), copiesOnRead)
           const both = [indexed, reference] as const
           const id = (n: number) => `b${n % fleet.length}`
           let joins = 0

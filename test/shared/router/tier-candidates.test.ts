@@ -220,4 +220,29 @@ describe('Class: CapacityView', () => {
       expect(afterJoin.total).toBe(5)
     })
   })
+
+  describe('Method: refresh', () => {
+    it('keeps the tier index across reads, re-evaluating changed items, and drops backends gone from the read', async () => {
+      // Prepare
+      let snapshot = [backendWithFree('a', 3, { now: NOW }), backendWithFree('b', 2, { now: NOW })]
+      const view = new CapacityView({ store: { snapshot: async () => snapshot } as never, maxAgeMs: 60_000 })
+      await view.refresh(NOW)
+      const before = view.candidates(TIER, NOW, 0)
+      view.markFull('a')
+
+      // Act
+      snapshot = [snapshot[0]!, backendWithFree('b', 5, { now: NOW })]
+      await view.refresh(NOW)
+      const reread = view.candidates(TIER, NOW, 0)
+      snapshot = [snapshot[0]!]
+      await view.refresh(NOW)
+      const shrunk = view.candidates(TIER, NOW, 0)
+
+      // Assess: same index, `a` no longer marked full after the read, `b`'s new item counted.
+      expect(reread).toBe(before)
+      expect(reread.total).toBe(8)
+      expect(shrunk.members.map((m) => m.id)).toEqual(['a'])
+      expect(shrunk.total).toBe(3)
+    })
+  })
 })
