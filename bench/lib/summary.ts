@@ -135,11 +135,11 @@ export function summaryTables(r: BenchResult): string {
       '',
       '**Router decision** (pure, µs): ',
       '',
-      '| backends | Router.acquire p50 / p99 | pickBackend p50 |',
-      '| ---: | ---: | ---: |',
+      '| backends | Router.acquire p50 / p99 | saturated p50 | pickBackend p50 | index build per read (ms) |',
+      '| ---: | ---: | ---: | ---: | ---: |',
       ...r.router.sizes.map(
         (s) =>
-          `| ${s.backends.toLocaleString('en-US')} | ${ms(s.acquireMicros.p50, 1)} / ${ms(s.acquireMicros.p99, 1)} | ${ms(s.pickMicros.p50, 2)} |`,
+          `| ${s.backends.toLocaleString('en-US')} | ${ms(s.acquireMicros.p50, 1)} / ${ms(s.acquireMicros.p99, 1)} | ${s.saturatedMicros ? ms(s.saturatedMicros.p50, 1) : '–'} | ${ms(s.pickMicros.p50, 2)} | ${s.indexBuildMillis ? ms(s.indexBuildMillis.p50, 2) : '–'} |`,
       ),
     )
   }

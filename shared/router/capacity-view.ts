@@ -1,11 +1,14 @@
 import type { BackendRecord } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
+import { TierCandidates, type TierSpec } from './tier-candidates.ts'
 
 /**
  * This process's view of the fleet: a snapshot read at most once per
  * `maxAgeMs`, kept current between reads from the items that our own acquire
  * and release writes return. A lost race marks the backend full until the next
  * read or our next write to it, so we do not hammer an item we know is full.
+ * Each tier the router asks about gets an index of its candidates, built on
+ * first use and kept current by every change after that, reads included.
  */
 export class CapacityView {
   readonly #store: CapacityStore
@@ -14,6 +17,8 @@ export class CapacityView {
   /** The map's values as an array, rebuilt only after a change, not per request. */
   #list: readonly BackendRecord[] | undefined
   #fullUntilRefresh = new Set<string>()
+  /** Tier key → its candidates; rebuilt when a backend joins or leaves the tier. */
+  readonly #tiers = new Map<string, TierCandidates>()
   #fetchedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | undefined
   readonly #listeners = new Set<() => void>()
@@ -24,9 +29,14 @@ export class CapacityView {
   }
 
   async backends(now: number): Promise<readonly BackendRecord[]> {
-    if (now - this.#fetchedAt > this.#maxAgeMs) await this.refresh(now)
+    await this.ensureFresh(now)
     this.#list ??= [...this.#backends.values()]
     return this.#list
+  }
+
+  /** Reads the store again if the snapshot is older than `maxAgeMs`; nothing to wait for otherwise. */
+  ensureFresh(now: number): Promise<void> | undefined {
+    return now - this.#fetchedAt > this.#maxAgeMs ? this.refresh(now) : undefined
   }
 
   /** Reads the store again; concurrent callers share one read. */
@@ -37,6 +47,8 @@ export class CapacityView {
         this.#backends = new Map(backends.map((b) => [b.id, b]))
         this.#list = undefined
         this.#fullUntilRefresh = new Set()
+        for (const [key, tier] of this.#tiers)
+          if (!tier.reload(this.#backends.values())) this.#tiers.delete(key)
         this.#fetchedAt = now
         this.#changed()
       })
@@ -46,12 +58,32 @@ export class CapacityView {
     return this.#refreshing
   }
 
+  /** The tier's candidates as of `now` (heartbeats older than `staleBefore` are out of rotation). */
+  candidates(tier: TierSpec, now: number, staleBefore: number): TierCandidates {
+    const key = tierKey(tier)
+    const known = this.#tiers.get(key)
+    if (known) {
+      known.advanceTo(now, staleBefore)
+      return known
+    }
+    const built = new TierCandidates({
+      tier,
+      backends: this.#backends.values(),
+      markedFull: this.#fullUntilRefresh,
+      now,
+      staleBefore,
+    })
+    this.#tiers.set(key, built)
+    return built
+  }
+
   isMarkedFull(backendId: string): boolean {
     return this.#fullUntilRefresh.has(backendId)
   }
 
   markFull(backendId: string): void {
     this.#fullUntilRefresh.add(backendId)
+    for (const tier of this.#tiers.values()) tier.markFull(backendId)
   }
 
   /** The item as our last write left it: fresher than the snapshot for that backend. */
@@ -60,6 +92,7 @@ export class CapacityView {
     this.#backends.set(backend.id, backend)
     this.#list = undefined
     this.#fullUntilRefresh.delete(backend.id)
+    for (const [key, tier] of this.#tiers) if (!tier.update(backend)) this.#tiers.delete(key)
     this.#changed()
   }
 
@@ -76,4 +109,8 @@ export class CapacityView {
   #changed(): void {
     for (const listener of this.#listeners) listener()
   }
+}
+
+function tierKey(tier: TierSpec): string {
+  return `${tier.model}\u0000${tier.hardware.join('\u0000')}`
 }

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
-import type { BackendRecord } from '../backends/backend-record.ts'
-import { circuitOpenForAll, expiredLeaseIds, freeSlots, isInRotation } from '../backends/backend-record.ts'
+import { expiredLeaseIds, freeSlots } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
 import type { CapacityView } from './capacity-view.ts'
 import type { CircuitBreakers } from './circuit-breakers.ts'
 import { HeldLease } from './held-lease.ts'
 import { pickBackend } from './pick-backend.ts'
+import type { TierCandidates, TierMember } from './tier-candidates.ts'
 
 export type Route = 'primary' | 'fallback'
 
@@ -76,67 +76,57 @@ export class Router {
   async acquire(options: RouteOptions): Promise<RouteResult> {
     const now = this.#o.clock()
     const staleBefore = now - this.#o.heartbeatStaleMs
-    const backends = await this.#o.view.backends(now)
-    let sawHealthy = false
-    let slotsInAllowedTiers = 0
-    let candidates = 0
+    const refreshing = this.#o.view.ensureFresh(now)
+    if (refreshing) await refreshing
+    const unserved: TierCandidates[] = []
     // Why each earlier tier did not serve: the reason a request lands on CPU or in the queue.
     const passed: string[] = []
 
     for (const tier of options.model.tiers) {
       if (tier.degraded && !options.mayDegrade) {
-        passed.push(`${tier.hardware.join('/')} not allowed (key may not degrade)`)
+        if (this.#onDecision) passed.push(`${tier.hardware.join('/')} not allowed (key may not degrade)`)
         continue
       }
-      const healthy = backends.filter(
-        (b) =>
-          tier.hardware.includes(b.hardware) &&
-          b.models.includes(tier.model) &&
-          isInRotation(b, staleBefore) &&
-          !circuitOpenForAll(b, now) &&
-          this.#o.circuits.allows(b.id, now) &&
-          !options.exclude?.has(b.id),
-      )
-      if (healthy.length === 0) {
-        passed.push(`${tier.hardware.join('/')} has no healthy backend`)
-        continue
-      }
-      sawHealthy = true
-      candidates += healthy.length
-      slotsInAllowedTiers += healthy.reduce((sum, b) => sum + b.maxConcurrency, 0)
-
-      const lease = await this.#acquireInTier(healthy, now, staleBefore)
-      const where = () => [...new Set(healthy.map((b) => b.hardware))].join('/')
+      const candidates = this.#o.view.candidates(tier, now, staleBefore)
+      const lease = await this.#acquireInTier(candidates, now, staleBefore, options.exclude)
       if (lease) {
         const route: Route = tier.degraded ? 'fallback' : 'primary'
         const chosen = lease.backend
-        // After our own write: one more slot was free when we chose it.
-        const free = freeSlots(chosen, now) + 1
         this.#decided(() => ({
           model: options.model.id,
           outcome: route,
           hardware: chosen.hardware,
           backendId: chosen.id,
-          candidates,
+          candidates: candidates.eligible,
           reason: [
             ...passed,
-            `${chosen.id} had ${free} of ${chosen.maxConcurrency} slots free` +
-              ` (best of two among ${healthy.length} on ${where()})`,
+            // After our own write: one more slot was free when we chose it.
+            `${chosen.id} had ${freeSlots(chosen, now) + 1} of ${chosen.maxConcurrency} slots free` +
+              ` (best of two among ${candidates.eligible} on ${tier.hardware.join('/')})`,
           ].join('; '),
         }))
         return { ok: true, lease, tier, route }
       }
-      if (this.#onDecision) passed.push(`${where()} full (all ${healthy.length} busy)`)
+      if (this.#onDecision) {
+        passed.push(
+          candidates.eligible === 0
+            ? `${tier.hardware.join('/')} has no healthy backend`
+            : `${tier.hardware.join('/')} full (all ${candidates.eligible} busy)`,
+        )
+      }
+      unserved.push(candidates)
     }
-    this.#decided(() => ({
-      model: options.model.id,
-      outcome: sawHealthy ? 'saturated' : 'no-backend',
-      candidates,
-      reason: passed.join('; ') || 'the model has no tiers',
-    }))
-    return sawHealthy
-      ? { ok: false, reason: 'saturated', retryAfterSeconds: this.#retryAfter(slotsInAllowedTiers) }
-      : { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
+    const refusal = this.#refusal(unserved, now, options.exclude)
+    if (!refusal.ok) {
+      const outcome = refusal.reason
+      this.#decided(() => ({
+        model: options.model.id,
+        outcome,
+        candidates: unserved.reduce((sum, tier) => sum + tier.eligible, 0),
+        reason: passed.join('; ') || 'the model has no tiers',
+      }))
+    }
+    return refusal
   }
 
   /** Builds the decision only when someone listens: the reason's strings cost nothing otherwise. */
@@ -150,17 +140,18 @@ export class Router {
   }
 
   async #acquireInTier(
-    healthy: BackendRecord[],
+    candidates: TierCandidates,
     now: number,
     staleBefore: number,
+    exclude: ReadonlySet<string> | undefined,
   ): Promise<HeldLease | undefined> {
     const view = this.#o.view
-    const candidates = healthy
-      .filter((b) => !view.isMarkedFull(b.id))
-      .map((backend) => ({ id: backend.id, backend, free: freeSlots(backend, now) }))
+    const draw = candidates.draw()
+    if (exclude) for (const id of exclude) draw.skipId(id)
+    const allows = (member: TierMember) => this.#o.circuits.allows(member.id, now)
 
     for (let attempt = 0; attempt < this.#o.maxAttemptsPerTier; attempt++) {
-      const choice = pickBackend(candidates, this.#o.random)
+      const choice = pickBackend(draw, this.#o.random, allows)
       if (!choice) return undefined
       const leaseId = newLeaseId()
       const result = await this.#o.store.acquire({
@@ -169,8 +160,8 @@ export class Router {
         now,
         expiresAt: now + this.#o.leaseTtlMs,
         staleBefore,
-        reclaim: expiredLeaseIds(choice.backend, now),
-        maxConcurrency: choice.backend.maxConcurrency,
+        reclaim: expiredLeaseIds(choice.record, now),
+        maxConcurrency: choice.record.maxConcurrency,
       })
       if (result.ok) {
         view.update(result.backend)
@@ -186,11 +177,56 @@ export class Router {
           onRelease: (heldMs) => this.#recordHold(result.backend.hardware, heldMs),
         })
       }
-      // Lost the race (or the backend left rotation since the snapshot): skip it.
+      // Lost the race (or the backend left rotation since the snapshot): skip it. Skipped in
+      // this draw too, in case a read replaced the index while the write was in flight.
       view.markFull(choice.id)
-      choice.free = 0
+      draw.skip(choice)
     }
     return undefined
+  }
+
+  /**
+   * Saturated (some allowed tier has a healthy backend, all busy) or no-backend.
+   * Retry-After divides by the healthy backends' slots, and only this process's
+   * breakers can take an eligible backend out; asking them about every backend
+   * would cost what the index saves, so the count stops as soon as the slots
+   * found give the same Retry-After as all eligible slots would: it cannot change
+   * between those two bounds.
+   */
+  #refusal(
+    unserved: readonly TierCandidates[],
+    now: number,
+    exclude: ReadonlySet<string> | undefined,
+  ): RouteResult {
+    let eligible = 0
+    let eligibleSlots = 0
+    for (const tier of unserved) {
+      eligible += tier.eligible
+      eligibleSlots += tier.eligibleSlots
+      if (!exclude) continue
+      for (const id of exclude) {
+        const member = tier.member(id)
+        if (!member?.eligible) continue
+        eligible--
+        eligibleSlots -= member.slots
+      }
+    }
+    if (eligible === 0) return { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
+    const hold = this.#meanHoldSeconds()
+    const atMost = retryAfterSeconds(hold, eligibleSlots)
+    let sawHealthy = false
+    let slots = 0
+    search: for (const tier of unserved) {
+      for (const member of tier.members) {
+        if (!member.eligible || exclude?.has(member.id) || !this.#o.circuits.allows(member.id, now)) continue
+        sawHealthy = true
+        slots += member.slots
+        if (retryAfterSeconds(hold, slots) === atMost) break search
+      }
+    }
+    return sawHealthy
+      ? { ok: false, reason: 'saturated', retryAfterSeconds: retryAfterSeconds(hold, slots) }
+      : { ok: false, reason: 'no-backend', retryAfterSeconds: 5 }
   }
 
   #recordHold(hardware: string, heldMs: number): void {
@@ -198,10 +234,14 @@ export class Router {
     this.#holdSeconds.set(hardware, previous * 0.9 + (heldMs / 1000) * 0.1)
   }
 
-  /** With S slots each held H seconds on average, one frees every H/S seconds. */
-  #retryAfter(slots: number): number {
-    const holds = [...this.#holdSeconds.values()]
-    const hold = holds.length ? holds.reduce((a, b) => a + b, 0) / holds.length : 2
-    return Math.min(60, Math.max(1, Math.ceil(hold / Math.max(1, slots))))
+  #meanHoldSeconds(): number {
+    let sum = 0
+    for (const seconds of this.#holdSeconds.values()) sum += seconds
+    return this.#holdSeconds.size ? sum / this.#holdSeconds.size : 2
   }
+}
+
+/** With S slots each held H seconds on average, one frees every H/S seconds. */
+function retryAfterSeconds(holdSeconds: number, slots: number): number {
+  return Math.min(60, Math.max(1, Math.ceil(holdSeconds / Math.max(1, slots))))
 }

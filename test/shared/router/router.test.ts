@@ -228,6 +228,27 @@ describe('Class: Router', () => {
       await releaseAll([won])
     })
 
+    it('after the roomier of the two drawn loses its race, still tries the other one', async () => {
+      // Prepare: a draw of 0 lands on `a` first, then on `b`; `b` has more room, but another
+      // gateway fills it behind this one's snapshot.
+      const store = new CountingStore()
+      await register(store, 'a', 'h20', 1)
+      await register(store, 'b', 'h20', 2)
+      const { router, view } = gateway(store, { random: () => 0 })
+      await view.refresh(Date.now())
+      await takeSlot(store, 'b', 'other-1')
+      await takeSlot(store, 'b', 'other-2')
+      store.acquires = 0
+
+      // Act
+      const won = leaseOf(await router.acquire({ model, mayDegrade: false }))
+
+      // Assess
+      expect(won.lease.backend.id).toBe('a')
+      expect(store.acquires).toBe(2)
+      await releaseAll([won])
+    })
+
     it('leaves out the backends a failed attempt already tried', async () => {
       // Prepare
       const store = new CountingStore()
