@@ -79,6 +79,7 @@ describe('Script: keys', () => {
         priority: 'batch',
         defaultWaitSeconds: 30,
         jobDeadlineSeconds: 3600,
+        passSchedulingFields: false,
         rateLimitPerMinute: 600,
       })
       const stored = await rawItems()
