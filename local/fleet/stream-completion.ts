@@ -59,7 +59,12 @@ export function streamCompletion(admitted: AdmittedRequest, wire: StreamWire = C
     })
     try {
       if (end === 'stalled') await aborted(signal)
-      if (end === 'cut') admitted.destroySocket()
+      if (end === 'cut') {
+        // After a pause (a loaded machine) the pacer emits overdue tokens in one go: let them
+        // reach the socket first, so the cut comes after the tokens it promises.
+        await delay(20)
+        admitted.destroySocket()
+      }
       if (end === 'cut-mid-event') {
         const next = encoder.encode(sseData(chatChunk(header, { delta: { content: ' cut' } })))
         if (!signal.aborted) controller?.enqueue(next.subarray(0, Math.floor(next.byteLength / 2)))

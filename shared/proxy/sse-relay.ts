@@ -89,7 +89,10 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
             }
           }
         } catch {
-          await finish(controller, timers.fired === 'total' ? 'timed-out' : 'broken')
+          // A client that left has cancelled the stream already; a backend that keeps the
+          // connection open after `[DONE]` has still answered in full.
+          if (finished) return
+          await finish(controller, sawDone ? 'done' : timers.fired === 'total' ? 'timed-out' : 'broken')
         }
       },
       async cancel() {

@@ -30,7 +30,8 @@ afterEach(async () => {
 
 type Completion = ChatCompletion & { usage: unknown }
 
-const SHORT_TIMEOUTS = { firstByteTimeoutMs: 400, idleTimeoutMs: 400, maxAttempts: 1 }
+// Generous against load (a busy CI machine can pause a process for a second), yet far shorter than the answers.
+const SHORT_TIMEOUTS = { firstByteTimeoutMs: 1_500, idleTimeoutMs: 1_500, maxAttempts: 1 }
 
 async function leases(s: LocalStack): Promise<number> {
   const res = await fetch(`${s.gatewayUrl}/admin/backends`, {
@@ -41,8 +42,8 @@ async function leases(s: LocalStack): Promise<number> {
 }
 
 describe('non-streaming answers that take longer than the first-byte timeout', () => {
-  it('are served whole, twice in a row, without benching the backend', async () => {
-    // Prepare: 1,200 tokens at 1.5 ms each ≈ 1.8 s, against a 400 ms first-byte timeout.
+  it('are served whole, three of them, without benching the backend', async () => {
+    // Prepare: 3,000 tokens at 1.5 ms each ≈ 4.5 s, against a 1.5 s first-byte timeout.
     stack = await startTestStack({
       fleet: 'h20=1x2',
       speed: 0.25,
@@ -51,27 +52,24 @@ describe('non-streaming answers that take longer than the first-byte timeout', (
     await stack.ready()
     const client = openaiFor(stack.gatewayUrl, KEYS.strict)
 
-    // Act: more requests than the circuit's threshold (2), one after another.
-    const answers = []
-    for (let i = 0; i < 3; i++) {
-      answers.push(
-        await client.chat.completions.create({
-          model: GPU_MODEL,
-          messages: [{ role: 'user', content: `Think long, ${i}` }],
-          max_tokens: 1200,
-        }),
-      )
-    }
+    // Act: more requests than the circuit's threshold (2): two at once, then one more.
+    const ask = (i: number) =>
+      client.chat.completions.create({
+        model: GPU_MODEL,
+        messages: [{ role: 'user', content: `Think long, ${i}` }],
+        max_tokens: 3000,
+      })
+    const answers = [...(await Promise.all([ask(0), ask(1)])), await ask(2)]
 
     // Assess: each answer is complete, with its usage and why it stopped.
     for (const answer of answers) {
       expect(answer.object).toBe('chat.completion')
-      expect(answer.usage?.completion_tokens).toBe(1200)
+      expect(answer.usage?.completion_tokens).toBe(3000)
       expect(answer.choices[0]?.finish_reason).toBe('length')
-      expect(answer.choices[0]?.message.content?.split(' ').length).toBe(1200)
+      expect(answer.choices[0]?.message.content?.split(' ').length).toBe(3000)
     }
     expect(await eventually(async () => (await leases(stack!)) === 0, 3_000)).toBe(true)
-  })
+  }, 60_000)
 
   it('carry the same content, usage and finish reason as the backend answering directly', async () => {
     stack = await startTestStack({ fleet: 'h20=1x2' })
@@ -99,7 +97,7 @@ describe('non-streaming answers that take longer than the first-byte timeout', (
 
 describe('an answer that outlasts the total timeout', () => {
   it('ends 504 upstream_timeout, never counted against the backend, whose slot comes back', async () => {
-    // Prepare: about 3 s of generation against a 1 s total limit; one backend, circuit threshold 2.
+    // Prepare: about 4.5 s of generation against a 1 s total limit; one backend, circuit threshold 2.
     stack = await startTestStack({
       fleet: 'h20=1x2',
       speed: 0.25,
@@ -109,7 +107,7 @@ describe('an answer that outlasts the total timeout', () => {
 
     // Act: three too-long requests, more than the circuit's threshold.
     for (let i = 0; i < 3; i++) {
-      const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody({ max_tokens: 2000 }))
+      const res = await postChat(stack.gatewayUrl, KEYS.strict, chatBody({ max_tokens: 3000 }))
       const body = (await res.json()) as { error: { code: string; message: string } }
       expect(res.status).toBe(504)
       expect(res.headers.get('x-should-retry')).toBe('false')
@@ -123,5 +121,5 @@ describe('an answer that outlasts the total timeout', () => {
     expect(short.headers.get('x-spillway-backend')).toBe('h20-1')
     await short.text()
     expect(await eventually(async () => (await leases(stack!)) === 0, 3_000)).toBe(true)
-  })
+  }, 60_000)
 })

@@ -80,6 +80,7 @@ describe('Script: keys', () => {
         defaultWaitSeconds: 30,
         maxHoldSeconds: 300,
         jobDeadlineSeconds: 3600,
+        passSchedulingFields: false,
         rateLimitPerMinute: 600,
       })
       const stored = await rawItems()

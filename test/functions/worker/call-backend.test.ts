@@ -17,7 +17,7 @@ afterEach(async () => {
 })
 
 async function start(faults = {}) {
-  // 1.5 ms a token: 1,200 tokens ≈ 1.8 s.
+  // 1.5 ms a token: 3,000 tokens ≈ 4.5 s, against clocks generous enough for a loaded machine.
   sim = await startSimBackend({
     id: 'h20-1',
     hardware: 'h20',
@@ -43,23 +43,23 @@ const call = (backend: SimBackend, maxTokens: number, timeoutMs: number) =>
       GPU_MODEL,
     ),
     timeoutMs,
-    firstByteTimeoutMs: 400,
-    idleTimeoutMs: 400,
+    firstByteTimeoutMs: 1_500,
+    idleTimeoutMs: 1_500,
     maxResponseBytes: 16 * 1024 * 1024,
     signal: new AbortController().signal,
   })
 
 describe('Function: callBackend', () => {
   it('gets a whole answer that takes longer than the first-byte timeout', async () => {
-    const outcome = await call(await start(), 1200, 30_000)
+    const outcome = await call(await start(), 3000, 30_000)
     expect(outcome.kind).toBe('ok')
     if (outcome.kind !== 'ok') return
-    expect(outcome.result).toMatchObject({ object: 'chat.completion', usage: { completion_tokens: 1200 } })
+    expect(outcome.result).toMatchObject({ object: 'chat.completion', usage: { completion_tokens: 3000 } })
     expect((outcome.result.choices as { finish_reason: string }[])[0]?.finish_reason).toBe('length')
   })
 
   it('calls an answer that outlasts the total time too long, not a backend failure', async () => {
-    const outcome = await call(await start(), 2000, 1_000)
+    const outcome = await call(await start(), 3000, 1_000)
     expect(outcome).toMatchObject({ kind: 'too-long', code: 'upstream_timeout' })
   })
 
