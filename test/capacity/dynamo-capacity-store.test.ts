@@ -188,12 +188,16 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
       expect((await acquire('released', 'next')).ok).toBe(true)
     })
 
-    it('does not re-create a deregistered backend', async () => {
+    it("deletes a deregistered backend's tombstone with its last lease, and never re-creates it", async () => {
       await register('gone', 1)
       await acquire('gone', 'held')
       await registry.deregister('gone')
 
-      expect(await store.release({ backendId: 'gone', leaseId: 'held' })).toBeUndefined()
+      await store.release({ backendId: 'gone', leaseId: 'held' })
+      const again = await store.release({ backendId: 'gone', leaseId: 'held' })
+
+      expect(again).toBeUndefined()
+      expect(await registry.get('gone')).toBeUndefined()
     })
   })
 })

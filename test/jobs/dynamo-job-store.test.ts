@@ -6,9 +6,8 @@ import { DynamoJobStore, WEBHOOK_HANDOVER_MS } from '../../shared/jobs/dynamo-jo
 import { type JobRecord, newJobId } from '../../shared/jobs/job-record.ts'
 import { clientsFor } from '../support/aws.ts'
 
-let aws: LocalAws
-let clients: ReturnType<typeof clientsFor>
-let store: DynamoJobStore
+import { DYNAMO_ENGINES } from '../support/dynamo-engines.ts'
+
 const T0 = 1_800_000_000_000
 
 function queuedJob(overrides: Partial<JobRecord> = {}): JobRecord {
@@ -30,17 +29,21 @@ function queuedJob(overrides: Partial<JobRecord> = {}): JobRecord {
   }
 }
 
-beforeAll(async () => {
-  aws = await startLocalAws()
-  clients = clientsFor(aws)
-  store = new DynamoJobStore({ doc: clients.doc, tableName: aws.names.tables.jobs })
-})
-afterAll(async () => {
-  destroyAwsClients(clients)
-  await aws.stop()
-})
+describe.each(DYNAMO_ENGINES)('Class: DynamoJobStore on %s', (engine) => {
+  let aws: LocalAws
+  let clients: ReturnType<typeof clientsFor>
+  let store: DynamoJobStore
 
-describe('Class: DynamoJobStore', () => {
+  beforeAll(async () => {
+    aws = await startLocalAws({ dynamodb: engine, prefix: `jobs-${engine}` })
+    clients = clientsFor(aws)
+    store = new DynamoJobStore({ doc: clients.doc, tableName: aws.names.tables.jobs })
+  })
+  afterAll(async () => {
+    if (clients) destroyAwsClients(clients)
+    await aws?.stop()
+  })
+
   describe('Method: create', () => {
     it('writes a queued job once and reads it back as written', async () => {
       // Prepare

@@ -6,6 +6,7 @@ import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { type AwsClients, destroyAwsClients } from '../../shared/aws/clients.ts'
 import { QUEUES, TABLES } from '../../shared/tables.ts'
 import { clientsFor, receiveOne, startSingleEndpoint } from '../support/aws.ts'
+import { DYNAMO_ENGINES } from '../support/dynamo-engines.ts'
 
 describe('Function: startLocalAws', () => {
   let aws: LocalAws
@@ -169,16 +170,16 @@ describe('Method: LocalAws.stop', () => {
 })
 
 /**
- * What the capacity store and job store ask of DynamoDB, checked against dynalite so a
- * regression in the emulator shows up here rather than as a flaky invariant test.
+ * What the capacity store and job store ask of DynamoDB, checked against both emulators so a
+ * regression in one shows up here rather than as a flaky invariant test.
  */
-describe('Emulator: dynalite', () => {
+describe.each(DYNAMO_ENGINES)('Emulator: %s', (engine) => {
   let aws: LocalAws
   let clients: AwsClients
   let backends: string
 
   beforeAll(async () => {
-    aws = await startLocalAws({ prefix: 'ddb' })
+    aws = await startLocalAws({ prefix: 'ddb', dynamodb: engine })
     clients = clientsFor(aws)
     backends = aws.names.tables.backends
   })
@@ -203,6 +204,35 @@ describe('Emulator: dynalite', () => {
         ReturnValues: 'ALL_NEW',
       }),
     )
+
+  it('runs as the engine it was asked for', () => {
+    expect(aws.dynamodb.engine).toBe(engine)
+    expect(aws.dynamodb.pid !== undefined).toBe(engine === 'local')
+  })
+
+  // Why DynamoDB Local is in the suite: the service refuses an expression over 4 KB (a
+  // ValidationException that no retry cures) and dynalite lets it through.
+  it(`${engine === 'local' ? 'refuses' : 'accepts'} a condition expression over 4 KB`, async () => {
+    await putBackend('long-condition', {})
+    const paths = Array.from({ length: 60 }, (_, i) => `attribute_not_exists(#leases.#r${i})`)
+    const write = clients.doc.send(
+      new UpdateCommand({
+        TableName: backends,
+        Key: { id: 'long-condition' },
+        UpdateExpression: 'SET #leases.#id = :v',
+        ConditionExpression: paths.join(' AND ').padEnd(4_200, ' '),
+        ExpressionAttributeNames: {
+          '#leases': 'leases',
+          '#id': 'lease-1',
+          ...Object.fromEntries(paths.map((_, i) => [`#r${i}`, `r${i}`])),
+        },
+        ExpressionAttributeValues: { ':v': 1 },
+      }),
+    )
+
+    if (engine === 'local') await expect(write).rejects.toThrow(/expression|length|size/i)
+    else await expect(write).resolves.toBeDefined()
+  })
 
   it('sets a map entry under a size(map) < attribute condition and returns ALL_NEW', async () => {
     await putBackend('free', {})

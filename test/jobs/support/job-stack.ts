@@ -155,6 +155,8 @@ export async function startJobStack(
           expiresAt: now + 600_000,
           staleBefore: 0,
           reclaim,
+          // A full map of a killed worker's expired leases only frees slots with the maximum pinned.
+          ...(current ? { maxConcurrency: current.maxConcurrency } : {}),
         })
         if (!out.ok) throw new Error(`could not block a slot of ${backendId}`)
       }
