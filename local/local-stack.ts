@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import type { GatewayConfigInput } from '../shared/config/gateway-config.ts'
 import { createApp } from '../shared/http/app.ts'
+import { generateWebhookSecret } from '../shared/jobs/webhook-secret.ts'
 import { type AppLogger, silentLogger } from '../shared/logging.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   readonly agentKey: string
   /** The simulated backends require it on `/v1/*` (vLLM's `--api-key`); gateway and worker send it. */
   readonly backendApiKey?: string
+  /** Signs job webhooks (`whsec_…`); a fresh random one when not given. */
+  readonly webhookSecret?: string
   readonly tenants?: readonly { policy: TenantPolicyInput; key: string }[]
   readonly heartbeatIntervalMs?: number
   /** Run the worker (through the local SQS poller), the DLQ handler and the reaper in this process. */
@@ -67,8 +69,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...aws.env,
     SPILLWAY_ADMIN_KEY: options.adminKey,
     SPILLWAY_AGENT_KEY: options.agentKey,
-    // Signs job webhooks; a fresh random one per local run, never a constant in the code.
-    SPILLWAY_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    // Signs job webhooks; a fresh random one per local run unless given, never a constant in the code.
+    SPILLWAY_WEBHOOK_SECRET: options.webhookSecret ?? generateWebhookSecret(),
+    // Local receivers listen on 127.0.0.1; a deployment never sets this.
+    SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
     ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
   }

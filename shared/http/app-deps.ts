@@ -4,6 +4,7 @@ import type { BackendRegistry } from '../backends/backend-registry.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
 import type { JobStore } from '../jobs/job-store.ts'
+import type { WebhookTargetPolicy } from '../jobs/webhook-url.ts'
 import type { AppLogger } from '../logging.ts'
 import type { QueueDepthReader } from '../queue/queue-depth.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
@@ -52,6 +53,8 @@ export interface AppDeps {
   readonly clock?: () => number
   readonly random?: () => number
   readonly log?: AppLogger
+  /** Which `x-spillway-webhook` targets are accepted (no private networks by default). */
+  readonly webhookPolicy?: WebhookTargetPolicy
   /** How long an API key lookup is cached; a revoked key stops working within this. */
   readonly keyCacheMs?: number
 }

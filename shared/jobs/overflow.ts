@@ -8,7 +8,7 @@ import { isTerminal, type JobRecord, newJobId } from './job-record.ts'
 import { acceptedResponse, jobErrorResponse, resultResponse } from './job-responses.ts'
 import type { JobStore } from './job-store.ts'
 import { waitForJob } from './wait-for-job.ts'
-import { checkWebhookUrl } from './webhook.ts'
+import { checkWebhookUrl, type WebhookTargetPolicy } from './webhook-url.ts'
 
 export interface OverflowOptions {
   readonly jobs: JobStore
@@ -22,6 +22,8 @@ export interface OverflowOptions {
   /** After this long, a job whose message is still owed is the outbox sweep's to send. */
   readonly outboxGraceMs?: number
   readonly idempotencyTtlSeconds?: number
+  /** Which webhook targets a job may carry (no private networks by default). */
+  readonly webhookPolicy?: WebhookTargetPolicy
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
@@ -47,6 +49,7 @@ export class Overflow implements OverflowPort {
   readonly #maxWaitSeconds: number
   readonly #outboxGraceMs: number
   readonly #idempotencyTtlSeconds: number
+  readonly #webhookPolicy: WebhookTargetPolicy
 
   constructor(options: OverflowOptions) {
     this.#jobs = options.jobs
@@ -57,6 +60,7 @@ export class Overflow implements OverflowPort {
     this.#maxWaitSeconds = options.maxWaitSeconds ?? 600
     this.#outboxGraceMs = options.outboxGraceMs ?? 30_000
     this.#idempotencyTtlSeconds = options.idempotencyTtlSeconds ?? 24 * 3600
+    this.#webhookPolicy = options.webhookPolicy ?? {}
   }
 
   async spill(options: SpillOptions): Promise<Response> {
@@ -81,7 +85,8 @@ export class Overflow implements OverflowPort {
   }
 
   async #createOrJoin(options: SpillOptions): Promise<JobRecord> {
-    const webhookUrl = options.webhookUrl === undefined ? undefined : checkedWebhook(options.webhookUrl)
+    const webhookUrl =
+      options.webhookUrl === undefined ? undefined : checkedWebhook(options.webhookUrl, this.#webhookPolicy)
     const now = this.#clock()
     let id = newJobId()
     if (options.idempotencyKey !== undefined) {
@@ -141,8 +146,8 @@ export class Overflow implements OverflowPort {
   }
 }
 
-function checkedWebhook(raw: string): string {
-  const checked = checkWebhookUrl(raw)
+function checkedWebhook(raw: string, policy: WebhookTargetPolicy): string {
+  const checked = checkWebhookUrl(raw, policy)
   if (!checked.ok) {
     throw new BadRequestError(`x-spillway-webhook: ${checked.reason}.`, { param: 'x-spillway-webhook' })
   }

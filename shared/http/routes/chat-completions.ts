@@ -1,5 +1,4 @@
 import { Hono } from 'hono'
-import { checkBackendUrl } from '../../backends/backend-url.ts'
 import {
   BadRequestError,
   NotFoundError,
@@ -9,6 +8,7 @@ import {
   UnprocessableError,
 } from '../../errors.ts'
 import { jsonBytes, MAX_QUEUED_REQUEST_BYTES } from '../../jobs/job-size.ts'
+import { checkWebhookUrl, type WebhookTargetPolicy } from '../../jobs/webhook-url.ts'
 import type { AppLogger } from '../../logging.ts'
 import { forwardCompletion } from '../../proxy/forward-completion.ts'
 import type { Routing } from '../../router/routing.ts'
@@ -37,7 +37,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     }
     const now = clock()
     const deadlineAt = parseDeadline(c.req.header('x-spillway-deadline'), now, tenant.jobDeadlineSeconds)
-    const webhookUrl = parseWebhookUrl(c.req.header('x-spillway-webhook'))
+    const webhookUrl = parseWebhookUrl(c.req.header('x-spillway-webhook'), deps.webhookPolicy)
 
     if (tenant.rateLimitPerMinute !== undefined) {
       const rate = await deps.tenants.consumeRate({
@@ -127,13 +127,12 @@ function parseDeadline(header: string | undefined, now: number, defaultSeconds: 
 }
 
 /**
- * `x-spillway-webhook`: where a queued job's outcome is posted. The worker, the
- * reaper and the DLQ handler call it from inside the deployment, so it gets the
- * same refusals as a backend URL (no metadata or link-local addresses).
+ * `x-spillway-webhook`: where a queued job's outcome is posted, from inside the
+ * deployment; the webhook rule (`webhook-url.ts`) checks it here and again, resolved, at delivery.
  */
-function parseWebhookUrl(header: string | undefined): string | undefined {
+function parseWebhookUrl(header: string | undefined, policy?: WebhookTargetPolicy): string | undefined {
   if (header === undefined) return undefined
-  const checked = checkBackendUrl(header.trim())
+  const checked = checkWebhookUrl(header.trim(), policy)
   if (!checked.ok) {
     throw new BadRequestError(`x-spillway-webhook refused: ${checked.reason}.`, {
       param: 'x-spillway-webhook',
