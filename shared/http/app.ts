@@ -14,9 +14,10 @@ import { createRouting, type Routing } from '../router/routing.ts'
 import type { AppDeps, AppEnv } from './app-deps.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
 import { tenantAuth } from './middleware/tenant-auth.ts'
-import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
+import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
+import { apiDocRoutes } from './routes/api-docs.ts'
 import { chatCompletionRoutes } from './routes/chat-completions.ts'
 import { healthRoutes } from './routes/health.ts'
 import { jobRoutes } from './routes/jobs.ts'
@@ -48,10 +49,11 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       },
     }),
   )
-  app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? 30_000 }))
+  const keyCacheMs = deps.keyCacheMs ?? 30_000
+  app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: keyCacheMs }))
 
   app.route('/', healthRoutes({ version: VERSION, clock }))
-  app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))
+  app.route('/', apiDocRoutes({ version: VERSION }))
   app.route('/', modelRoutes(deps.config, routes, clock))
   app.route('/', chatCompletionRoutes(deps, routes, log, clock))
   if (deps.jobs) app.route('/', jobRoutes({ jobs: deps.jobs, clock }))
@@ -75,6 +77,11 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       queueDepth: deps.queueDepth,
       jobs: deps.jobs,
     }),
+  )
+
+  app.route(
+    '/',
+    adminKeyRoutes({ tenants: deps.tenants, clock, adminKeyHash: deps.adminKeyHash, keyCacheMs }),
   )
 
   app.notFound((c) =>
