@@ -55,7 +55,7 @@ export class SpillwayStack extends Stack {
       },
       WebhookSecretArn: {
         value: secrets.webhook.secretArn,
-        description: 'Secret holding the webhook HMAC key',
+        description: 'Secret holding the webhook signing key (receivers verify with whsec_ + its value)',
       },
       AlarmTopicArn: { value: spillway.observability.topic.topicArn, description: 'SNS topic of the alarms' },
       DashboardName: {

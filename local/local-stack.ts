@@ -95,7 +95,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   })
   const app = createApp(gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }))
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    // A busy port must fail the start, not crash the process from an unhandled 'error' event.
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  }).catch(async (error: unknown) => {
+    await fleet.stop()
+    adapters.clients.dynamo.destroy()
+    adapters.clients.sqs.destroy()
+    await aws.stop()
+    const code = (error as NodeJS.ErrnoException).code
+    throw code === 'EADDRINUSE' ? new Error(`port ${options.port} on 127.0.0.1 is in use`) : error
+  })
   const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   const quiet = { info() {}, warn() {} }
