@@ -18,9 +18,9 @@ interface BackendView {
   circuitOpenUntil?: string
 }
 
-function printBackends(context: CommandContext, backends: readonly BackendView[]): void {
+function printBackends(context: CommandContext, backends: readonly BackendView[], one = false): void {
   if (context.json) {
-    printJson(context.io, backends.length === 1 ? backends[0] : { data: backends })
+    printJson(context.io, one ? backends[0] : { data: backends })
     return
   }
   context.io.out(
@@ -65,7 +65,7 @@ const stateChange = (verb: 'drain' | 'undrain', synopsis: string): Subcommand =>
       method: 'POST',
       path: `/admin/backends/${encodeURIComponent(id)}/${verb}`,
     })
-    printBackends(context, [backend])
+    printBackends(context, [backend], true)
     return 0
   },
 })
@@ -111,7 +111,7 @@ export const backendsCommands: Record<string, Subcommand> = {
           maxConcurrency: intFlag(values, 'slots', 1),
         },
       })
-      printBackends(context, [backend])
+      printBackends(context, [backend], true)
       return 0
     },
   },
