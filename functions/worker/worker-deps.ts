@@ -31,7 +31,8 @@ export async function workerFromEnv(options: {
       ...options.options,
       webhook: {
         ...(options.options?.webhook ?? DEFAULT_WEBHOOK_SETTINGS),
-        allowPrivateNetworks: options.env.webhookAllowPrivateNetworks,
+        allowPrivateNetworks:
+          options.options?.webhook?.allowPrivateNetworks ?? options.env.webhookAllowPrivateNetworks,
       },
     },
   })

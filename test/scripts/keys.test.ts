@@ -40,7 +40,7 @@ function keys(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--experimental-strip-types', '--no-warnings', 'scripts/spillway.ts', 'keys', ...args],
-      { env: { ...env, ...aws.env }, timeout: 20_000 },
+      { env: { ...env, ...aws.env }, timeout: 90_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
         resolve({ code, stdout, stderr })
@@ -62,7 +62,8 @@ async function rawItems(): Promise<string> {
   return JSON.stringify(out.Items ?? [])
 }
 
-describe('CLI: spillway keys, configured by the environment', () => {
+// Each case runs the CLI as a process two or three times: generous under a loaded machine.
+describe('CLI: spillway keys, configured by the environment', { timeout: 180_000 }, () => {
   describe('Command: create', () => {
     it('prints a new key once and stores only its hash, with the tenant policy', async () => {
       // Act

@@ -42,7 +42,7 @@ function spillway(...args: string[]): Promise<Run> {
     execFile(
       process.execPath,
       ['--no-warnings', 'scripts/spillway.ts', ...args],
-      { env: cliEnv, timeout: 30_000 },
+      { env: cliEnv, timeout: 90_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr })
       },
@@ -88,13 +88,14 @@ beforeAll(async () => {
     })
     npm.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output.join('\n')}`)))
   })
-}, 90_000)
+}, 180_000)
 afterAll(() => {
   if (npm.exitCode === null) npm.kill('SIGINT')
   rmSync(dir, { recursive: true, force: true })
 })
 
-describe('spillway CLI against the running local stack, with no setting', () => {
+// Each case starts the CLI as a process several times: generous bounds for a loaded machine.
+describe('spillway CLI against the running local stack, with no setting', { timeout: 180_000 }, () => {
   it('keys create --tenant t1 --may-queue prints a key that works at once; revoke stops it within the key cache time', async () => {
     // Act
     const created = await spillway('keys', 'create', '--tenant', 't1', '--may-queue')
@@ -114,20 +115,24 @@ describe('spillway CLI against the running local stack, with no setting', () => 
       (await json<{ tenants: { id: string; mayQueue: boolean }[] }>('keys', 'list')).tenants,
     ).toContainEqual(expect.objectContaining({ id: 't1', mayQueue: true }))
 
-    const revokedAt = Date.now()
+    const revokeStartedAt = Date.now()
     const revoked = await spillway('keys', 'revoke', key)
     expect(revoked.code, revoked.stderr).toBe(0)
     expect(revoked.stderr).toContain('within 30 s')
     let status = 200
-    while (status === 200 && Date.now() - revokedAt < 40_000) {
-      await new Promise((resolve) => setTimeout(resolve, 500))
+    let lastAcceptedAt = revokeStartedAt
+    while (status === 200 && Date.now() - revokeStartedAt < 60_000) {
+      const sentAt = Date.now()
       status = (await fetch(`${gatewayUrl}/v1/models`, { headers: { authorization: `Bearer ${key}` } }))
         .status
+      if (status === 200) lastAcceptedAt = sentAt
+      else break
+      await new Promise((resolve) => setTimeout(resolve, 250))
     }
     expect(status).toBe(401)
-    // The documented bound: the gateway's key cache (30 s), plus this loop's polling step.
-    expect(Date.now() - revokedAt).toBeLessThan(31_000)
-  }, 60_000)
+    // The documented bound: no request sent 30 s (the key cache) after the revoke is accepted.
+    expect(lastAcceptedAt - revokeStartedAt).toBeLessThan(30_000)
+  })
 
   it('backends list --json, drain and undrain', async () => {
     const { data } = await json<{ data: { id: string; state: string; maxConcurrency: number }[] }>(
@@ -240,5 +245,5 @@ describe('spillway CLI against the running local stack, with no setting', () => 
     const after = await spillway('backends', 'list')
     expect(after.code).toBe(1)
     expect(after.stderr).toContain('no running local stack found')
-  }, 30_000)
+  })
 })
