@@ -1,4 +1,3 @@
-import { DynamoJobStore } from '../../shared/jobs/dynamo-job-store.ts'
 import { isJobId, type JobRecord } from '../../shared/jobs/job-record.ts'
 import { jobView } from '../../shared/jobs/job-view.ts'
 import { CliError } from './cli-error.ts'
@@ -9,13 +8,14 @@ import { formatTable, printJson } from './output.ts'
  * `spillway jobs show|cancel ID`: any tenant's job, for operators, read from the jobs
  * table (the HTTP jobs API answers each tenant for its own jobs only).
  */
-const jobStore = (context: CommandContext) => {
-  const { clients, tables } = context.target.tables()
+const jobStore = async (context: CommandContext) => {
+  const { clients, tables } = await context.target.tables()
+  const { DynamoJobStore } = await import('../../shared/jobs/dynamo-job-store.ts')
   return new DynamoJobStore({ doc: clients.doc, tableName: tables.jobs })
 }
 
 async function load(context: CommandContext, id: string): Promise<JobRecord> {
-  const job = isJobId(id) ? await jobStore(context).get(id) : undefined
+  const job = isJobId(id) ? await (await jobStore(context)).get(id) : undefined
   if (!job) throw new CliError(`no job with id "${id}"`)
   return job
 }
@@ -63,7 +63,7 @@ export const jobsCommands: Record<string, Subcommand> = {
     positionals: ['ID'],
     async run(context, { positionals: [id = ''] }) {
       const job = await load(context, id)
-      const store = jobStore(context)
+      const store = await jobStore(context)
       const cancelled = await store.cancel({ id: job.id, tenantId: job.tenantId, now: Date.now() })
       const latest = cancelled ?? (await store.get(job.id)) ?? job
       if (!cancelled && latest.status !== 'cancelled') {

@@ -1,4 +1,3 @@
-import { DynamoTenantStore } from '../../shared/tenants/dynamo-tenant-store.ts'
 import { createTenantKey, describeKey, revokeTenantKey } from '../../shared/tenants/tenant-keys.ts'
 import type { TenantPolicy } from '../../shared/tenants/tenant-policy.ts'
 import { CliError, UsageError } from './cli-error.ts'
@@ -10,8 +9,9 @@ import { formatTable, printJson } from './output.ts'
  * (the same logic as `/admin/keys`). The plain key is printed once, alone on
  * stdout; only its SHA-256 is stored.
  */
-const tenantStore = (context: CommandContext) => {
-  const { clients, tables } = context.target.tables()
+const tenantStore = async (context: CommandContext) => {
+  const { clients, tables } = await context.target.tables()
+  const { DynamoTenantStore } = await import('../../shared/tenants/dynamo-tenant-store.ts')
   return new DynamoTenantStore({ doc: clients.doc, tableName: tables.tenants })
 }
 
@@ -35,7 +35,7 @@ export const keysCommands: Record<string, Subcommand> = {
     async run(context, { values }) {
       if (typeof values.tenant !== 'string') throw new UsageError('keys create needs --tenant ID')
       const created = await createTenantKey({
-        tenants: tenantStore(context),
+        tenants: await tenantStore(context),
         tenantId: values.tenant,
         changes: {
           ...(typeof values.models === 'string'
@@ -68,7 +68,7 @@ export const keysCommands: Record<string, Subcommand> = {
   list: {
     synopsis: 'keys list',
     async run(context) {
-      const tenants = tenantStore(context)
+      const tenants = await tenantStore(context)
       const [policies, keys] = await Promise.all([tenants.listTenants(), tenants.listKeys()])
       const views = keys.sort((a, b) => a.createdAt - b.createdAt).map(describeKey)
       if (context.json) {
@@ -114,7 +114,7 @@ export const keysCommands: Record<string, Subcommand> = {
     synopsis: 'keys revoke KEY-ID|HINT|KEY',
     positionals: ['KEY-ID'],
     async run(context, { positionals: [target = ''] }) {
-      const revoked = await revokeTenantKey({ tenants: tenantStore(context), target, now: Date.now() })
+      const revoked = await revokeTenantKey({ tenants: await tenantStore(context), target, now: Date.now() })
       if (!revoked.ok && revoked.reason === 'not-found')
         throw new CliError(`no key matches "${target}" (see: spillway keys list)`)
       if (!revoked.ok) {
