@@ -12,7 +12,8 @@ const START = fileURLToPath(new URL('../../local/start.ts', import.meta.url))
 const STATE_FILE = join(tmpdir(), `spillway-start-test-${process.pid}.json`)
 const REQUIRE_NODE = fileURLToPath(new URL('../../scripts/require-node.mjs', import.meta.url))
 
-describe('npm start', () => {
+// Each case spawns the stack (or its start-up checks) as a process: generous bounds for a loaded machine.
+describe('npm start', { timeout: 120_000 }, () => {
   it('brings the whole stack up, serves the dev key, and stops cleanly on SIGINT', async () => {
     // Prepare
     const child = spawn(process.execPath, ['--experimental-strip-types', START, '--speed', '0.05'], {
