@@ -30,7 +30,10 @@ export class SpillwayStack extends Stack {
       Region: { value: this.region, description: 'Region of the deployment (AWS_REGION for the tools)' },
       BackendsTable: { value: tables.backends.tableName, description: 'SPILLWAY_TABLE_BACKENDS' },
       JobsTable: { value: tables.jobs.tableName, description: 'SPILLWAY_TABLE_JOBS' },
-      TenantsTable: { value: tables.tenants.tableName, description: 'SPILLWAY_TABLE_TENANTS (npm run keys)' },
+      TenantsTable: {
+        value: tables.tenants.tableName,
+        description: 'SPILLWAY_TABLE_TENANTS (spillway keys)',
+      },
       InteractiveQueueUrl: {
         value: queues.interactive.queueUrl,
         description: 'SPILLWAY_QUEUE_INTERACTIVE_URL',
@@ -55,7 +58,7 @@ export class SpillwayStack extends Stack {
       },
       WebhookSecretArn: {
         value: secrets.webhook.secretArn,
-        description: 'Secret holding the webhook HMAC key',
+        description: 'Secret holding the webhook signing key (receivers verify with whsec_ + its value)',
       },
       AlarmTopicArn: { value: spillway.observability.topic.topicArn, description: 'SNS topic of the alarms' },
       DashboardName: {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
@@ -8,6 +7,7 @@ import {
   parseGatewayConfig,
 } from '../shared/config/gateway-config.ts'
 import { createApp } from '../shared/http/app.ts'
+import { generateWebhookSecret } from '../shared/jobs/webhook-secret.ts'
 import { type AppLogger, silentLogger } from '../shared/logging.ts'
 import { isJobOutcome } from '../shared/observability/job-outcomes.ts'
 import { Observability } from '../shared/observability/observability.ts'
@@ -39,6 +39,8 @@ export interface LocalStackOptions {
   readonly agentKey: string
   /** The simulated backends require it on `/v1/*` (vLLM's `--api-key`); gateway and worker send it. */
   readonly backendApiKey?: string
+  /** Signs job webhooks (`whsec_…`); a fresh random one when not given. */
+  readonly webhookSecret?: string
   readonly tenants?: readonly { policy: TenantPolicyInput; key: string }[]
   readonly heartbeatIntervalMs?: number
   /** Run the worker (through the local SQS poller), the DLQ handler and the reaper in this process. */
@@ -91,8 +93,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...aws.env,
     SPILLWAY_ADMIN_KEY: options.adminKey,
     SPILLWAY_AGENT_KEY: options.agentKey,
-    // Signs job webhooks; a fresh random one per local run, never a constant in the code.
-    SPILLWAY_WEBHOOK_SECRET: randomBytes(32).toString('base64url'),
+    // Signs job webhooks; a fresh random one per local run unless given, never a constant in the code.
+    SPILLWAY_WEBHOOK_SECRET: options.webhookSecret ?? generateWebhookSecret(),
+    // Local receivers listen on 127.0.0.1; a deployment never sets this.
+    SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
     ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
     ...(options.corsOrigins?.length ? { SPILLWAY_CORS_ORIGINS: options.corsOrigins.join(',') } : {}),
@@ -121,7 +125,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     observability,
   })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => {
+    // A busy port must fail the start, not crash the process from an unhandled 'error' event.
+    server.once('error', reject)
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  }).catch(async (error: unknown) => {
+    await fleet.stop()
+    adapters.clients.dynamo.destroy()
+    adapters.clients.sqs.destroy()
+    await aws.stop()
+    const code = (error as NodeJS.ErrnoException).code
+    throw code === 'EADDRINUSE' ? new Error(`port ${options.port} on 127.0.0.1 is in use`) : error
+  })
   const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   const quiet = { info() {}, warn() {} }

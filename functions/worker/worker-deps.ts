@@ -1,4 +1,5 @@
 import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
+import { DEFAULT_WEBHOOK_SETTINGS } from '../../shared/jobs/notify-webhook.ts'
 import type { AppLogger } from '../../shared/logging.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import type { RuntimeEnv } from '../../shared/runtime/runtime-env.ts'
@@ -26,7 +27,14 @@ export async function workerFromEnv(options: {
     backendClient: new HttpBackendClient({ apiKey: await backendApiKeyFrom(options.env) }),
     log: options.log,
     ...(webhookSecret ? { webhookSecret } : {}),
-    ...(options.options ? { options: options.options } : {}),
+    options: {
+      ...options.options,
+      webhook: {
+        ...(options.options?.webhook ?? DEFAULT_WEBHOOK_SETTINGS),
+        allowPrivateNetworks:
+          options.options?.webhook?.allowPrivateNetworks ?? options.env.webhookAllowPrivateNetworks,
+      },
+    },
   })
   return {
     ...worker,

@@ -11,7 +11,8 @@ export interface SpillwaySecretsProps {
 const DESCRIPTIONS: Record<SecretKey, string> = {
   admin: 'Spillway admin API key (Bearer token for /admin routes)',
   agent: 'Spillway backend agent key (register and heartbeat backends)',
-  webhook: 'Spillway HMAC key that signs job-completion webhooks',
+  webhook:
+    'Spillway Standard Webhooks key that signs job-completion webhooks (receivers use whsec_ + this value)',
   backend: 'Bearer key Spillway sends to every model backend (start vLLM with --api-key set to it)',
 }
 
@@ -28,7 +29,8 @@ export class SpillwaySecrets extends Construct {
     const build = (key: SecretKey, name: string) => {
       const secret = new Secret(this, name, {
         description: DESCRIPTIONS[key],
-        // Letters and digits only: the keys travel in HTTP headers and shell variables.
+        // Letters and digits only: the keys travel in HTTP headers and shell variables. 48 of them are
+        // also the base64 of 36 bytes, a valid Standard Webhooks key (`parseWebhookSecret`).
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
         removalPolicy: props.removalPolicy,
       })

@@ -7,6 +7,7 @@ import type { CapacitySignal } from '../gateway/capacity-signal.ts'
 import type { HoldSettings } from '../gateway/hold-settings.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import type { OverflowPort } from '../jobs/overflow-port.ts'
+import type { WebhookTargetPolicy } from '../jobs/webhook-url.ts'
 import type { AppLogger } from '../logging.ts'
 import type { Observability } from '../observability/observability.ts'
 import type { QueueDepthReader } from '../queue/queue-depth.ts'
@@ -43,6 +44,8 @@ export interface AppDeps {
   readonly log?: AppLogger
   /** Metrics, request log lines, dashboard data; `createApp` makes one when absent. */
   readonly observability?: Observability
+  /** Which `x-spillway-webhook` targets are accepted (no private networks by default). */
+  readonly webhookPolicy?: WebhookTargetPolicy
   /** How long an API key lookup is cached (10 s by default); a revoked key stops working within this. */
   readonly keyCacheMs?: number
   /** Browser origins allowed to call the gateway (`*` for any); CORS is off when empty. */

@@ -12,9 +12,10 @@ import { corsPolicy } from './middleware/cors.ts'
 import { readBody } from './middleware/read-body.ts'
 import { requestIdHeader } from './middleware/request-id.ts'
 import { DEFAULT_KEY_CACHE_MS, tenantAuth } from './middleware/tenant-auth.ts'
-import { openApiDocument } from './openapi.ts'
 import { adminBackendRoutes } from './routes/admin-backends.ts'
+import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
+import { apiDocRoutes } from './routes/api-docs.ts'
 import { chatCompletionRoutes } from './routes/chat-completions.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -60,13 +61,11 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   if (deps.corsOrigins?.length) app.use(corsPolicy({ origins: deps.corsOrigins }))
   app.use(readBody({ maxBytes: deps.config.maxBodyBytes }))
   app.use('/v1/*', observeRequests({ observability, models: deps.config.models.map((m) => m.id) }))
-  app.use(
-    '/v1/*',
-    tenantAuth({ tenants: deps.tenants, clock, cacheMs: deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS }),
-  )
+  const keyCacheMs = deps.keyCacheMs ?? DEFAULT_KEY_CACHE_MS
+  app.use('/v1/*', tenantAuth({ tenants: deps.tenants, clock, cacheMs: keyCacheMs }))
 
   app.route('/', healthRoutes({ version: VERSION, clock }))
-  app.get('/openapi.json', (c) => c.json(openApiDocument(VERSION)))
+  app.route('/', apiDocRoutes({ version: VERSION }))
   app.route('/', modelRoutes(deps.config, routes, clock))
   // The capacity-wanted signal goes to the log line and to the metric.
   const capacitySignal = bothSignals(deps.capacitySignal ?? loggedCapacitySignal(log), {
@@ -106,6 +105,10 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
       adminKeyHash: deps.adminKeyHash,
       ...(deps.jobs ? { jobs: deps.jobs } : {}),
     }),
+  )
+  app.route(
+    '/',
+    adminKeyRoutes({ tenants: deps.tenants, clock, adminKeyHash: deps.adminKeyHash, keyCacheMs }),
   )
 
   app.notFound((c) =>

@@ -1,3 +1,4 @@
+import type { ResolveHost } from '../backends/backend-host-check.ts'
 import type { AppLogger } from '../logging.ts'
 import type { JobRecord } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
@@ -15,7 +16,8 @@ export interface EndedJobWebhooks {
   readonly settings?: WebhookSettings
   /** Deliveries in flight at once (default 8). */
   readonly concurrency?: number
-  readonly fetch?: typeof fetch
+  /** DNS for the targets (tests point names at a local receiver); the system resolver by default. */
+  readonly resolveHost?: ResolveHost
 }
 
 export interface NotifyEndedJobsResult {
@@ -65,7 +67,7 @@ export async function notifyEndedJobs(options: {
         clock,
         log,
         settings,
-        ...(webhooks.fetch ? { fetch: webhooks.fetch } : {}),
+        ...(webhooks.resolveHost ? { resolveHost: webhooks.resolveHost } : {}),
       })
       if (status === 'delivered') counts.delivered++
       else counts.undelivered++

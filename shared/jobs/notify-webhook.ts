@@ -1,3 +1,4 @@
+import type { ResolveHost } from '../backends/backend-host-check.ts'
 import { type AppLogger, errorFields } from '../logging.ts'
 import type { JobRecord, WebhookStatus } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
@@ -7,6 +8,11 @@ export interface WebhookSettings {
   readonly maxAttempts: number
   readonly baseDelayMs: number
   readonly timeoutMs: number
+  /**
+   * Let webhooks reach loopback and private addresses (`SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS`):
+   * the local stack and tests, for a receiver on 127.0.0.1. Off in every deployment.
+   */
+  readonly allowPrivateNetworks?: boolean
 }
 
 export const DEFAULT_WEBHOOK_SETTINGS: WebhookSettings = Object.freeze({
@@ -51,7 +57,7 @@ export async function notifyWebhook(options: {
   clock: () => number
   log: AppLogger
   settings: WebhookSettings
-  fetch?: typeof fetch
+  resolveHost?: ResolveHost
 }): Promise<WebhookStatus | undefined> {
   const { job, log } = options
   if (!job.webhookUrl) return undefined
@@ -66,13 +72,15 @@ export async function notifyWebhook(options: {
       })
       return 'skipped'
     }
+    const { allowPrivateNetworks, ...retry } = options.settings
     const delivery = await deliverWebhook({
       job,
       url: job.webhookUrl,
       secret: options.secret,
       clock: options.clock,
-      ...options.settings,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...retry,
+      policy: { allowPrivateNetworks: allowPrivateNetworks === true },
+      ...(options.resolveHost ? { resolveHost: options.resolveHost } : {}),
     })
     const attempts = (job.webhookAttempts ?? 0) + delivery.attempts
     const now = options.clock()
@@ -83,7 +91,12 @@ export async function notifyWebhook(options: {
     // Each earlier round used every attempt (a refusal ends it as failed), so the attempts count the rounds.
     const rounds = Math.ceil(attempts / Math.max(1, options.settings.maxAttempts))
     const delay = delivery.retryable ? WEBHOOK_RETRY_DELAYS_MS[rounds - 1] : undefined
-    log.warn('job webhook not delivered', { jobId: job.id, attempts, retryInMs: delay ?? null })
+    log.warn('job webhook not delivered', {
+      jobId: job.id,
+      attempts,
+      reason: delivery.reason ?? null,
+      retryInMs: delay ?? null,
+    })
     if (delay === undefined) {
       await options.jobs.setWebhookStatus({ id: job.id, status: 'failed', attempts, now })
       return 'failed'

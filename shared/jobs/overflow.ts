@@ -5,7 +5,7 @@ import { enqueueJob } from './enqueue-job.ts'
 import type { JobRecord } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
 import type { OverflowPort, SubmitJobOptions } from './overflow-port.ts'
-import { checkWebhookUrl } from './webhook.ts'
+import { checkWebhookUrl, type WebhookTargetPolicy } from './webhook-url.ts'
 
 export interface OverflowOptions {
   readonly jobs: JobStore
@@ -17,6 +17,8 @@ export interface OverflowOptions {
   /** After this long, a job whose message is still owed is the outbox sweep's to send. */
   readonly outboxGraceMs?: number
   readonly idempotencyTtlSeconds?: number
+  /** Which webhook targets a job may carry (no private networks by default). */
+  readonly webhookPolicy?: WebhookTargetPolicy
 }
 
 /**
@@ -38,6 +40,7 @@ export class Overflow implements OverflowPort {
   readonly idempotencyTtlSeconds: number
   readonly #clock: () => number
   readonly #log: AppLogger
+  readonly #webhookPolicy: WebhookTargetPolicy
 
   constructor(options: OverflowOptions) {
     this.jobs = options.jobs
@@ -47,10 +50,12 @@ export class Overflow implements OverflowPort {
     this.retryAfterSeconds = options.retryAfterSeconds ?? 2
     this.outboxGraceMs = options.outboxGraceMs ?? 30_000
     this.idempotencyTtlSeconds = options.idempotencyTtlSeconds ?? 24 * 3600
+    this.#webhookPolicy = options.webhookPolicy ?? {}
   }
 
   async submit(options: SubmitJobOptions): Promise<JobRecord> {
-    const webhookUrl = options.webhookUrl === undefined ? undefined : checkedWebhook(options.webhookUrl)
+    const webhookUrl =
+      options.webhookUrl === undefined ? undefined : checkedWebhook(options.webhookUrl, this.#webhookPolicy)
     const now = this.#clock()
     const job: JobRecord = {
       id: options.id,
@@ -82,8 +87,8 @@ export class Overflow implements OverflowPort {
   }
 }
 
-function checkedWebhook(raw: string): string {
-  const checked = checkWebhookUrl(raw)
+function checkedWebhook(raw: string, policy: WebhookTargetPolicy): string {
+  const checked = checkWebhookUrl(raw, policy)
   if (!checked.ok) {
     throw new BadRequestError(`x-spillway-webhook: ${checked.reason}.`, { param: 'x-spillway-webhook' })
   }

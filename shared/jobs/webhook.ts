@@ -1,68 +1,30 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
-import { checkBackendUrl } from '../backends/backend-url.ts'
+import { Webhook } from 'standardwebhooks'
+import type { ResolveHost } from '../backends/backend-host-check.ts'
 import type { JobRecord } from './job-record.ts'
 import { jobView } from './job-view.ts'
+import { postPinned } from './pinned-post.ts'
+import { parseWebhookSecret } from './webhook-secret.ts'
+import { resolveWebhookTarget, type WebhookTargetPolicy } from './webhook-url.ts'
 
 /**
- * Job webhooks: one POST when a job ends, signed like Stripe's so receivers can
- * check origin and freshness: `x-spillway-signature: t=<unix seconds>,v1=<hex>`
- * where v1 = HMAC-SHA256(secret, `${t}.${body}`).
+ * Job webhooks: one POST when a job ends, signed with the Standard Webhooks
+ * scheme (https://www.standardwebhooks.com) so any receiver verifies it with an
+ * off-the-shelf library: `webhook-id` (the job id: the same on every retry, so
+ * receivers can drop duplicates), `webhook-timestamp` (unix seconds) and
+ * `webhook-signature` (`v1,` + base64 HMAC-SHA256 of `id.timestamp.body`).
  */
-export const SIGNATURE_HEADER = 'x-spillway-signature'
-
-export function signWebhook(options: { secret: string; timestampSeconds: number; body: string }): string {
-  const mac = createHmac('sha256', options.secret)
-    .update(`${options.timestampSeconds}.${options.body}`)
-    .digest('hex')
-  return `t=${options.timestampSeconds},v1=${mac}`
-}
-
-/**
- * For receivers (and tests): true when the header signs this body with this secret
- * and is no older than `toleranceSeconds`.
- */
-export function verifyWebhookSignature(options: {
+export function webhookHeaders(options: {
   secret: string
-  header: string | null | undefined
+  id: string
+  timestampSeconds: number
   body: string
-  nowSeconds: number
-  toleranceSeconds?: number
-}): boolean {
-  const parts = new Map(
-    (options.header ?? '').split(',').map((part) => part.split('=', 2) as [string, string]),
-  )
-  const timestamp = Number(parts.get('t'))
-  const given = parts.get('v1') ?? ''
-  if (
-    !Number.isInteger(timestamp) ||
-    Math.abs(options.nowSeconds - timestamp) > (options.toleranceSeconds ?? 300)
-  ) {
-    return false
+}): Record<string, string> {
+  const signer = new Webhook(parseWebhookSecret(options.secret))
+  return {
+    'webhook-id': options.id,
+    'webhook-timestamp': String(options.timestampSeconds),
+    'webhook-signature': signer.sign(options.id, new Date(options.timestampSeconds * 1000), options.body),
   }
-  const expected =
-    signWebhook({ secret: options.secret, timestampSeconds: timestamp, body: options.body }).split(
-      'v1=',
-    )[1] ?? ''
-  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected))
-}
-
-/** Stored on the job item, inside its size budget (`job-size.ts`). */
-const MAX_WEBHOOK_URL_LENGTH = 2048
-
-/** Webhook URLs are client input: same refusals as backend URLs (metadata, link-local), queries allowed. */
-export function checkWebhookUrl(raw: string): { ok: true; url: string } | { ok: false; reason: string } {
-  if (raw.length > MAX_WEBHOOK_URL_LENGTH)
-    return { ok: false, reason: `longer than ${MAX_WEBHOOK_URL_LENGTH} characters` }
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return { ok: false, reason: 'not a valid absolute URL' }
-  }
-  const origin = checkBackendUrl(url.origin)
-  if (!origin.ok) return origin
-  if (url.username || url.password) return { ok: false, reason: 'credentials in the URL are not allowed' }
-  return { ok: true, url: url.href }
 }
 
 export interface DeliverWebhookOptions {
@@ -74,49 +36,68 @@ export interface DeliverWebhookOptions {
   /** First retry waits this long, then doubles (with jitter). */
   readonly baseDelayMs: number
   readonly timeoutMs: number
-  readonly fetch?: typeof fetch
+  /** Which targets may be called; private networks only where the operator allows them. */
+  readonly policy?: WebhookTargetPolicy
+  /** DNS, injected so tests can point a name anywhere; the system resolver by default. */
+  readonly resolveHost?: ResolveHost
 }
 
 export interface WebhookDelivery {
   readonly delivered: boolean
   readonly attempts: number
-  /** False when the receiver refused it for good (a 4xx other than 408 and 429). */
+  /** False when it can never be delivered: the receiver refused it (a 4xx other than 408 and 429) or the target is not allowed. */
   readonly retryable: boolean
+  /** Why the last attempt failed (for logs; never shown to the tenant). */
+  readonly reason?: string
 }
 
-/** Posts the job's final view; retries network errors, 408, 429 and 5xx with exponential backoff. */
+/**
+ * Posts the job's final view; retries network errors, names that do not resolve,
+ * 408, 429 and 5xx with exponential backoff. Each attempt resolves the name again,
+ * checks every address and connects to the one it checked.
+ */
 export async function deliverWebhook(options: DeliverWebhookOptions): Promise<WebhookDelivery> {
-  const send = options.fetch ?? fetch
   const body = JSON.stringify({ type: `job.${options.job.status}`, data: jobView(options.job) })
   for (let attempt = 1; ; attempt++) {
-    const signature = signWebhook({
-      secret: options.secret,
-      timestampSeconds: Math.floor(options.clock() / 1000),
-      body,
-    })
     let retryable = true
-    try {
-      const res = await send(options.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [SIGNATURE_HEADER]: signature,
-          'x-spillway-job-id': options.job.id,
-          'user-agent': 'spillway-webhook/1',
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs),
-      })
-      await res.body?.cancel().catch(() => undefined)
-      if (res.status >= 200 && res.status < 300)
-        return { delivered: true, attempts: attempt, retryable: true }
-      retryable = res.status === 408 || res.status === 429 || res.status >= 500
-    } catch {
-      // Connection refused, reset or timed out: worth another try.
+    let reason: string
+    const target = await resolveWebhookTarget({
+      url: options.url,
+      ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.resolveHost ? { resolve: options.resolveHost } : {}),
+    })
+    if (!target.ok) {
+      retryable = target.retryable
+      reason = target.reason
+    } else {
+      try {
+        const status = await postPinned({
+          url: target.url,
+          address: target.address,
+          family: target.family,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'spillway-webhook/1',
+            ...webhookHeaders({
+              secret: options.secret,
+              id: options.job.id,
+              timestampSeconds: Math.floor(options.clock() / 1000),
+              body,
+            }),
+          },
+          body,
+          timeoutMs: options.timeoutMs,
+        })
+        if (status >= 200 && status < 300) return { delivered: true, attempts: attempt, retryable: true }
+        retryable = status === 408 || status === 429 || status >= 500
+        reason = `receiver answered ${status}`
+      } catch (error) {
+        // Connection refused, reset or timed out: worth another try.
+        reason = (error as { code?: string }).code ?? 'connection failed'
+      }
     }
     if (!retryable || attempt >= options.maxAttempts)
-      return { delivered: false, attempts: attempt, retryable }
+      return { delivered: false, attempts: attempt, retryable, reason }
     const delay = options.baseDelayMs * 2 ** (attempt - 1)
     await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)))
   }

@@ -24,7 +24,13 @@ export function gatewayDeps(options: {
     ...(secrets.agentKeyHash ? { agentKeyHash: secrets.agentKeyHash } : {}),
     jobs: adapters.jobs,
     queueDepth: adapters.queueDepth,
-    overflow: new Overflow({ jobs: adapters.jobs, queue: adapters.queue, log: options.log }),
+    overflow: new Overflow({
+      jobs: adapters.jobs,
+      queue: adapters.queue,
+      log: options.log,
+      webhookPolicy: { allowPrivateNetworks: env.webhookAllowPrivateNetworks },
+    }),
+    webhookPolicy: { allowPrivateNetworks: env.webhookAllowPrivateNetworks },
     log: options.log,
     corsOrigins: env.corsOrigins,
   }

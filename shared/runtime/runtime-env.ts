@@ -35,6 +35,8 @@ export interface RuntimeEnv {
     readonly backendApiKeySecretArn?: string
   }
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error'
+  /** `SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true`: webhooks may target loopback and private addresses (local only). */
+  readonly webhookAllowPrivateNetworks: boolean
 }
 
 export function readRuntimeEnv(env: Record<string, string | undefined>): RuntimeEnv {
@@ -77,6 +79,7 @@ export function readRuntimeEnv(env: Record<string, string | undefined>): Runtime
       ...renameKeys(optional('SPILLWAY_BACKEND_API_KEY_SECRET_ARN'), 'backendApiKeySecretArn'),
     },
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    webhookAllowPrivateNetworks: env.SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
   }
   if (missing.length > 0) throw new ConfigError(`Missing environment variables: ${missing.join(', ')}`)
   return runtime

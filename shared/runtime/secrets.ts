@@ -1,4 +1,5 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets'
+import { parseWebhookSecret } from '../jobs/webhook-secret.ts'
 import { hashApiKey } from '../tenants/api-keys.ts'
 import type { RuntimeEnv } from './runtime-env.ts'
 
@@ -20,9 +21,14 @@ export function backendApiKeyFrom(env: RuntimeEnv): Promise<string | undefined> 
   return readSecret(env.secrets.backendApiKey, env.secrets.backendApiKeySecretArn)
 }
 
-/** The webhook signing secret (worker, reaper, DLQ handler; the gateway gets it from `resolveSecrets`). */
-export function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> {
-  return readSecret(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
+/**
+ * The webhook signing secret in its `whsec_…` form (worker, reaper, DLQ handler; the gateway gets
+ * it from `resolveSecrets`). One that cannot sign stops the cold start with the reason, rather
+ * than every webhook failing later.
+ */
+export async function webhookSecretFrom(env: RuntimeEnv): Promise<string | undefined> {
+  const secret = await readSecret(env.secrets.webhookSecret, env.secrets.webhookSecretArn)
+  return secret === undefined ? undefined : parseWebhookSecret(secret)
 }
 
 /**

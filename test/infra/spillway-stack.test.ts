@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { METRICS_NAMESPACE } from '../../infra/constructs/observability.ts'
 import { VISIBILITY_TO_TIMEOUT_RATIO } from '../../infra/constructs/queues.ts'
 import { DEFAULT_CONFIG, parseGatewayConfig } from '../../shared/config/gateway-config.ts'
+import { parseWebhookSecret } from '../../shared/jobs/webhook-secret.ts'
 import { QUEUES, TABLES, WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
 import { type Synthesized, synthSpillway } from './synth-spillway.ts'
 
@@ -231,6 +232,23 @@ describe('SpillwayStack', () => {
       const fn = functions[functionId(key)]!
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
       expect(variables.SPILLWAY_WEBHOOK_SECRET_ARN, key).toEqual({ Ref: secretIds[0] })
+    }
+  })
+
+  it('generates a webhook secret that signs as a Standard Webhooks key, and lets no function post to private networks', () => {
+    const [secret] = Object.values(
+      template.findResources('AWS::SecretsManager::Secret', {
+        Properties: { Description: Match.stringLikeRegexp('webhooks') },
+      }),
+    ) as Resources[string][]
+    const generate = secret?.Properties.GenerateSecretString as Record<string, unknown>
+    // Letters and digits only, a multiple of 4 long: always base64, of 24 to 64 bytes.
+    expect(generate).toMatchObject({ ExcludePunctuation: true, IncludeSpace: false })
+    expect(parseWebhookSecret('A'.repeat(Number(generate.PasswordLength)))).toMatch(/^whsec_/)
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][]) {
+      const variables = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables
+      expect(variables?.SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS).toBeUndefined()
     }
   })
 

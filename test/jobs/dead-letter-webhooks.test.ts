@@ -10,19 +10,22 @@ import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-ad
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { eventFor } from '../functions/support/sqs-events.ts'
 import { queuedJobRecord } from './support/job-fixture.ts'
-import { isSignedWith, startWebhookReceiver } from './support/webhook-receiver.ts'
+import { isSignedWith, startWebhookReceiver, testWebhookSecret } from './support/webhook-receiver.ts'
 
 let aws: LocalAws
 let adapters: AwsAdapters
 let handler: ReturnType<typeof createDeadLetterHandler>
-const SECRET = 'whsec-dlq'
+const SECRET = testWebhookSecret('dlq')
 
 beforeAll(async () => {
   aws = await startLocalAws({ prefix: `dlq-hooks-${Math.random().toString(36).slice(2, 8)}` })
   adapters = createAwsAdapters(readRuntimeEnv(aws.env))
   handler = createDeadLetterHandler({
     jobs: adapters.jobs,
-    webhooks: { secret: SECRET, settings: { maxAttempts: 2, baseDelayMs: 20, timeoutMs: 2_000 } },
+    webhooks: {
+      secret: SECRET,
+      settings: { maxAttempts: 2, baseDelayMs: 20, timeoutMs: 2_000, allowPrivateNetworks: true },
+    },
   })
 })
 afterAll(async () => {

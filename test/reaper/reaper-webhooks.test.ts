@@ -8,13 +8,14 @@ import { type ReaperOptions, reap } from '../../shared/reaper/reaper.ts'
 import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { queuedJobRecord } from '../jobs/support/job-fixture.ts'
-import { isSignedWith, startWebhookReceiver } from '../jobs/support/webhook-receiver.ts'
+import { isSignedWith, startWebhookReceiver, testWebhookSecret } from '../jobs/support/webhook-receiver.ts'
 import { clientsFor } from '../support/aws.ts'
 
 let aws: LocalAws
 let adapters: AwsAdapters
-const SECRET = 'whsec-reaper'
-const SETTINGS = { maxAttempts: 2, baseDelayMs: 20, timeoutMs: 2_000 }
+const SECRET = testWebhookSecret('reaper')
+// The receivers listen on 127.0.0.1.
+const SETTINGS = { maxAttempts: 2, baseDelayMs: 20, timeoutMs: 2_000, allowPrivateNetworks: true }
 /** Each test sweeps at its own time, after every job of the tests before it has ended. */
 let T = 1_800_000_000_000
 
@@ -63,7 +64,7 @@ describe('Function: reap (webhooks)', () => {
       expect(receiver.received).toHaveLength(1)
       const [hit] = receiver.received
       expect(isSignedWith(hit, SECRET, now)).toBe(true)
-      expect(hit?.headers['x-spillway-job-id']).toBe(job.id)
+      expect(hit?.headers['webhook-id']).toBe(job.id)
       expect(JSON.parse(hit?.body ?? '{}')).toMatchObject({
         type: 'job.expired',
         data: { id: job.id, status: 'expired', error: { code: 'job_expired' } },

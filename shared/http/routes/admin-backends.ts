@@ -20,7 +20,7 @@ import { parseJsonBody } from '../parse-json-body.ts'
 
 const BACKEND_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
-const Registration = z.object({
+export const Registration = z.object({
   id: z.string().check(z.regex(BACKEND_ID, 'letters, digits, . _ - (max 128)')),
   url: z.string().check(z.minLength(1), z.maxLength(2048)),
   hardware: z.string().check(z.minLength(1)),
@@ -35,7 +35,7 @@ const gauge = (max: number) =>
     z.transform((v: number) => Math.round(v * 1e6) / 1e6),
   )
 
-const Heartbeat = z.object({
+export const Heartbeat = z.object({
   running: gauge(1_000_000),
   waiting: gauge(1_000_000),
   kvCacheUsage: z._default(gauge(1), 0),

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
-import { checkBackendUrl } from '../../backends/backend-url.ts'
 import { BadRequestError, NotFoundError, PermissionDeniedError, RateLimitedError } from '../../errors.ts'
 import { loggedCapacitySignal } from '../../gateway/capacity-signal.ts'
 import { CompletionService } from '../../gateway/serve-completion.ts'
+import { checkWebhookUrl, type WebhookTargetPolicy } from '../../jobs/webhook-url.ts'
 import type { AppLogger } from '../../logging.ts'
 import type { Routing } from '../../router/routing.ts'
 import { tenantMayUseModel } from '../../tenants/tenant-policy.ts'
@@ -57,7 +57,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
       now,
       tenant.jobDeadlineSeconds,
     )
-    const webhookUrl = parseWebhookUrl(c.req.header('x-spillway-webhook'))
+    const webhookUrl = parseWebhookUrl(c.req.header('x-spillway-webhook'), deps.webhookPolicy)
 
     if (tenant.rateLimitPerMinute !== undefined) {
       const rate = await deps.tenants.consumeRate({
@@ -92,13 +92,12 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
 }
 
 /**
- * `x-spillway-webhook`: where a queued job's outcome is posted. The worker, the
- * reaper and the DLQ handler call it from inside the deployment, so it gets the
- * same refusals as a backend URL (no metadata or link-local addresses).
+ * `x-spillway-webhook`: where a queued job's outcome is posted, from inside the
+ * deployment; the webhook rule (`webhook-url.ts`) checks it here and again, resolved, at delivery.
  */
-function parseWebhookUrl(header: string | undefined): string | undefined {
+function parseWebhookUrl(header: string | undefined, policy?: WebhookTargetPolicy): string | undefined {
   if (header === undefined) return undefined
-  const checked = checkBackendUrl(header.trim())
+  const checked = checkWebhookUrl(header.trim(), policy)
   if (!checked.ok) {
     throw new BadRequestError(`x-spillway-webhook refused: ${checked.reason}.`, {
       param: 'x-spillway-webhook',

@@ -22,9 +22,10 @@ import { type RuntimeEnv, readRuntimeEnv } from '../../../shared/runtime/runtime
 import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
 import type { TenantPolicyInput } from '../../../shared/tenants/tenant-policy.ts'
 import { BACKEND_KEY, postChat as postChatWith } from '../../support/gateway-stack.ts'
+import { testWebhookSecret } from './webhook-receiver.ts'
 
 export const MODEL = 'deepseek-r1-distill-llama-8b'
-export const WEBHOOK_SECRET = 'whsec-test'
+export const WEBHOOK_SECRET = testWebhookSecret('job-stack')
 
 /** Test tenants: keys and policies. */
 export const KEYS = {
@@ -89,6 +90,8 @@ export async function startJobStack(
     ...aws.env,
     SPILLWAY_CONFIG: JSON.stringify(gpuOnlyConfig()),
     SPILLWAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    // The test receivers listen on 127.0.0.1.
+    SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     SPILLWAY_BACKEND_API_KEY: BACKEND_KEY,
     LOG_LEVEL: 'error',
   }
@@ -125,6 +128,7 @@ export async function startJobStack(
       jobs: adapters.jobs,
       queue: adapters.queue,
       retryAfterSeconds: 1,
+      webhookPolicy: { allowPrivateNetworks: true },
       ...options.overflow,
     }),
     ...options.app,

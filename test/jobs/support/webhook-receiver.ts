@@ -1,20 +1,39 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { SIGNATURE_HEADER, verifyWebhookSignature } from '../../../shared/jobs/webhook.ts'
+import { Webhook } from 'standardwebhooks'
+import { vi } from 'vitest'
 
 export interface ReceivedWebhook {
   readonly headers: IncomingHttpHeaders
   readonly body: string
 }
 
-/** Whether a received webhook carries a valid signature for `secret`, checked at `nowMs`. */
-export function isSignedWith(hit: ReceivedWebhook | undefined, secret: string, nowMs = Date.now()): boolean {
-  return verifyWebhookSignature({
-    secret,
-    header: String(hit?.headers[SIGNATURE_HEADER]),
-    body: hit?.body ?? '',
-    nowSeconds: Math.floor(nowMs / 1000),
-  })
+/** A valid Standard Webhooks secret (`whsec_` + base64 of 32 bytes), distinct per label. */
+export function testWebhookSecret(label: string): string {
+  return `whsec_${Buffer.from(label.padEnd(32, '.').slice(0, 32)).toString('base64')}`
+}
+
+/**
+ * Whether a received webhook verifies with the Standard Webhooks library and `secret`, as any
+ * receiver would check it. The library judges freshness against the wall clock; a sender on a
+ * test clock is checked with the wall clock set to `nowMs`.
+ */
+export function isSignedWith(hit: ReceivedWebhook | undefined, secret: string, nowMs?: number): boolean {
+  if (!hit) return false
+  const headers = Object.fromEntries(
+    Object.entries(hit.headers).flatMap(([name, value]) =>
+      typeof value === 'string' ? [[name, value]] : [],
+    ),
+  )
+  if (nowMs !== undefined) vi.useFakeTimers({ now: nowMs, toFake: ['Date'] })
+  try {
+    new Webhook(secret).verify(hit.body, headers)
+    return true
+  } catch {
+    return false
+  } finally {
+    if (nowMs !== undefined) vi.useRealTimers()
+  }
 }
 
 /**
