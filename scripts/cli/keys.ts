@@ -1,3 +1,4 @@
+import { resolveGatewayConfig } from '../../shared/config/config-source.ts'
 import { createTenantKey, describeKey, revokeTenantKey } from '../../shared/tenants/tenant-keys.ts'
 import type { TenantPolicy } from '../../shared/tenants/tenant-policy.ts'
 import { CliError, UsageError } from './cli-error.ts'
@@ -15,13 +16,27 @@ const tenantStore = async (context: CommandContext) => {
   return new DynamoTenantStore({ doc: clients.doc, tableName: tables.tenants })
 }
 
-/** How long gateways may keep accepting a revoked key: their key cache (`keyCacheMs`, 30 s by default). */
-const REVOKE_BOUND = 'within 30 s (the gateways\u2019 key cache time)'
+/** How long gateways may keep accepting a revoked key: their key cache (`keyCacheMs`, 10 s by default). */
+const REVOKE_BOUND = 'within 10 s (the gateways\u2019 key cache time)'
+
+/** A new tenant starts from the config file's `tenantDefaults` (--config, else SPILLWAY_CONFIG_FILE, else ./spillway.config.json). */
+function tenantDefaults(flag: unknown) {
+  try {
+    const { config } = resolveGatewayConfig({
+      flag: typeof flag === 'string' ? flag : undefined,
+      env: process.env,
+      cwd: process.cwd(),
+    })
+    return config.tenantDefaults
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error))
+  }
+}
 
 export const keysCommands: Record<string, Subcommand> = {
   create: {
     synopsis:
-      'keys create --tenant ID [--models a,b|*] [--[no-]may-degrade] [--[no-]may-queue] [--priority interactive|batch] [--rate-limit N] [--default-wait S] [--job-deadline S]',
+      'keys create --tenant ID [--models a,b|*] [--[no-]may-degrade] [--[no-]may-queue] [--priority interactive|batch] [--rate-limit N] [--max-hold S] [--job-deadline S] [--config FILE]',
     options: {
       tenant: { type: 'string' },
       models: { type: 'string' },
@@ -29,8 +44,9 @@ export const keysCommands: Record<string, Subcommand> = {
       'may-queue': { type: 'boolean' },
       priority: { type: 'string' },
       'rate-limit': { type: 'string' },
-      'default-wait': { type: 'string' },
+      'max-hold': { type: 'string' },
       'job-deadline': { type: 'string' },
+      config: { type: 'string' },
     },
     async run(context, { values }) {
       if (typeof values.tenant !== 'string') throw new UsageError('keys create needs --tenant ID')
@@ -45,9 +61,10 @@ export const keysCommands: Record<string, Subcommand> = {
           ...(typeof values['may-queue'] === 'boolean' ? { mayQueue: values['may-queue'] } : {}),
           ...(typeof values.priority === 'string' ? { priority: values.priority as 'batch' } : {}),
           rateLimitPerMinute: intFlag(values, 'rate-limit', 1),
-          defaultWaitSeconds: intFlag(values, 'default-wait'),
+          maxHoldSeconds: intFlag(values, 'max-hold'),
           jobDeadlineSeconds: intFlag(values, 'job-deadline', 1),
         },
+        defaults: tenantDefaults(values.config),
         now: Date.now(),
       })
       if (!created.ok) throw new UsageError(`invalid tenant policy: ${created.problems.join('; ')}`)

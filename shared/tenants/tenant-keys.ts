@@ -36,11 +36,17 @@ export async function createTenantKey(options: {
   tenants: TenantStore
   tenantId: string
   changes: PolicyChanges
+  /** A new tenant starts from these (the config file's `tenantDefaults`); an existing one keeps its policy. */
+  defaults?: PolicyChanges
   now: number
 }): Promise<CreateKeyResult> {
   const existing = await options.tenants.getTenant(options.tenantId)
   const given = Object.fromEntries(Object.entries(options.changes).filter(([, v]) => v !== undefined))
-  const parsed = TenantPolicySchema.safeParse({ ...existing, ...given, id: options.tenantId })
+  const parsed = TenantPolicySchema.safeParse({
+    ...(existing ?? options.defaults),
+    ...given,
+    id: options.tenantId,
+  })
   if (!parsed.success) {
     return {
       ok: false,

@@ -39,11 +39,11 @@ function writeConfig(name: string, content: unknown): string {
 /** The CLI as an operator runs it, from a directory holding no spillway.config.json of its own. */
 function keys(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   const { AWS_ENDPOINT_URL: _ignored, SPILLWAY_CONFIG_FILE: _unset, ...base } = process.env
-  const script = join(import.meta.dirname, '..', '..', 'scripts', 'keys.ts')
+  const script = join(import.meta.dirname, '..', '..', 'scripts', 'spillway.ts')
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--experimental-strip-types', '--no-warnings', script, ...args],
+      ['--experimental-strip-types', '--no-warnings', script, 'keys', ...args],
       { cwd: dir, env: { ...base, ...aws.env, ...env }, timeout: 20_000 },
       (error, _stdout, stderr) => {
         resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stderr })
@@ -99,7 +99,7 @@ describe('Script: keys create with tenantDefaults', () => {
 
     // Assess
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`keys: Invalid Spillway config file ${file}:`)
+    expect(run.stderr).toContain(`spillway: Invalid Spillway config file ${file}:`)
     expect(run.stderr).toContain('tenantDefaults.mayQueue: Invalid input: expected boolean, received string')
     expect(await tenants.getTenant('gamma')).toBeUndefined()
   })
