@@ -1,11 +1,12 @@
 import type { BackendClient } from '../../shared/backends/backend-client.ts'
 import type { BackendRecord } from '../../shared/backends/backend-record.ts'
 import { judgeBackendStatus, rejectionMessage } from '../../shared/backends/backend-status.ts'
+import { jsonBytes } from '../../shared/jobs/job-size.ts'
 import { readCompletion, readTextCapped, streamingBody } from '../../shared/proxy/read-completion.ts'
 import { UpstreamTimers } from '../../shared/proxy/upstream-timers.ts'
 
 export type CallOutcome =
-  /** `bytes`: the body as received, an upper bound of the stored (re-serialised, compact) result. */
+  /** `bytes`: the size of the result as it will be stored (compact JSON); the streamed body is far larger. */
   | { readonly kind: 'ok'; readonly result: Record<string, unknown>; readonly bytes: number }
   /** The backend refused the request itself (400/413/422): retrying elsewhere gives the same answer. */
   | { readonly kind: 'rejected'; readonly status: number; readonly message: string }
@@ -88,7 +89,7 @@ export async function callBackend(options: {
       }
     }
     const read = await readCompletion(res, { timers, maxBytes: options.maxResponseBytes })
-    if (read.ok) return { kind: 'ok', result: read.completion, bytes: read.bytes }
+    if (read.ok) return { kind: 'ok', result: read.completion, bytes: jsonBytes(read.completion) }
     if (read.failure === 'too-large') {
       return {
         kind: 'too-long',

@@ -3,7 +3,7 @@ import type { ModelTier } from '../config/gateway-config.ts'
 import { keepClaim } from '../jobs/claim-keeper.ts'
 import { enqueueJob } from '../jobs/enqueue-job.ts'
 import type { JobError, JobRecord } from '../jobs/job-record.ts'
-import { resultFits } from '../jobs/job-size.ts'
+import { jsonBytes, resultFits } from '../jobs/job-size.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route } from '../router/router.ts'
 import { CompletionFromChunks } from './completion-from-chunks.ts'
@@ -98,15 +98,20 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
   const store = async (result: Record<string, unknown>, bytes: number): Promise<JobRecord | undefined> => {
     await lease.release()
     ctx.circuits.onSuccess(lease.backend.id)
-    if (!resultFits({ request: job.request, resultBytes: bytes })) {
+    // Sized as stored (compact JSON): a streamed body is far larger than its folded result.
+    if (!resultFits({ request: job.request, resultBytes: Math.min(bytes, jsonBytes(result)) })) {
       const error = {
         code: 'result_too_large',
         message: 'The answer is larger than a queued job can hold; ask for fewer tokens (max_tokens).',
         status: 502,
       }
-      return await jobs.fail({ id: job.id, claimId, now: clock(), error })
+      const failed = await jobs.fail({ id: job.id, claimId, now: clock(), error })
+      if (failed) ctx.onJobEnded?.(failed.status)
+      return failed
     }
-    return await jobs.complete({ id: job.id, claimId, now: clock(), result, servedBy })
+    const completed = await jobs.complete({ id: job.id, claimId, now: clock(), result, servedBy })
+    if (completed) ctx.onJobEnded?.(completed.status)
+    return completed
   }
 
   try {

@@ -38,4 +38,6 @@ export interface HoldContext {
   readonly settings: HoldSettings
   readonly firstByteTimeoutMs: number
   readonly idleTimeoutMs: number
+  /** A job this gateway ran itself ended (`succeeded`, `failed`): the job-outcome metric. */
+  readonly onJobEnded?: (status: string) => void
 }

@@ -46,6 +46,8 @@ export interface CompletionServiceOptions {
   /** Jobs API store; the idempotency records live there when there is no overflow path. */
   readonly jobs?: JobStore
   readonly capacitySignal: CapacitySignal
+  /** A job this gateway ran itself ended: counted with the worker's job outcomes. */
+  readonly onJobEnded?: (status: string) => void
   readonly hold?: Partial<HoldSettings>
   /** The runtime's ceiling on any hold, in seconds. */
   readonly maxHoldSeconds?: number
@@ -93,6 +95,7 @@ export class CompletionService {
       circuits: routing.circuits,
       backendClient: options.backendClient,
       wants: new CapacityWants(options.capacitySignal),
+      onJobEnded: options.onJobEnded,
       clock,
       log: options.log,
       settings: this.#settings,

@@ -72,7 +72,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
     wanted: (model, waiting) => void observability.capacityWanted(model, waiting),
     satisfied: (model) => void observability.capacityWanted(model, 0),
   })
-  app.route('/', chatCompletionRoutes({ ...deps, capacitySignal }, routes, log, clock))
+  app.route('/', chatCompletionRoutes({ ...deps, capacitySignal, observability }, routes, log, clock))
   if (deps.jobs) app.route('/', jobRoutes({ jobs: deps.jobs, clock }))
   app.route(
     '/',

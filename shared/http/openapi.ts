@@ -109,6 +109,20 @@ export const OPERATIONS: readonly OperationSpec[] = [
   },
   {
     method: 'get',
+    path: '/v1/models/{id}',
+    summary: 'One configured model (ids may contain `/`), or 404 as for an unknown one.',
+    auth: 'tenant',
+    responses: {
+      '200': {
+        description: 'OpenAI model object',
+        content: { 'application/json': { schema: { type: 'object' } } },
+      },
+      ...authErrors,
+      ...notFound('model'),
+    },
+  },
+  {
+    method: 'get',
     path: '/v1/jobs/{id}',
     summary: 'Job status, and its result once it succeeded.',
     auth: 'tenant',
@@ -158,6 +172,48 @@ export const OPERATIONS: readonly OperationSpec[] = [
     summary: 'This document, rendered as a page.',
     auth: 'none',
     responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    summary: 'Prometheus text: requests, slots, queue depth, jobs, backend state, latency histograms.',
+    auth: 'admin',
+    responses: {
+      '200': {
+        description: 'Prometheus text format',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      ...authErrors,
+    },
+  },
+  {
+    method: 'get',
+    path: '/dashboard',
+    summary: 'The live dashboard page (its data needs the admin key).',
+    auth: 'none',
+    responses: { '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } } },
+  },
+  {
+    method: 'get',
+    path: '/dashboard/app.js',
+    summary: "The dashboard page's script.",
+    auth: 'none',
+    responses: {
+      '200': { description: 'JavaScript', content: { 'text/javascript': { schema: { type: 'string' } } } },
+    },
+  },
+  {
+    method: 'get',
+    path: '/dashboard/data',
+    summary: 'What the dashboard shows: pools, queue, rates, job outcomes, recent routing decisions.',
+    auth: 'admin',
+    responses: {
+      '200': {
+        description: 'Dashboard data',
+        content: { 'application/json': { schema: { type: 'object' } } },
+      },
+      ...authErrors,
+    },
   },
   {
     method: 'post',

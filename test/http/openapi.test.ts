@@ -37,7 +37,8 @@ beforeAll(async () => {
 })
 
 /** Hono's `/v1/jobs/:id` as OpenAPI's `/v1/jobs/{id}`. */
-const openApiPath = (honoPath: string) => honoPath.replace(/:(\w+)/g, '{$1}')
+// Hono's `:id{.+}` (an id that may hold `/`) is `{id}` in OpenAPI.
+const openApiPath = (honoPath: string) => honoPath.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}')
 
 describe('GET /openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {

@@ -61,6 +61,9 @@ describe('Invariant: no oversubscription across deregistration', () => {
         maxConcurrency: sim.maxConcurrency,
       }),
     })
+    // The gateway's cached view (≤ snapshotMaxAgeMs old) must have seen the re-registration,
+    // else it still thinks the backend is removed and answers 503 instead of 429.
+    await new Promise((resolve) => setTimeout(resolve, 1100))
     const whileFull = await Promise.all([long(), long()])
     const first = await Promise.all(running)
 

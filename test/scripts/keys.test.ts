@@ -69,7 +69,7 @@ describe('CLI: spillway keys, configured by the environment', { timeout: 180_000
       // Act
       const key = await createKey(
         ...['--tenant', 'acme', '--models', 'a,b', '--may-degrade', '--may-queue'],
-        ...['--priority', 'batch', '--rate-limit', '600', '--default-wait', '30'],
+        ...['--priority', 'batch', '--rate-limit', '600', '--max-hold', '30'],
       )
 
       // Assess
@@ -81,8 +81,7 @@ describe('CLI: spillway keys, configured by the environment', { timeout: 180_000
         mayDegrade: true,
         mayQueue: true,
         priority: 'batch',
-        defaultWaitSeconds: 30,
-        maxHoldSeconds: 300,
+        maxHoldSeconds: 30,
         jobDeadlineSeconds: 3600,
         passSchedulingFields: false,
         rateLimitPerMinute: 600,

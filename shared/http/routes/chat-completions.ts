@@ -29,6 +29,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     overflow: deps.overflow,
     jobs: deps.jobs,
     capacitySignal: deps.capacitySignal ?? loggedCapacitySignal(log),
+    onJobEnded: (status) => deps.observability?.recordJobOutcome(status),
     hold: deps.hold,
     maxHoldSeconds: deps.maxHoldSeconds,
     clock,
