@@ -214,6 +214,14 @@ async function startDynalite(path: string | undefined): Promise<Emulator> {
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const { port } = server.address() as AddressInfo
+  // dynalite finishes a request's write even after its socket is gone, and throws "Database is
+  // closed" (uncaught, from inside dynalite) if the store closed first: so sockets are cut only
+  // at a moment no request is in progress, or after a bound.
+  let inFlight = 0
+  server.on('request', (_request, response) => {
+    inFlight++
+    response.once('close', () => inFlight--)
+  })
   return {
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>
@@ -221,10 +229,14 @@ async function startDynalite(path: string | undefined): Promise<Emulator> {
         // dynalite's close() also closes its LevelDB, which a restart on the same path needs.
         server.close((error) => (error ? reject(error) : resolve()))
         // Keep-alive sockets of clients in other processes would hold close() open.
-        // Busy ones get a grace period: dynalite finishes a request's write after the
-        // socket is gone and throws "Database is closed" if the store closed first.
         server.closeIdleConnections()
-        setTimeout(() => server.closeAllConnections(), 250).unref()
+        const startedAt = Date.now()
+        const cut = setInterval(() => {
+          if (inFlight > 0 && Date.now() - startedAt < 3_000) return
+          clearInterval(cut)
+          server.closeAllConnections()
+        }, 10)
+        cut.unref()
       }),
   }
 }
