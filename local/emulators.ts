@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import type { Server } from 'node:http'
+import { Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -226,8 +226,12 @@ async function startDynalite(path: string | undefined): Promise<Emulator> {
     endpoint: `http://127.0.0.1:${port}`,
     stop: () =>
       new Promise<void>((resolve, reject) => {
-        // dynalite's close() also closes its LevelDB, which a restart on the same path needs.
-        server.close((error) => (error ? reject(error) : resolve()))
+        const done = (error?: Error) => (error ? reject(error) : resolve())
+        // dynalite's close() also closes its LevelDB, which a restart on the same path needs. An
+        // in-memory store needs no closing: only its listener is closed, so a write that lands
+        // late (its client gone) meets an open store instead of an uncaught "Database is closed".
+        if (path) server.close(done)
+        else Server.prototype.close.call(server, done)
         // Keep-alive sockets of clients in other processes would hold close() open.
         server.closeIdleConnections()
         const startedAt = Date.now()
