@@ -1,8 +1,10 @@
-import type { BackendClient } from '../../shared/backends/backend-client.ts'
+import type { ApiKind } from '../../shared/backends/backend-apis.ts'
+import { type BackendClient, callBackendApi } from '../../shared/backends/backend-client.ts'
 import type { BackendRecord } from '../../shared/backends/backend-record.ts'
 import { judgeBackendStatus, rejectionMessage } from '../../shared/backends/backend-status.ts'
 import { jsonBytes } from '../../shared/jobs/job-size.ts'
-import { readCompletion, readTextCapped, streamingBody } from '../../shared/proxy/read-completion.ts'
+import { wholeAnswerBody } from '../../shared/proxy/api-answers.ts'
+import { readCompletion, readTextCapped } from '../../shared/proxy/read-completion.ts'
 import { UpstreamTimers } from '../../shared/proxy/upstream-timers.ts'
 
 export type CallOutcome =
@@ -25,7 +27,7 @@ export type CallOutcome =
   | { readonly kind: 'aborted' }
 
 /**
- * One chat completion on a leased backend, read whole: the worker stores the
+ * One request of the job's API on a leased backend, read whole: the worker stores the
  * result, and a client that wanted a stream gets it replayed as SSE. The
  * backend is still asked for a stream (see read-completion.ts), so a stalled
  * backend is caught by the idle timeout while a long answer may use all of
@@ -34,6 +36,8 @@ export type CallOutcome =
 export async function callBackend(options: {
   client: BackendClient
   backend: Pick<BackendRecord, 'id' | 'url'>
+  /** The job's API (chat when absent): the backend route and how the answer is read. */
+  api?: ApiKind
   body: Record<string, unknown>
   /** The whole call, answer included. */
   timeoutMs: number
@@ -48,6 +52,7 @@ export async function callBackend(options: {
     totalMs: options.timeoutMs,
     clientSignal: options.signal,
   })
+  const api = options.api ?? 'chat'
   const seconds = Math.round(options.timeoutMs / 1000)
   const tooLong: CallOutcome = {
     kind: 'too-long',
@@ -62,9 +67,10 @@ export async function callBackend(options: {
   try {
     let res: Response
     try {
-      res = await options.client.chatCompletions({
+      res = await callBackendApi(options.client, {
+        api,
         backend: options.backend,
-        body: streamingBody(options.body),
+        body: wholeAnswerBody(api, options.body),
         signal: timers.signal,
       })
     } catch (error) {
@@ -88,7 +94,7 @@ export async function callBackend(options: {
         message: rejectionMessage(await readTextCapped(res, 64 * 1024)),
       }
     }
-    const read = await readCompletion(res, { timers, maxBytes: options.maxResponseBytes })
+    const read = await readCompletion(res, { timers, maxBytes: options.maxResponseBytes, api })
     if (read.ok) return { kind: 'ok', result: read.completion, bytes: jsonBytes(read.completion) }
     if (read.failure === 'too-large') {
       return {
@@ -103,11 +109,11 @@ export async function callBackend(options: {
   }
 }
 
-/** The stored request as the backend of a tier must see it. */
+/** The stored request as the backend of a tier must see it (the whole-answer form is `wholeAnswerBody`'s). */
 export function backendBody(
   request: Readonly<Record<string, unknown>>,
   tierModel: string,
 ): Record<string, unknown> {
   const { stream: _stream, stream_options: _streamOptions, ...rest } = request
-  return { ...rest, model: tierModel, stream: false }
+  return { ...rest, model: tierModel }
 }

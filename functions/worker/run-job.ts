@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto'
 import type { ModelTier } from '../../shared/config/gateway-config.ts'
 import { keepClaim } from '../../shared/jobs/claim-keeper.ts'
 import { enqueueJob } from '../../shared/jobs/enqueue-job.ts'
-import { claimExpired, isTerminal, type JobError, type JobRecord } from '../../shared/jobs/job-record.ts'
+import {
+  claimExpired,
+  isTerminal,
+  type JobError,
+  type JobRecord,
+  jobApi,
+} from '../../shared/jobs/job-record.ts'
 import { resultFits } from '../../shared/jobs/job-size.ts'
 import { notifyWebhook } from '../../shared/jobs/notify-webhook.ts'
 import type { JobMessage } from '../../shared/queue/job-queue.ts'
@@ -86,6 +92,7 @@ export async function runJobMessage(
   const routed = await worker.slots.acquire({
     model,
     mayDegrade: job.mayDegrade,
+    api: jobApi(job),
     lane: job.lane,
     patienceMs: options.slotWaitMs,
     until: now + Math.max(0, holdMs),
@@ -160,6 +167,7 @@ async function execute(
     outcome = await callBackend({
       client: worker.backendClient,
       backend: lease.backend,
+      api: jobApi(job),
       body: backendBody(job.request, run.tier.model),
       timeoutMs,
       firstByteTimeoutMs: worker.config.upstream.firstByteTimeoutMs,

@@ -6,6 +6,7 @@
  */
 import { startBackendAgent } from '../../shared/agent/backend-agent.ts'
 import type { EngineName } from '../../shared/agent/engine-dialects.ts'
+import type { ApiKind } from '../../shared/backends/backend-apis.ts'
 
 export interface AgentBackend {
   readonly id: string
@@ -13,6 +14,8 @@ export interface AgentBackend {
   readonly hardware: string
   readonly models: readonly string[]
   readonly maxConcurrency: number
+  /** The OpenAI APIs it serves (what the simulator answers for its models). */
+  readonly apis?: readonly ApiKind[]
   /** The metric dialect the backend speaks; vLLM when absent. */
   readonly engine?: EngineName
 }
@@ -52,6 +55,7 @@ export function startHeartbeatAgent(options: HeartbeatAgentOptions): HeartbeatAg
     hardware: backend.hardware,
     models: backend.models,
     slots: backend.maxConcurrency,
+    ...(backend.apis ? { apis: backend.apis } : {}),
     intervalMs: options.intervalMs,
     // Local registrations never need a long backoff: the gateway is in the same process.
     maxBackoffMs: Math.max(options.intervalMs, 1_000),

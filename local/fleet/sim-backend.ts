@@ -7,8 +7,9 @@ import type { Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import type { EngineName } from '../../shared/agent/engine-dialects.ts'
+import type { ApiKind } from '../../shared/backends/backend-apis.ts'
 import type { SimFaultOptions } from './faults.ts'
-import type { HardwareClass } from './hardware-profiles.ts'
+import { type HardwareClass, isEmbeddingModel } from './hardware-profiles.ts'
 import { createSimApp } from './sim-app.ts'
 import {
   type SetFaultsResult,
@@ -32,6 +33,8 @@ export interface SimBackend {
   /** `http://127.0.0.1:port`, the base of `/v1/...`, `/metrics` and `/health`. */
   readonly url: string
   readonly models: readonly string[]
+  /** What it answers for its models: generation models chat, completions and responses; embedding models embeddings. */
+  readonly apis: readonly ApiKind[]
   readonly maxConcurrency: number
   state(): SimStateSnapshot
   setFaults(patch: SimFaultOptions): SetFaultsResult
@@ -74,6 +77,7 @@ export async function startSimBackend(options: SimBackendOptions): Promise<SimBa
     engine: engine.engine,
     url: `http://${HOST}:${port}`,
     models: engine.models,
+    apis: simApis(engine.models),
     maxConcurrency: engine.scheduler.maxNumSeqs,
     state: () => engine.snapshot(),
     setFaults: (patch) => engine.setFaults(patch),
@@ -107,4 +111,13 @@ function listen(server: Server, port: number): Promise<number> {
       resolve((server.address() as AddressInfo).port)
     })
   })
+}
+
+function simApis(models: readonly string[]): ApiKind[] {
+  const apis = new Set<ApiKind>()
+  for (const model of models) {
+    if (isEmbeddingModel(model)) apis.add('embeddings')
+    else for (const api of ['chat', 'completions', 'responses'] as const) apis.add(api)
+  }
+  return [...apis]
 }

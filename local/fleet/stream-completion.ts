@@ -19,8 +19,15 @@ import { aborted } from './pacer.ts'
 
 const encoder = new TextEncoder()
 
-/** The chunk shapes of one endpoint's stream (chat by default; `/v1/completions` has its own). */
+/**
+ * The chunk shapes of one endpoint's stream (chat by default; `/v1/completions` and
+ * `/v1/responses` have their own). A hook may return a list: each is one event.
+ */
 export interface StreamWire {
+  /** One event on the wire; `data: …` by default (Responses adds an `event:` line). */
+  readonly encode?: (payload: unknown) => string
+  /** Chat and completions end with `data: [DONE]`; a Responses stream does not. */
+  readonly endsWithDone?: boolean
   readonly start?: (header: CompletionHeader) => unknown
   readonly token: (header: CompletionHeader, token: string) => unknown
   readonly finish: (header: CompletionHeader, finishReason: FinishReason) => unknown
@@ -43,8 +50,10 @@ export function streamCompletion(admitted: AdmittedRequest, wire: StreamWire = C
     },
     cancel: () => admitted.leave(),
   })
+  const encode = wire.encode ?? sseData
   const send = (payload: unknown) => {
-    if (!signal.aborted) controller?.enqueue(encoder.encode(sseData(payload)))
+    for (const one of Array.isArray(payload) ? payload : [payload])
+      if (!signal.aborted) controller?.enqueue(encoder.encode(encode(one)))
   }
 
   const produce = async () => {
@@ -81,7 +90,7 @@ export function streamCompletion(admitted: AdmittedRequest, wire: StreamWire = C
       }
       send(wire.finish(header, finishReason))
       if (request.includeUsage) send(wire.usage(header, usage(admitted.promptTokens, completionTokens)))
-      send('[DONE]')
+      if (wire.endsWithDone !== false) send('[DONE]')
       if (!signal.aborted) controller?.close()
     } finally {
       release()

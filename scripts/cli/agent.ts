@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { type AgentLogger, startBackendAgent } from '../../shared/agent/backend-agent.ts'
 import { ENGINES, isEngineName, positiveInt } from '../../shared/agent/engine-dialects.ts'
+import { API_KINDS, type ApiKind, isApiKind } from '../../shared/backends/backend-apis.ts'
 
 const USAGE = `Usage: spillway agent --engine ${ENGINES.join('|')} --backend-url URL --gateway URL --id ID --hardware CLASS [options]
 
@@ -21,6 +22,8 @@ const USAGE = `Usage: spillway agent --engine ${ENGINES.join('|')} --backend-url
   --id ID                backend id, unique in the fleet (letters, digits, . _ -)
   --hardware CLASS       hardware class from the gateway's configuration (h20, cpu, …)
   --models A,B           model ids to register (default: the server's /v1/models)
+  --apis A,B             OpenAI APIs it serves: ${API_KINDS.join(', ')} (default: chat,completions;
+                         vLLM: chat,completions,responses, or embeddings for an embedding model)
   --slots N              requests it runs at once (default: llama.cpp /props total_slots, or a
                          vLLM/SGLang config gauge when present; otherwise required)
   --advertise-url URL    the URL the gateway should call, if not --backend-url
@@ -92,6 +95,7 @@ function parseFlags(argv: string[], env: Record<string, string | undefined>): Pa
         id: { type: 'string' },
         hardware: { type: 'string' },
         models: { type: 'string' },
+        apis: { type: 'string' },
         slots: { type: 'string' },
         'advertise-url': { type: 'string' },
         'interval-seconds': { type: 'string', default: '5' },
@@ -123,6 +127,14 @@ function parseFlags(argv: string[], env: Record<string, string | undefined>): Pa
       `--slots is required for --engine ${engine}: it does not report how many requests it runs at once`,
     )
   }
+  const apis = text('apis')
+    ? text('apis')
+        .split(',')
+        .map((api) => api.trim())
+    : []
+  const unknownApis = apis.filter((api) => !isApiKind(api))
+  if (unknownApis.length > 0)
+    problems.push(`--apis takes ${API_KINDS.join(', ')} (not ${unknownApis.join(', ')})`)
   const intervalSeconds = Number(text('interval-seconds'))
   if (!(intervalSeconds >= 0.05 && intervalSeconds <= 3600))
     problems.push('--interval-seconds must be 0.05..3600')
@@ -151,6 +163,7 @@ function parseFlags(argv: string[], env: Record<string, string | undefined>): Pa
       id: text('id'),
       hardware: text('hardware'),
       models: models.length > 0 ? models : undefined,
+      apis: apis.length > 0 ? [...new Set(apis as ApiKind[])] : undefined,
       slots,
       advertiseUrl: text('advertise-url') || undefined,
       intervalMs: Math.round(intervalSeconds * 1000),

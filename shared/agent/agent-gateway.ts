@@ -1,7 +1,7 @@
 /**
  * The agent's side of the gateway's backend protocol (`shared/http/routes/admin-backends.ts`):
  *
- *   POST {gateway}/admin/backends                 { id, url, hardware, models, maxConcurrency }
+ *   POST {gateway}/admin/backends                 { id, url, hardware, models, maxConcurrency, apis? }
  *   POST {gateway}/admin/backends/{id}/heartbeat  { running, waiting, kvCacheUsage }
  *   POST {gateway}/admin/backends/{id}/drain      (admin key only, unless the gateway allows more)
  *
@@ -9,6 +9,7 @@
  * agent can log why it was refused; only the message is kept, never the body.
  */
 
+import type { ApiKind } from '../backends/backend-apis.ts'
 import { describeFetchFailure } from './backend-probe.ts'
 import type { EngineLoad } from './engine-dialects.ts'
 
@@ -18,6 +19,8 @@ export interface AgentRegistration {
   readonly hardware: string
   readonly models: readonly string[]
   readonly maxConcurrency: number
+  /** The OpenAI APIs it serves; the gateway assumes chat and completions when absent. */
+  readonly apis?: readonly ApiKind[]
 }
 
 export type GatewayAnswer =

@@ -12,6 +12,7 @@
  * One log line per state change (and per heartbeat with `verbose`). A fatal
  * problem (no slot count anywhere) ends the agent in `failed`.
  */
+import type { ApiKind } from '../backends/backend-apis.ts'
 import { AgentGateway, type AgentRegistration, type GatewayAnswer } from './agent-gateway.ts'
 import { type ProbeOptions, probeLoad, probeModels, probeSlots } from './backend-probe.ts'
 import type { EngineLoad, EngineName } from './engine-dialects.ts'
@@ -34,6 +35,8 @@ export interface BackendAgentOptions {
   readonly hardware: string
   /** Default: the server's `/v1/models`, read again at every registration. */
   readonly models?: readonly string[] | undefined
+  /** The OpenAI APIs the server serves (`--apis`); the gateway assumes chat and completions when absent. */
+  readonly apis?: readonly ApiKind[] | undefined
   /** Default: what the server reports (llama.cpp `/props`, vLLM/SGLang config gauges); else fatal. */
   readonly slots?: number | undefined
   /** The URL the gateway should call, when it differs from the one the agent probes. */
@@ -139,7 +142,14 @@ export function startBackendAgent(options: BackendAgentOptions): BackendAgent {
       slots = found.value
     }
     const url = (options.advertiseUrl ?? options.backendUrl).replace(/\/+$/, '')
-    return { id: options.id, url, hardware: options.hardware, models: models.value, maxConcurrency: slots }
+    return {
+      id: options.id,
+      url,
+      hardware: options.hardware,
+      models: models.value,
+      maxConcurrency: slots,
+      ...(options.apis?.length ? { apis: [...options.apis] } : {}),
+    }
   }
 
   const register = async (): Promise<boolean | 'fatal'> => {

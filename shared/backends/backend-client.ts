@@ -1,3 +1,4 @@
+import { API_PATHS, type ApiKind } from './backend-apis.ts'
 import type { BackendRecord } from './backend-record.ts'
 
 export interface BackendCallOptions {
@@ -10,6 +11,8 @@ export interface BackendCallOptions {
 /** How the gateway and the worker reach a model server: its OpenAI API over HTTP. */
 export interface BackendClient {
   chatCompletions(options: BackendCallOptions): Promise<Response>
+  /** Any other OpenAI API of the backend (`/v1/completions`, `/v1/embeddings`, `/v1/responses`); optional for chat-only fakes. */
+  callApi?(options: BackendCallOptions & { readonly api: ApiKind }): Promise<Response>
   /** `GET /v1/models` of a server that is not registered yet (the registration check); optional for fakes. */
   listModels?(options: { url: string; signal: AbortSignal }): Promise<Response>
 }
@@ -32,7 +35,11 @@ export class HttpBackendClient implements BackendClient {
   }
 
   chatCompletions(options: BackendCallOptions): Promise<Response> {
-    return this.#fetch(`${options.backend.url}/v1/chat/completions`, {
+    return this.callApi({ ...options, api: 'chat' })
+  }
+
+  callApi(options: BackendCallOptions & { readonly api: ApiKind }): Promise<Response> {
+    return this.#fetch(`${options.backend.url}${API_PATHS[options.api]}`, {
       method: 'POST',
       headers: this.#headers,
       body: JSON.stringify(options.body),
@@ -50,4 +57,15 @@ export class HttpBackendClient implements BackendClient {
       redirect: 'manual',
     })
   }
+}
+
+/** One call to the backend route of `api`; chat goes through `chatCompletions`, which every client has. */
+export function callBackendApi(
+  client: BackendClient,
+  options: BackendCallOptions & { readonly api: ApiKind },
+): Promise<Response> {
+  if (options.api === 'chat') return client.chatCompletions(options)
+  if (!client.callApi)
+    return Promise.reject(new Error(`this backend client cannot call ${API_PATHS[options.api]}`))
+  return client.callApi(options)
 }

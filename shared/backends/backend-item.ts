@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { isApiKind } from './backend-apis.ts'
 import type { BackendRecord } from './backend-record.ts'
 
 /**
@@ -12,6 +13,7 @@ export const BACKEND_ATTR = {
   url: 'url',
   hardware: 'hardware',
   models: 'models',
+  apis: 'apis',
   maxConcurrency: 'maxConcurrency',
   state: 'state',
   registeredAt: 'registeredAt',
@@ -29,6 +31,8 @@ export function backendFromItem(item: Record<string, unknown>): BackendRecord {
     hardware: String(item.hardware ?? ''),
     models: Array.isArray(item.models) ? item.models.map(String) : [],
     maxConcurrency: Number(item.maxConcurrency ?? 0),
+    // Items written before backends listed their APIs have none: the default applies then.
+    ...(Array.isArray(item.apis) ? { apis: item.apis.filter(isApiKind) } : {}),
     state: item.state === 'draining' || item.state === 'removed' ? item.state : 'active',
     registeredAt: Number(item.registeredAt ?? 0),
     heartbeatAt: Number(item.heartbeatAt ?? 0),

@@ -1,5 +1,7 @@
 /** A backend as the gateway sees it: identity, capacity, live load and its slot leases. */
 
+import { type ApiKind, backendApis } from './backend-apis.ts'
+
 /**
  * `removed`: deregistered while requests still held leases. The item stays as a
  * tombstone, out of rotation with its leases, until they end or expire (then the
@@ -24,6 +26,8 @@ export interface BackendRegistration {
   readonly hardware: string
   readonly models: readonly string[]
   readonly maxConcurrency: number
+  /** The OpenAI APIs it serves; absent (an older agent) means `DEFAULT_BACKEND_APIS`. */
+  readonly apis?: readonly ApiKind[]
 }
 
 /** Who registers: the admin may change a registered backend; an agent only refreshes it. */
@@ -79,6 +83,7 @@ export function describeBackend(backend: BackendRecord, now: number) {
     url: backend.url,
     hardware: backend.hardware,
     models: backend.models,
+    apis: backendApis(backend),
     state: backend.state,
     maxConcurrency: backend.maxConcurrency,
     leases: liveLeaseCount(backend, now),

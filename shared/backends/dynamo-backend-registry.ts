@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { backendApis } from './backend-apis.ts'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from './backend-item.ts'
 import type {
   BackendLoad,
@@ -15,6 +16,7 @@ const NAMES = {
   '#url': A.url,
   '#hw': A.hardware,
   '#models': A.models,
+  '#apis': A.apis,
   '#max': A.maxConcurrency,
   '#state': A.state,
   '#hb': A.heartbeatAt,
@@ -49,6 +51,7 @@ export class DynamoBackendRegistry implements BackendRegistry {
       ':url': registration.url,
       ':hw': registration.hardware,
       ':models': [...registration.models],
+      ':apis': [...backendApis(registration)],
       ':max': registration.maxConcurrency,
       ':active': 'active',
       ':removed': 'removed',
@@ -66,11 +69,12 @@ export class DynamoBackendRegistry implements BackendRegistry {
       // Creates a new backend; on one that exists, every field stays as the admin left it.
       return write(
         'SET #url = if_not_exists(#url, :url), #hw = if_not_exists(#hw, :hw), ' +
-          '#models = if_not_exists(#models, :models), #max = if_not_exists(#max, :max), ' +
+          '#models = if_not_exists(#models, :models), #apis = if_not_exists(#apis, :apis), ' +
+          '#max = if_not_exists(#max, :max), ' +
           `#state = if_not_exists(#state, :active), #hb = :now, ${kept}`,
       )
     }
-    const settings = `SET #url = :url, #hw = :hw, #models = :models, #max = :max, #hb = :now, ${kept}`
+    const settings = `SET #url = :url, #hw = :hw, #models = :models, #apis = :apis, #max = :max, #hb = :now, ${kept}`
     // The admin re-registering says the backend is up: whatever circuit was open for everyone closes.
     try {
       // A drained backend stays drained: drain and undrain are the admin's switch for that.

@@ -35,6 +35,11 @@ const TierSchema = z.strictObject({
 const ModelSchema = z.strictObject({
   id,
   description: z.optional(z.string()),
+  /**
+   * `generation` models answer chat, completions and responses; `embedding` models only
+   * embeddings, with tiers (and so backends and slots) of their own.
+   */
+  kind: z._default(z.enum(['generation', 'embedding']), 'generation'),
   tiers: z.array(TierSchema).check(z.minLength(1)),
 })
 
@@ -195,7 +200,10 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
-/** The configuration `npm start` and the deploy default use: an 8B model on H20/H100, a 4-bit 1.5B on CPU. */
+/**
+ * The configuration `npm start` and the deploy default use: an 8B model on H20/H100, a 4-bit
+ * 1.5B on CPU, and a small embedding model on CPU.
+ */
 export const DEFAULT_CONFIG: GatewayConfigInput = {
   hardwareClasses: [
     { id: 'h20', kind: 'gpu', description: 'NVIDIA H20 96 GB' },
@@ -217,6 +225,12 @@ export const DEFAULT_CONFIG: GatewayConfigInput = {
         },
         { hardware: ['cpu'], model: 'deepseek-r1-distill-qwen-1.5b-q4', degraded: true },
       ],
+    },
+    {
+      id: 'bge-small-en-v1.5',
+      description: 'BAAI bge-small-en-v1.5 sentence embeddings (384 dimensions)',
+      kind: 'embedding',
+      tiers: [{ hardware: ['cpu'], model: 'bge-small-en-v1.5' }],
     },
   ],
 }

@@ -1,6 +1,7 @@
 import { ServiceUnavailableError } from '../errors.ts'
-import { isTerminal, type JobRecord } from '../jobs/job-record.ts'
-import { completionAsSse, jobErrorResponse, resultResponse } from '../jobs/job-responses.ts'
+import { isTerminal, type JobRecord, jobApi } from '../jobs/job-record.ts'
+import { jobErrorResponse, resultResponse } from '../jobs/job-responses.ts'
+import { answerAsSse, wantsUsage } from '../proxy/answer-as-sse.ts'
 import { sseErrorEvent } from '../proxy/sse-relay.ts'
 import { type HoldOptions, type HoldOutcome, holdJob } from './hold-job.ts'
 import type { HoldContext } from './hold-settings.ts'
@@ -62,8 +63,13 @@ export function heldStreamResponse(ctx: HoldContext, o: HeldResponseOptions): Re
         }
         clearInterval(keepAlive)
         if (outcome.kind === 'ended' && outcome.job.status === 'succeeded') {
+          const { job } = outcome
           const replay = await new Response(
-            completionAsSse(outcome.job.result ?? {}, includeUsage(outcome.job)),
+            answerAsSse({
+              api: jobApi(job),
+              result: job.result ?? {},
+              includeUsage: wantsUsage(job.request),
+            }),
           ).arrayBuffer()
           send(new Uint8Array(replay))
         } else if (outcome.kind === 'ended') {
@@ -144,8 +150,4 @@ function withQueueTime(res: Response, job: JobRecord, since: number): Response {
   const waited = job.startedAt !== undefined ? Math.max(0, job.startedAt - since) : undefined
   if (waited !== undefined) res.headers.set('x-spillway-queue-ms', String(waited))
   return res
-}
-
-function includeUsage(job: JobRecord): boolean {
-  return (job.request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
 }

@@ -1,23 +1,27 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
+import { callBackendApi } from '../backends/backend-client.ts'
 import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
 import type { ModelTier } from '../config/gateway-config.ts'
 import { keepClaim } from '../jobs/claim-keeper.ts'
 import { enqueueJob } from '../jobs/enqueue-job.ts'
-import type { JobError, JobRecord } from '../jobs/job-record.ts'
+import { type JobError, type JobRecord, jobApi } from '../jobs/job-record.ts'
 import { jsonBytes, resultFits } from '../jobs/job-size.ts'
+import { backendBody } from '../proxy/api-answers.ts'
+import { readCompletion, readTextCapped } from '../proxy/read-completion.ts'
+import { UpstreamTimers } from '../proxy/upstream-timers.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route } from '../router/router.ts'
-import { CompletionFromChunks } from './completion-from-chunks.ts'
 import type { HoldContext } from './hold-settings.ts'
 
 /** How a held job run by its own gateway ended. */
 export type HeldRunOutcome =
   /** The job ended (our run or, after a lost write, someone else's): answer from the record. */
   | { readonly kind: 'ended'; readonly job: JobRecord }
-  /** A held stream's chunks went to the client live, `[DONE]` included; the job is stored. */
+  /** A held stream's events went to the client live, the last one included; the job is stored. */
   | { readonly kind: 'streamed' }
   /** Failed before the client saw a byte; the job is queued again (a retry may take it). */
   | { readonly kind: 'retry' }
-  /** The stream broke after the client had chunks: end it with an SSE error event. */
+  /** The stream broke after the client had events: end it with an SSE error event. */
   | { readonly kind: 'broken'; readonly message: string }
   | { readonly kind: 'client-gone' }
 
@@ -29,24 +33,35 @@ export interface HeldRunOptions {
   readonly route: Route
   /** The held client went away. */
   readonly signal: AbortSignal
-  /** Where a held stream's chunks go as the backend produces them. */
+  /** Where a held stream's events go as the backend produces them. */
   readonly write?: (chunk: Uint8Array) => void
 }
+
+const encoder = new TextEncoder()
+const MAX_ERROR_BODY_BYTES = 64 * 1024
 
 /**
  * Runs a job this gateway claimed, on the slot it holds, with the worker's
  * state machine (claim renewed, `complete` / `fail` / `requeue` under the claim)
- * so that a held request is still one job executed at most once. Unlike the
- * worker, a held stream is streamed: chunks reach the client as they come and
- * are folded into the completion the job stores.
+ * so that a held request is still one job executed at most once. The backend
+ * call uses the proxy's own pieces: `UpstreamTimers` (first byte, idle, total:
+ * a long answer is limited by the total time only) and `readCompletion`, which
+ * folds the answer the job stores and, for a held stream, hands each whole event
+ * to the client as it comes.
  */
 export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<HeldRunOutcome> {
   const { overflow, clock } = ctx
   const { jobs } = overflow
   const { job, claimId, lease } = o
-  const upstream = new AbortController()
-  const onClientAbort = () => upstream.abort(new Error('client closed'))
-  o.signal.addEventListener('abort', onClientAbort, { once: true })
+  const api: ApiKind = jobApi(job)
+  const timers = new UpstreamTimers({
+    firstByteMs: ctx.firstByteTimeoutMs,
+    idleMs: ctx.idleTimeoutMs,
+    totalMs: ctx.totalTimeoutMs,
+    clientSignal: o.signal,
+  })
+  // A holder whose lease is gone must stop: its slot may already be another request's.
+  lease.lost.addEventListener('abort', () => timers.abort(lease.lost.reason), { once: true })
   const keeper = keepClaim({
     jobs,
     id: job.id,
@@ -55,14 +70,14 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
     clock,
     log: ctx.log,
     // Cancelled (DELETE) or taken over after a lapse: stop generating for nobody.
-    onLost: () => upstream.abort(new Error('claim lost')),
+    onLost: () => timers.abort(new Error('claim lost')),
   })
-  const firstByte = setTimeout(() => upstream.abort(new Error('first byte timeout')), ctx.firstByteTimeoutMs)
   const servedBy = { hardware: lease.backend.hardware, backendId: lease.backend.id, route: o.route }
 
   const end = async (error: JobError): Promise<HeldRunOutcome> => {
     await lease.release()
     const failed = await jobs.fail({ id: job.id, claimId, now: clock(), error })
+    if (failed) ctx.onJobEnded?.(failed.status)
     return { kind: 'ended', job: failed ?? (await jobs.get(job.id)) ?? job }
   }
   const clientGone = async (): Promise<HeldRunOutcome> => {
@@ -70,11 +85,19 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
     await jobs.cancel({ id: job.id, tenantId: job.tenantId, now: clock() })
     return { kind: 'client-gone' }
   }
-  const failed = async (reason: string, countsAgainstBackend = true): Promise<HeldRunOutcome> => {
-    upstream.abort()
+  /** Stopped by us, not the backend: the client left, or the claim or the lease was lost. */
+  const stopped = async (): Promise<HeldRunOutcome> => {
     if (o.signal.aborted) return await clientGone()
     await lease.release()
+    ctx.circuits.onNeutral(lease.backend.id)
+    return { kind: 'ended', job: (await jobs.get(job.id)) ?? job }
+  }
+  const failed = async (reason: string, countsAgainstBackend = true): Promise<HeldRunOutcome> => {
+    timers.abort()
+    if (o.signal.aborted || lease.lost.aborted) return await stopped()
+    await lease.release()
     if (countsAgainstBackend) ctx.circuits.onFailure(lease.backend.id, clock())
+    else ctx.circuits.onNeutral(lease.backend.id)
     ctx.log.warn('held job attempt failed', { jobId: job.id, backend: lease.backend.id, reason })
     if (job.attempts >= ctx.settings.maxAttempts) {
       return await end({
@@ -95,11 +118,11 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
     await enqueueJob({ jobs, queue: overflow.queue, job, now: clock, log: ctx.log })
     return { kind: 'retry' }
   }
-  const store = async (result: Record<string, unknown>, bytes: number): Promise<JobRecord | undefined> => {
+  const store = async (result: Record<string, unknown>): Promise<JobRecord | undefined> => {
     await lease.release()
     ctx.circuits.onSuccess(lease.backend.id)
     // Sized as stored (compact JSON): a streamed body is far larger than its folded result.
-    if (!resultFits({ request: job.request, resultBytes: Math.min(bytes, jsonBytes(result)) })) {
+    if (!resultFits({ request: job.request, resultBytes: jsonBytes(result) })) {
       const error = {
         code: 'result_too_large',
         message: 'The answer is larger than a queued job can hold; ask for fewer tokens (max_tokens).',
@@ -115,18 +138,24 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
   }
 
   try {
-    const { stream: _stream, stream_options: streamOptions, ...rest } = job.request
-    const body = {
-      ...rest,
-      model: o.tier.model,
-      stream: job.stream,
-      ...(job.stream && streamOptions ? { stream_options: streamOptions } : {}),
-    }
+    const stream = job.stream && o.write !== undefined
     let res: Response
     try {
-      res = await ctx.backendClient.chatCompletions({ backend: lease.backend, body, signal: upstream.signal })
+      res = await callBackendApi(ctx.backendClient, {
+        api,
+        backend: lease.backend,
+        body: backendBody({ api, request: job.request, tierModel: o.tier.model, stream }),
+        signal: timers.signal,
+      })
     } catch (error) {
-      return await failed(error instanceof Error ? error.message : 'connection failed')
+      if (timers.fired === 'total') return await end(tooLong(ctx))
+      return await failed(
+        timers.fired
+          ? `${timers.fired} timeout`
+          : error instanceof Error
+            ? error.message
+            : 'connection failed',
+      )
     }
     const verdict = judgeBackendStatus(res.status)
     if (verdict.kind === 'retry') {
@@ -134,80 +163,69 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
       return await failed(verdict.reason, verdict.countsAgainstBackend)
     }
     if (verdict.kind === 'rejected') {
-      const message = rejectionMessage(await res.text().catch(() => ''))
+      const message = rejectionMessage(await readTextCapped(res, MAX_ERROR_BODY_BYTES))
       return await end({ code: 'backend_rejected', message, status: res.status })
     }
-    if (!job.stream) {
-      let text: string
-      let result: Record<string, unknown>
-      try {
-        text = await res.text()
-        result = JSON.parse(text) as Record<string, unknown>
-        if (!Array.isArray(result.choices)) return await failed('malformed completion body')
-      } catch {
-        return await failed('body interrupted')
-      }
-      const done = await store(result, Buffer.byteLength(text))
+    let relayed = false
+    const read = await readCompletion(res, {
+      timers,
+      maxBytes: ctx.maxResponseBytes,
+      api,
+      ...(stream
+        ? {
+            onEvent: (event: string) => {
+              relayed = true
+              o.write?.(encoder.encode(event))
+            },
+          }
+        : {}),
+    })
+    if (read.ok) {
+      const done = await store(read.completion)
+      if (stream) return { kind: 'streamed' }
       return { kind: 'ended', job: done ?? (await jobs.get(job.id)) ?? job }
     }
-    return await relay(ctx, o, res, upstream, { failed, clientGone, store })
+    if (read.failure === 'aborted') return await stopped()
+    if (read.failure === 'timeout') return await ended(end, tooLong(ctx), relayed)
+    if (read.failure === 'too-large') {
+      const error = {
+        code: 'result_too_large',
+        message: `The answer is larger than ${ctx.maxResponseBytes} bytes; ask for fewer tokens (max_tokens).`,
+        status: 502,
+      }
+      return await ended(end, error, relayed)
+    }
+    if (!relayed) return await failed(read.reason)
+    // The client has events already: no failover now; the job ends failed, the stream with an error.
+    ctx.circuits.onFailure(lease.backend.id, clock())
+    return await ended(
+      end,
+      { code: 'upstream_stream_error', message: 'The model backend stopped mid-stream.', status: 502 },
+      true,
+    )
   } finally {
-    clearTimeout(firstByte)
+    timers.stop()
     keeper.stop()
-    o.signal.removeEventListener('abort', onClientAbort)
     await lease.release()
   }
 }
 
-async function relay(
-  ctx: HoldContext,
-  o: HeldRunOptions,
-  res: Response,
-  upstream: AbortController,
-  on: {
-    failed: (reason: string) => Promise<HeldRunOutcome>
-    clientGone: () => Promise<HeldRunOutcome>
-    store: (result: Record<string, unknown>, bytes: number) => Promise<JobRecord | undefined>
-  },
+/** The job ends with `error`; a stream the client already had events of ends with it as an SSE error. */
+async function ended(
+  end: (error: JobError) => Promise<HeldRunOutcome>,
+  error: JobError,
+  relayed: boolean,
 ): Promise<HeldRunOutcome> {
-  const reader = res.body?.getReader()
-  const first = reader ? await reader.read().catch(() => undefined) : undefined
-  if (!reader || !first || first.done) return await on.failed('stream ended before the first chunk')
-  const folded = new CompletionFromChunks()
-  let bytes = 0
-  const pass = (chunk: Uint8Array) => {
-    bytes += chunk.byteLength
-    folded.push(chunk)
-    o.write?.(chunk)
+  const outcome = await end(error)
+  return relayed ? { kind: 'broken', message: error.message } : outcome
+}
+
+/** The total time ran out while the backend was still answering: no backend's fault, no retry. */
+function tooLong(ctx: HoldContext): JobError {
+  const seconds = Math.round(ctx.totalTimeoutMs / 1000)
+  return {
+    code: 'upstream_timeout',
+    message: `The answer took longer than ${seconds} s, the most the gateway waits; ask for fewer tokens (max_tokens).`,
+    status: 504,
   }
-  pass(first.value)
-  for (;;) {
-    const idle = setTimeout(() => upstream.abort(new Error('idle timeout')), ctx.idleTimeoutMs)
-    let next: ReadableStreamReadResult<Uint8Array>
-    try {
-      next = await reader.read()
-    } catch {
-      if (o.signal.aborted) return await on.clientGone()
-      break
-    } finally {
-      clearTimeout(idle)
-    }
-    if (next.done) break
-    pass(next.value)
-  }
-  if (!folded.complete) {
-    // The client has chunks already: no failover now; the job ends failed, the stream with an error.
-    const message = 'The model backend stopped mid-stream.'
-    const { jobs } = ctx.overflow
-    await o.lease.release()
-    await jobs.fail({
-      id: o.job.id,
-      claimId: o.claimId,
-      now: ctx.clock(),
-      error: { code: 'upstream_stream_error', message, status: 502 },
-    })
-    return { kind: 'broken', message }
-  }
-  await on.store(folded.result(), bytes)
-  return { kind: 'streamed' }
 }

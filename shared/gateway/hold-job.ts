@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ModelConfig } from '../config/gateway-config.ts'
-import { isTerminal, type JobRecord } from '../jobs/job-record.ts'
+import { isTerminal, type JobRecord, jobApi } from '../jobs/job-record.ts'
 import { waitForJob } from '../jobs/wait-for-job.ts'
 import { runHeldJob } from './held-run.ts'
 import type { HoldContext } from './hold-settings.ts'
@@ -71,6 +71,7 @@ export async function holdJob(ctx: HoldContext, o: HoldOptions): Promise<HoldOut
       const routed = await ctx.slots.acquire({
         model: o.model,
         mayDegrade: o.job.mayDegrade,
+        api: jobApi(o.job),
         lane: o.job.lane,
         patienceMs: o.until - now,
         until: o.until,

@@ -36,8 +36,11 @@ export interface HoldContext {
   readonly clock: () => number
   readonly log: AppLogger
   readonly settings: HoldSettings
+  /** The backend call's clocks and byte cap, as for a directly served request (`UpstreamTimers`). */
   readonly firstByteTimeoutMs: number
   readonly idleTimeoutMs: number
+  readonly totalTimeoutMs: number
+  readonly maxResponseBytes: number
   /** A job this gateway ran itself ended (`succeeded`, `failed`): the job-outcome metric. */
   readonly onJobEnded?: (status: string) => void
 }

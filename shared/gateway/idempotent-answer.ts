@@ -1,7 +1,9 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import { type AppLogger, errorFields } from '../logging.ts'
+import { streamFold } from '../proxy/api-answers.ts'
 import type { Served } from '../proxy/forward-completion.ts'
-import { CompletionFromChunks } from './completion-from-chunks.ts'
+import { eventData, SseEventSplitter } from '../proxy/sse-events.ts'
 
 /** A stored answer shares the key's item with the request fingerprint: keep it well under 400 KB. */
 const MAX_STORED_BYTES = 300 * 1024
@@ -11,6 +13,8 @@ export interface KeepAnswerOptions {
   readonly tenantId: string
   readonly key: string
   readonly jobId: string
+  /** Whose answer it is: how its stream folds into the stored answer. */
+  readonly api: ApiKind
   readonly stream: boolean
   readonly response: Response
   readonly served: Served
@@ -19,7 +23,7 @@ export interface KeepAnswerOptions {
 
 /**
  * A directly served completion whose request carried an `Idempotency-Key`:
- * stored on the key's record (a stream is folded into its `chat.completion` as
+ * stored on the key's record (a stream is folded into its API's whole answer as
  * it passes, and stored before the stream closes), so a retry replays it with
  * the same completion id instead of running again. An answer that is not a
  * completion (a backend's 4xx, a broken stream) or too big to store frees the
@@ -59,7 +63,10 @@ export async function keepIdempotentAnswer(o: KeepAnswerOptions): Promise<Respon
     else await release()
     return new Response(text, { status: 200, headers: o.response.headers })
   }
-  const folded = new CompletionFromChunks()
+  const splitter = new SseEventSplitter()
+  const fold = streamFold(o.api)
+  let complete = false
+  let failed = false
   let bytes = 0
   const reader = o.response.body?.getReader()
   const body = new ReadableStream<Uint8Array>(
@@ -68,13 +75,19 @@ export async function keepIdempotentAnswer(o: KeepAnswerOptions): Promise<Respon
         const next = reader ? await reader.read() : { done: true as const, value: undefined }
         if (next.done) {
           // Stored before the client's stream closes: on Lambda nothing runs after.
-          if (folded.complete) await settle(folded.result(), bytes)
+          if (complete && !failed) await settle(fold.build(), bytes)
           else await release()
           controller.close()
           return
         }
         bytes += next.value.byteLength
-        folded.push(next.value)
+        for (const event of splitter.push(next.value)) {
+          const data = eventData(event)
+          if (data === undefined || complete || failed) continue
+          const step = fold.push(data)
+          if (step.kind === 'done') complete = true
+          else if (step.kind === 'failed') failed = true
+        }
         controller.enqueue(next.value)
       },
       // The client left mid-stream: nothing to keep, and a retry must be free to run.

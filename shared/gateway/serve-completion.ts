@@ -1,15 +1,17 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { BackendClient } from '../backends/backend-client.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
 import { RateLimitedError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
 import type { Preferences } from '../http/prefer.ts'
 import { routeHeaders } from '../http/route-headers.ts'
 import { isTerminal, type JobRecord, newJobId } from '../jobs/job-record.ts'
-import { acceptedResponse, completionAsSse } from '../jobs/job-responses.ts'
+import { acceptedResponse } from '../jobs/job-responses.ts'
 import { jsonBytes, MAX_QUEUED_REQUEST_BYTES } from '../jobs/job-size.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import type { OverflowPort } from '../jobs/overflow-port.ts'
 import { waitForJob } from '../jobs/wait-for-job.ts'
 import type { AppLogger } from '../logging.ts'
+import { answerAsSse, wantsUsage } from '../proxy/answer-as-sse.ts'
 import { forwardCompletion } from '../proxy/forward-completion.ts'
 import type { Routing } from '../router/routing.ts'
 import { SlotGate } from '../router/slot-gate.ts'
@@ -20,8 +22,10 @@ import { DEFAULT_HOLD_SETTINGS, type HoldContext, type HoldSettings } from './ho
 import { awaitKey, checkIdempotencyKey, type KeyState, reserveKey } from './idempotency.ts'
 import { keepIdempotentAnswer } from './idempotent-answer.ts'
 
-/** One validated chat completion request, as the route hands it over. */
+/** One validated request of any inference API, as the route hands it over. */
 export interface CompletionRequest {
+  /** Which API (chat, completions, embeddings, responses): backends, route and answer shape follow it. */
+  readonly api: ApiKind
   readonly tenant: TenantPolicy
   readonly model: ModelConfig
   readonly body: Record<string, unknown>
@@ -101,6 +105,8 @@ export class CompletionService {
       settings: this.#settings,
       firstByteTimeoutMs: options.config.upstream.firstByteTimeoutMs,
       idleTimeoutMs: options.config.upstream.idleTimeoutMs,
+      totalTimeoutMs: options.config.upstream.totalTimeoutMs,
+      maxResponseBytes: options.config.upstream.maxResponseBytes,
     }
   }
 
@@ -117,7 +123,13 @@ export class CompletionService {
         tenantId: r.tenant.id,
         key: checkIdempotencyKey(r.idempotencyKey),
         jobId,
-        request: { model: r.model.id, body: r.body, webhookUrl: r.webhookUrl },
+        // The API is part of "the same request": a key reused on another endpoint is refused.
+        request: {
+          model: r.model.id,
+          body: r.body,
+          webhookUrl: r.webhookUrl,
+          ...(r.api === 'chat' ? {} : { api: r.api }),
+        },
         now,
         ttlSeconds: this.#o.overflow?.idempotencyTtlSeconds ?? 24 * 3600,
       }
@@ -151,7 +163,8 @@ export class CompletionService {
       // Held requests of this process already wait for this model: a newcomer that may queue
       // lines up behind them instead of taking the next freed slot first.
       const lineFormed =
-        r.tenant.mayQueue && this.#hold?.slots.hasWaiters({ model: r.model, mayDegrade: r.tenant.mayDegrade })
+        r.tenant.mayQueue &&
+        this.#hold?.slots.hasWaiters({ model: r.model, mayDegrade: r.tenant.mayDegrade, api: r.api })
       const result: Awaited<ReturnType<typeof forwardCompletion>> = lineFormed
         ? { kind: 'saturated', retryAfterSeconds: 1 }
         : await forwardCompletion({
@@ -162,6 +175,7 @@ export class CompletionService {
             log: this.#o.log,
             model: r.model,
             mayDegrade: r.tenant.mayDegrade,
+            api: r.api,
             body: r.body,
             stream: r.stream,
             signal: r.signal,
@@ -182,6 +196,7 @@ export class CompletionService {
           tenantId: r.tenant.id,
           key: key.key,
           jobId,
+          api: r.api,
           stream: r.stream,
           response,
           served: result.served,
@@ -205,6 +220,7 @@ export class CompletionService {
           id: jobId,
           tenant: r.tenant,
           model: r.model,
+          api: r.api,
           body: r.body,
           stream: r.stream,
           deadlineAt: r.deadlineAt,
@@ -278,7 +294,7 @@ export class CompletionService {
   }
 }
 
-/** A directly served completion stored on its `Idempotency-Key`, answered again without a backend. */
+/** A directly served answer stored on its `Idempotency-Key`, answered again without a backend. */
 function replayStored(
   r: CompletionRequest,
   result: Record<string, unknown>,
@@ -291,9 +307,7 @@ function replayStored(
     'x-spillway-idempotent-replay': 'true',
   }
   if (!r.stream) return Response.json(result, { headers })
-  const includeUsage =
-    (r.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-  return new Response(completionAsSse(result, includeUsage), {
+  return new Response(answerAsSse({ api: r.api, result, includeUsage: wantsUsage(r.body) }), {
     headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
   })
 }

@@ -16,9 +16,9 @@ import { adminBackendRoutes } from './routes/admin-backends.ts'
 import { adminKeyRoutes } from './routes/admin-keys.ts'
 import { adminQueueRoutes } from './routes/admin-queues.ts'
 import { apiDocRoutes } from './routes/api-docs.ts'
-import { chatCompletionRoutes } from './routes/chat-completions.ts'
 import { dashboardRoutes } from './routes/dashboard.ts'
 import { healthRoutes } from './routes/health.ts'
+import { inferenceRoutes } from './routes/inference-routes.ts'
 import { jobRoutes } from './routes/jobs.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { modelRoutes } from './routes/models.ts'
@@ -72,7 +72,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
     wanted: (model, waiting) => void observability.capacityWanted(model, waiting),
     satisfied: (model) => void observability.capacityWanted(model, 0),
   })
-  app.route('/', chatCompletionRoutes({ ...deps, capacitySignal, observability }, routes, log, clock))
+  app.route('/', inferenceRoutes({ ...deps, capacitySignal, observability }, routes, log, clock))
   if (deps.jobs) app.route('/', jobRoutes({ jobs: deps.jobs, clock }))
   app.route(
     '/',

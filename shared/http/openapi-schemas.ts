@@ -28,6 +28,38 @@ export const ChatCompletion = z.looseObject({
   usage: z.optional(z.looseObject({ prompt_tokens: z.int(), completion_tokens: z.int() })),
 })
 
+export const TextCompletion = z.looseObject({
+  id: z.string(),
+  object: z.literal('text_completion'),
+  created: z.int(),
+  model: z.string(),
+  choices: z.array(z.looseObject({ index: z.int(), text: z.string() })),
+  usage: z.optional(z.looseObject({ prompt_tokens: z.int(), completion_tokens: z.int() })),
+})
+
+export const EmbeddingList = z.looseObject({
+  object: z.literal('list'),
+  model: z.string(),
+  data: z.array(
+    z.looseObject({
+      object: z.literal('embedding'),
+      index: z.int(),
+      // Floats, or base64 little-endian float32 with `encoding_format: "base64"`.
+      embedding: z.union([z.array(z.number()), z.string()]),
+    }),
+  ),
+  usage: z.optional(z.looseObject({ prompt_tokens: z.int(), total_tokens: z.int() })),
+})
+
+export const ResponseObject = z.looseObject({
+  id: z.string(),
+  object: z.literal('response'),
+  created_at: z.number(),
+  model: z.string(),
+  status: z.string(),
+  output: z.array(z.looseObject({ type: z.string() })),
+})
+
 export const JobAccepted = z.object({
   id: z.string(),
   object: z.literal('inference.job'),
@@ -48,7 +80,8 @@ export const Job = z.object({
   route: z.nullable(z.literal('queued')),
   hardware: z.nullable(z.string()),
   backend: z.nullable(z.string()),
-  result: z.nullable(ChatCompletion),
+  /** The answer of the job's API: a chat completion, text completion, embedding list or response. */
+  result: z.nullable(z.union([ChatCompletion, TextCompletion, EmbeddingList, ResponseObject])),
   error: z.nullable(z.object({ code: z.string(), message: z.string() })),
   webhook: z.optional(
     z.object({ status: z.enum(['pending', 'delivered', 'failed', 'skipped']), attempts: z.int() }),
@@ -62,11 +95,14 @@ export const ModelList = z.object({
       id: z.string(),
       object: z.literal('model'),
       owned_by: z.string(),
+      kind: z.enum(['generation', 'embedding']),
+      apis: z.array(z.string()),
       tiers: z.array(
         z.object({
           hardware: z.array(z.string()),
           model: z.string(),
           degraded: z.boolean(),
+          apis: z.array(z.string()),
           available: z.boolean(),
           backends: z.int(),
           slots: z.int(),
@@ -82,6 +118,7 @@ export const Backend = z.object({
   url: z.string(),
   hardware: z.string(),
   models: z.array(z.string()),
+  apis: z.array(z.enum(['chat', 'completions', 'embeddings', 'responses'])),
   state: z.enum(['active', 'draining']),
   maxConcurrency: z.int(),
   leases: z.int(),

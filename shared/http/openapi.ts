@@ -1,6 +1,9 @@
 import * as z from '../validation/zod-mini.ts'
 import { ChatCompletionRequestSchema } from './chat-request.ts'
+import { CompletionsRequestSchema } from './completions-request.ts'
+import { EmbeddingsRequestSchema } from './embeddings-request.ts'
 import * as responses from './openapi-schemas.ts'
+import { ResponsesRequestSchema } from './responses-request.ts'
 import { Heartbeat, Registration } from './routes/admin-backends.ts'
 import { KeyCreation } from './routes/admin-keys.ts'
 
@@ -55,13 +58,21 @@ const ROUTE_HEADERS = {
 const authErrors = { '401': error('Missing or invalid key') }
 const notFound = (what: string) => ({ '404': error(`No such ${what}`) })
 
-export const OPERATIONS: readonly OperationSpec[] = [
-  {
+/** The admission headers, answers and errors every inference route shares (one decision module serves them all). */
+function inferenceOperation(o: {
+  path: string
+  summary: string
+  body: z.core.$ZodType
+  answer: z.core.$ZodType
+  answerDescription: string
+  streams: boolean
+}): OperationSpec {
+  return {
     method: 'post',
-    path: '/v1/chat/completions',
-    summary: 'Create a chat completion (OpenAI wire format; `stream: true` answers with SSE).',
+    path: o.path,
+    summary: o.summary,
     auth: 'tenant',
-    body: ChatCompletionRequestSchema,
+    body: o.body,
     parameters: [
       header(
         'Prefer',
@@ -79,9 +90,9 @@ export const OPERATIONS: readonly OperationSpec[] = [
     ],
     responses: {
       '200': {
-        description: 'The completion, or a stream (`text/event-stream`: `data: {chunk}` … `data: [DONE]`).',
-        schema: responses.ChatCompletion,
-        content: { 'text/event-stream': { schema: { type: 'string' } } },
+        description: o.answerDescription,
+        schema: o.answer,
+        ...(o.streams ? { content: { 'text/event-stream': { schema: { type: 'string' } } } } : {}),
         headers: ROUTE_HEADERS,
       },
       '202': {
@@ -89,7 +100,7 @@ export const OPERATIONS: readonly OperationSpec[] = [
         schema: responses.JobAccepted,
         headers: { Location: '`/v1/jobs/{id}`', 'Retry-After': 'seconds' },
       },
-      '400': error('Malformed request'),
+      '400': error('Malformed request, or a model of another kind (an embedding model on a generation API)'),
       ...authErrors,
       '403': error('Model not allowed for this key'),
       '404': error('Unknown model'),
@@ -99,7 +110,43 @@ export const OPERATIONS: readonly OperationSpec[] = [
       '502': error('Every backend tried failed'),
       '503': error('No healthy backend for the model, or a hold that ran out (see Retry-After)'),
     },
-  },
+  }
+}
+
+export const OPERATIONS: readonly OperationSpec[] = [
+  inferenceOperation({
+    path: '/v1/chat/completions',
+    summary: 'Create a chat completion (OpenAI wire format; `stream: true` answers with SSE).',
+    body: ChatCompletionRequestSchema,
+    answer: responses.ChatCompletion,
+    answerDescription: 'The completion, or a stream (`text/event-stream`: `data: {chunk}` … `data: [DONE]`).',
+    streams: true,
+  }),
+  inferenceOperation({
+    path: '/v1/completions',
+    summary: 'Create a (legacy) text completion; `stream: true` answers with SSE.',
+    body: CompletionsRequestSchema,
+    answer: responses.TextCompletion,
+    answerDescription: 'The `text_completion`, or a stream (`data: {chunk}` … `data: [DONE]`).',
+    streams: true,
+  }),
+  inferenceOperation({
+    path: '/v1/embeddings',
+    summary: 'Embed texts or token ids with an embedding model (its own tiers and backends).',
+    body: EmbeddingsRequestSchema,
+    answer: responses.EmbeddingList,
+    answerDescription: 'The embedding list (floats, or base64 float32 with `encoding_format: "base64"`).',
+    streams: false,
+  }),
+  inferenceOperation({
+    path: '/v1/responses',
+    summary: 'Create a response (OpenAI Responses API), passed through to backends that serve it.',
+    body: ResponsesRequestSchema,
+    answer: responses.ResponseObject,
+    answerDescription:
+      'The response, or a stream of typed events (`event: response.output_text.delta` … `response.completed`; no `[DONE]`).',
+    streams: true,
+  }),
   {
     method: 'get',
     path: '/v1/models',

@@ -1,3 +1,4 @@
+import { isApiKind } from '../backends/backend-apis.ts'
 import type { JobError, JobRecord, JobServedBy, JobStatus, WebhookStatus } from './job-record.ts'
 
 /**
@@ -12,6 +13,7 @@ export const JOB_ATTR = {
   kind: 'kind',
   tenantId: 'tenantId',
   model: 'model',
+  api: 'api',
   request: 'requestJson',
   stream: 'stream',
   lane: 'lane',
@@ -73,6 +75,7 @@ export function jobToItem(job: JobRecord, checkAt: number): Record<string, unkno
     [JOB_ATTR.kind]: JOB_KIND,
     [JOB_ATTR.tenantId]: job.tenantId,
     [JOB_ATTR.model]: job.model,
+    [JOB_ATTR.api]: job.api,
     [JOB_ATTR.request]: JSON.stringify(job.request),
     [JOB_ATTR.stream]: job.stream,
     [JOB_ATTR.lane]: job.lane,
@@ -112,6 +115,7 @@ export function jobFromItem(item: Record<string, unknown>): JobRecord {
   const status = text(JOB_ATTR.status)
   if (!STATUSES.has(status)) throw new CorruptJobError(`job ${String(item.id)}: unknown status ${status}`)
   const lane = item[JOB_ATTR.lane] === 'batch' ? 'batch' : 'interactive'
+  const api = item[JOB_ATTR.api]
   const request = parseObject(text(JOB_ATTR.request), `job ${String(item.id)}: request`)
   const result =
     item[JOB_ATTR.result] === undefined ? undefined : parseObject(text(JOB_ATTR.result), 'result')
@@ -119,6 +123,7 @@ export function jobFromItem(item: Record<string, unknown>): JobRecord {
     id: text(JOB_ATTR.id),
     tenantId: text(JOB_ATTR.tenantId),
     model: text(JOB_ATTR.model),
+    api: isApiKind(api) ? api : undefined,
     request,
     stream: item[JOB_ATTR.stream] === true,
     lane,

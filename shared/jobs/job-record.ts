@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { Lane } from '../queue/job-queue.ts'
 
 /**
@@ -42,6 +43,11 @@ export interface JobRecord {
   readonly tenantId: string
   /** The public model id the client asked for; the worker routes it through the same tiers. */
   readonly model: string
+  /**
+   * The API the client called: the backend route the job runs on and the shape of its
+   * result. Absent means chat (records written before other APIs could queue).
+   */
+  readonly api?: ApiKind
   /** The OpenAI request body as validated by the gateway (the worker always calls non-streaming). */
   readonly request: Readonly<Record<string, unknown>>
   readonly stream: boolean
@@ -82,6 +88,11 @@ export function newJobId(): string {
 }
 
 /** Ids come from URLs: anything else (an idempotency item's key, say) is simply not a job. */
+/** The API a job was submitted through. */
+export function jobApi(job: Pick<JobRecord, 'api'>): ApiKind {
+  return job.api ?? 'chat'
+}
+
 export function isJobId(value: string): boolean {
   return JOB_ID.test(value)
 }

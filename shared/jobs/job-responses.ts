@@ -1,5 +1,6 @@
 import { type ErrorType, SpillwayError } from '../errors.ts'
-import type { JobRecord } from './job-record.ts'
+import { answerAsSse, wantsUsage } from '../proxy/answer-as-sse.ts'
+import { type JobRecord, jobApi } from './job-record.ts'
 
 /**
  * The answers a held or joined request gets once its job is known: the result
@@ -35,9 +36,7 @@ function servedHeaders(job: JobRecord): Record<string, string> {
 export function resultResponse(job: JobRecord): Response {
   const result = job.result ?? {}
   if (!job.stream) return Response.json(result, { headers: servedHeaders(job) })
-  const includeUsage =
-    (job.request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-  return new Response(completionAsSse(result, includeUsage), {
+  return new Response(answerAsSse({ api: jobApi(job), result, includeUsage: wantsUsage(job.request) }), {
     headers: {
       ...servedHeaders(job),
       'content-type': 'text/event-stream; charset=utf-8',
@@ -63,53 +62,4 @@ function defaultStatus(job: JobRecord): number {
   if (job.status === 'expired') return 503
   if (job.status === 'cancelled') return 409
   return 502
-}
-
-type Choice = {
-  index?: number
-  message?: Record<string, unknown>
-  finish_reason?: unknown
-  logprobs?: unknown
-}
-
-/**
- * A chat completion replayed as `chat.completion.chunk` events: one chunk with
- * each choice's whole message as its delta, one with the finish reasons, an
- * optional usage chunk, then `[DONE]`, which is what the OpenAI SDK expects.
- */
-export function completionAsSse(
-  result: Record<string, unknown>,
-  includeUsage: boolean,
-): ReadableStream<Uint8Array> {
-  const choices = Array.isArray(result.choices) ? (result.choices as Choice[]) : []
-  const base = {
-    id: result.id ?? 'chatcmpl-queued',
-    object: 'chat.completion.chunk',
-    created: result.created ?? Math.floor(Date.now() / 1000),
-    model: result.model,
-    ...(result.system_fingerprint ? { system_fingerprint: result.system_fingerprint } : {}),
-  }
-  const delta = (message: Record<string, unknown> = {}) => {
-    const { tool_calls: toolCalls, ...rest } = message
-    return Array.isArray(toolCalls)
-      ? { ...rest, tool_calls: toolCalls.map((call, index) => ({ index, ...(call as object) })) }
-      : rest
-  }
-  const events = [
-    {
-      ...base,
-      choices: choices.map((c, i) => ({ index: c.index ?? i, delta: delta(c.message), finish_reason: null })),
-    },
-    {
-      ...base,
-      choices: choices.map((c, i) => ({
-        index: c.index ?? i,
-        delta: {},
-        finish_reason: c.finish_reason ?? 'stop',
-      })),
-    },
-    ...(includeUsage && result.usage ? [{ ...base, choices: [], usage: result.usage }] : []),
-  ]
-  const text = `${events.map((event) => `data: ${JSON.stringify(event)}\n\n`).join('')}data: [DONE]\n\n`
-  return new Response(text).body as ReadableStream<Uint8Array>
 }

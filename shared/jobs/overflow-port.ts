@@ -1,3 +1,4 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { ModelConfig } from '../config/gateway-config.ts'
 import type { JobQueue } from '../queue/job-queue.ts'
 import type { TenantPolicy } from '../tenants/tenant-policy.ts'
@@ -10,6 +11,8 @@ export interface SubmitJobOptions {
   readonly id: string
   readonly tenant: TenantPolicy
   readonly model: ModelConfig
+  /** The API called; chat when absent. */
+  readonly api?: ApiKind
   readonly body: Record<string, unknown>
   readonly stream: boolean
   /** Epoch ms after which the job expires instead of running. */

@@ -61,6 +61,8 @@ export class Overflow implements OverflowPort {
       id: options.id,
       tenantId: options.tenant.id,
       model: options.model.id,
+      // Chat stays implicit, as in records written before other APIs could queue.
+      ...(options.api && options.api !== 'chat' ? { api: options.api } : {}),
       request: options.body,
       stream: options.stream,
       lane: options.tenant.priority,

@@ -1,4 +1,5 @@
-import type { BackendClient } from '../backends/backend-client.ts'
+import type { ApiKind } from '../backends/backend-apis.ts'
+import { type BackendClient, callBackendApi } from '../backends/backend-client.ts'
 import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
 import type { ModelConfig } from '../config/gateway-config.ts'
 import { SpillwayError, UpstreamError } from '../errors.ts'
@@ -6,13 +7,8 @@ import type { AppLogger } from '../logging.ts'
 import type { CircuitBreakers } from '../router/circuit-breakers.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route, Router } from '../router/router.ts'
-import {
-  interrupted,
-  type ReadCompletionResult,
-  readCompletion,
-  readTextCapped,
-  streamingBody,
-} from './read-completion.ts'
+import { streamStep, wholeAnswerBody } from './api-answers.ts'
+import { interrupted, type ReadCompletionResult, readCompletion, readTextCapped } from './read-completion.ts'
 import { eventData, SseEventSplitter } from './sse-events.ts'
 import { relaySse } from './sse-relay.ts'
 import { UpstreamTimers } from './upstream-timers.ts'
@@ -31,6 +27,8 @@ export interface ForwardOptions {
   readonly log: AppLogger
   readonly model: ModelConfig
   readonly mayDegrade: boolean
+  /** The API called (chat when absent): which backends are candidates, and which route they get. */
+  readonly api?: ApiKind
   readonly body: Record<string, unknown>
   readonly stream: boolean
   /** Aborted when the client goes away. */
@@ -61,7 +59,7 @@ export type ForwardResult =
 type AttemptFailure = { failed: true; countsAgainstBackend: boolean; reason: string }
 
 /**
- * Sends one chat completion to a backend with a reserved slot. Failover to
+ * Sends one request (chat, completions, embeddings, responses) to a backend with a reserved slot. Failover to
  * another backend happens only before the client has seen a byte: connection
  * errors, timeouts, backend-fault statuses and 429 before the first chunk. After
  * that, a broken stream ends with an SSE error event. A client that wants one
@@ -73,7 +71,7 @@ export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResul
   const exclude = new Set<string>()
   let lastFailure: AttemptFailure | undefined
   for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
-    const routed = await o.router.acquire({ model: o.model, mayDegrade: o.mayDegrade, exclude })
+    const routed = await o.router.acquire({ model: o.model, mayDegrade: o.mayDegrade, api: o.api, exclude })
     if (!routed.ok) {
       if (lastFailure && routed.reason === 'no-backend') break
       return routed.reason === 'saturated'
@@ -110,6 +108,7 @@ async function attemptOnce(
   body: Record<string, unknown>,
 ): Promise<Response | AttemptFailure> {
   const maxBytes = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+  const api = o.api ?? 'chat'
   const timers = new UpstreamTimers({
     firstByteMs: o.firstByteTimeoutMs,
     idleMs: o.idleTimeoutMs,
@@ -128,9 +127,10 @@ async function attemptOnce(
   try {
     let res: Response
     try {
-      res = await o.client.chatCompletions({
+      res = await callBackendApi(o.client, {
+        api,
         backend: lease.backend,
-        body: o.stream ? body : streamingBody(body),
+        body: o.stream ? body : wholeAnswerBody(api, body),
         signal: timers.signal,
       })
     } catch (error) {
@@ -155,7 +155,7 @@ async function attemptOnce(
       return clientErrorFromBackend(res.status, text)
     }
     if (!o.stream) {
-      const read = await readCompletion(res, { timers, maxBytes })
+      const read = await readCompletion(res, { timers, maxBytes, api })
       if (read.ok) {
         await lease.release()
         return Response.json(read.completion)
@@ -183,7 +183,7 @@ async function attemptOnce(
       if (!cut.ok && cut.failure === 'backend') return await fail(cut.reason)
       return await endedByUs(o, lease, timers, cut)
     }
-    if (first.some((event) => eventData(event)?.startsWith('{"error"')))
+    if (first.some((event) => streamStep(api, eventData(event) ?? '').kind === 'failed'))
       return await fail('error event first')
     relaying = true
     const stream = relaySse({
@@ -194,6 +194,7 @@ async function attemptOnce(
       lease,
       bytesSoFar: bytes,
       maxBytes,
+      api,
       onFinish: (outcome) => {
         if (outcome !== 'done' && outcome !== 'client-closed')
           o.log.warn('upstream stream ended early', { backend: lease.backend.id, outcome })

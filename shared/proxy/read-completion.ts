@@ -1,4 +1,5 @@
-import { CompletionAggregator } from './completion-aggregator.ts'
+import type { ApiKind } from '../backends/backend-apis.ts'
+import { isWholeAnswer, parseObject, streamFold, wholeAnswerBody } from './api-answers.ts'
 import { eventData, SseEventSplitter } from './sse-events.ts'
 import type { UpstreamTimers } from './upstream-timers.ts'
 
@@ -16,34 +17,45 @@ export type ReadCompletionResult =
   | { readonly ok: false; readonly failure: ReadFailure; readonly reason: string }
 
 /**
- * The request to send a backend for a client that wants one whole answer. vLLM
+ * The request to send a backend for a client that wants one whole chat answer. vLLM
  * sends a non-streaming answer's headers only once generation is done, so
  * waiting for them makes liveness and total time the same clock; asking for a
  * stream gets the headers at once and a chunk per token, and the gateway folds
  * the chunks back into the `chat.completion` (usage included, as non-streaming
- * answers always carry it).
+ * answers always carry it). Other APIs: `wholeAnswerBody` (api-answers.ts).
  */
 export function streamingBody(body: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const streamOptions =
-    typeof body.stream_options === 'object' && body.stream_options ? body.stream_options : {}
-  return { ...body, stream: true, stream_options: { ...streamOptions, include_usage: true } }
+  return wholeAnswerBody('chat', body)
+}
+
+export interface ReadCompletionOptions {
+  readonly timers: UpstreamTimers
+  readonly maxBytes: number
+  /** The API answered (chat when absent): how its stream ends and folds. */
+  readonly api?: ApiKind
+  /**
+   * Each whole event of a streamed answer as it passes, before the read goes on (a held
+   * stream's client gets it live); an error event is not passed on, it fails the read.
+   */
+  readonly onEvent?: (event: string) => void
 }
 
 /**
- * Reads a 2xx backend answer into one `chat.completion`: a stream is
- * aggregated, a JSON body (a server that ignores `stream`) is taken as is.
+ * Reads a 2xx backend answer into the API's one answer: a stream is folded, a
+ * JSON body (embeddings, or a server that ignores `stream`) is taken as is.
  * Every chunk restarts the idle timer; more than `maxBytes` stops the read.
  */
 export async function readCompletion(
   res: Response,
-  options: { timers: UpstreamTimers; maxBytes: number },
+  options: ReadCompletionOptions,
 ): Promise<ReadCompletionResult> {
   const { timers } = options
+  const api = options.api ?? 'chat'
   const streamed = (res.headers.get('content-type') ?? '').includes('text/event-stream')
   const reader = res.body?.getReader()
   if (!reader) return { ok: false, failure: 'backend', reason: 'empty body' }
   const splitter = new SseEventSplitter()
-  const aggregator = new CompletionAggregator()
+  const fold = streamFold(api)
   const chunks: Uint8Array[] = []
   let bytes = 0
   try {
@@ -63,23 +75,22 @@ export async function readCompletion(
       for (const event of splitter.push(value)) {
         const data = eventData(event)
         if (data === undefined) continue
-        if (data.trim() === '[DONE]') {
+        const step = fold.push(data)
+        if (step.kind === 'failed') return { ok: false, failure: 'backend', reason: step.reason }
+        options.onEvent?.(event)
+        if (step.kind === 'done') {
           await reader.cancel().catch(() => undefined)
-          return { ok: true, completion: aggregator.build(), bytes }
+          return { ok: true, completion: fold.build(), bytes }
         }
-        const chunk = parseObject(data)
-        if (!chunk) return { ok: false, failure: 'backend', reason: 'malformed stream chunk' }
-        if ('error' in chunk) return { ok: false, failure: 'backend', reason: 'error event in the stream' }
-        aggregator.push(chunk)
       }
     }
   } catch {
     return interrupted(timers)
   }
-  if (streamed) return { ok: false, failure: 'backend', reason: 'stream ended before [DONE]' }
+  if (streamed) return { ok: false, failure: 'backend', reason: 'stream ended before its last event' }
   const completion = parseObject(Buffer.concat(chunks).toString('utf8'))
-  if (!completion || !Array.isArray(completion.choices))
-    return { ok: false, failure: 'backend', reason: 'malformed completion body' }
+  if (!completion || !isWholeAnswer(api, completion))
+    return { ok: false, failure: 'backend', reason: 'malformed answer body' }
   return { ok: true, completion, bytes }
 }
 
@@ -113,15 +124,4 @@ export async function readTextCapped(res: Response, maxBytes: number): Promise<s
     // What arrived is all there is.
   }
   return Buffer.concat(chunks).subarray(0, maxBytes).toString('utf8')
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(text) as unknown
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined
-  } catch {
-    return undefined
-  }
 }

@@ -1,4 +1,6 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { HeldLease } from '../router/held-lease.ts'
+import { streamStep } from './api-answers.ts'
 import { eventData, type SseEventSplitter } from './sse-events.ts'
 import type { UpstreamTimers } from './upstream-timers.ts'
 
@@ -23,6 +25,8 @@ export interface RelayOptions {
   /** Bytes read so far and the cap on the whole stream. */
   readonly bytesSoFar: number
   readonly maxBytes: number
+  /** Whose stream it is (chat when absent): `[DONE]` or a Responses terminal event ends it. */
+  readonly api?: ApiKind
   readonly onFinish: (outcome: RelayOutcome) => void
 }
 
@@ -48,9 +52,13 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
   let finished = false
   let sawDone = false
   let bytes = options.bytesSoFar
+  const api = options.api ?? 'chat'
   const encodeEvents = (events: readonly string[]): Uint8Array | undefined => {
     if (events.length === 0) return undefined
-    for (const event of events) if (eventData(event)?.trim() === '[DONE]') sawDone = true
+    for (const event of events) {
+      const data = eventData(event)
+      if (data !== undefined && streamStep(api, data).kind === 'done') sawDone = true
+    }
     return encoder.encode(events.join(''))
   }
 
@@ -76,7 +84,7 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
           for (;;) {
             const { done, value } = await reader.read()
             if (done) {
-              // A backend that closes without `[DONE]` was cut: say so instead of ending quietly.
+              // A backend that closes before its last event (`[DONE]`, `response.completed`) was cut: say so instead of ending quietly.
               return await finish(controller, sawDone ? 'done' : 'broken')
             }
             timers.progress()

@@ -1,3 +1,4 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import { TierCandidates, type TierSpec } from './tier-candidates.ts'
@@ -58,16 +59,24 @@ export class CapacityView {
     return this.#refreshing
   }
 
-  /** The tier's candidates as of `now` (heartbeats older than `staleBefore` are out of rotation). */
-  candidates(tier: TierSpec, now: number, staleBefore: number): TierCandidates {
-    const key = tierKey(tier)
+  /**
+   * The tier's candidates for one API as of `now` (heartbeats older than `staleBefore` are out
+   * of rotation): one index per (tier, API), so a draw never lands on a backend without the API.
+   */
+  candidates(
+    tier: TierSpec,
+    now: number,
+    staleBefore: number,
+    api: ApiKind = tier.api ?? 'chat',
+  ): TierCandidates {
+    const key = tierKey(tier, api)
     const known = this.#tiers.get(key)
     if (known) {
       known.advanceTo(now, staleBefore)
       return known
     }
     const built = new TierCandidates({
-      tier,
+      tier: { hardware: tier.hardware, model: tier.model, api },
       backends: this.#backends.values(),
       markedFull: this.#fullUntilRefresh,
       now,
@@ -111,6 +120,6 @@ export class CapacityView {
   }
 }
 
-function tierKey(tier: TierSpec): string {
-  return `${tier.model}\u0000${tier.hardware.join('\u0000')}`
+function tierKey(tier: TierSpec, api: ApiKind): string {
+  return `${api}\u0000${tier.model}\u0000${tier.hardware.join('\u0000')}`
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { ApiKind } from '../backends/backend-apis.ts'
 import { expiredLeaseIds, freeSlots } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
@@ -22,6 +23,8 @@ export interface RouteOptions {
   readonly model: ModelConfig
   /** May the CPU (degraded) tiers serve this request? */
   readonly mayDegrade: boolean
+  /** The API of the request: only backends that serve it are candidates. Chat when absent. */
+  readonly api?: ApiKind
   /** Backends already tried for this request (failover before the first byte). */
   readonly exclude?: ReadonlySet<string>
 }
@@ -87,7 +90,7 @@ export class Router {
         if (this.#onDecision) passed.push(`${tier.hardware.join('/')} not allowed (key may not degrade)`)
         continue
       }
-      const candidates = this.#o.view.candidates(tier, now, staleBefore)
+      const candidates = this.#o.view.candidates(tier, now, staleBefore, options.api ?? 'chat')
       const lease = await this.#acquireInTier(candidates, now, staleBefore, options.exclude)
       if (lease) {
         const route: Route = tier.degraded ? 'fallback' : 'primary'

@@ -1,3 +1,4 @@
+import type { ApiKind } from '../backends/backend-apis.ts'
 import type { ModelConfig } from '../config/gateway-config.ts'
 import type { Lane } from '../queue/job-queue.ts'
 import type { RouteResult, Router } from './router.ts'
@@ -24,6 +25,7 @@ export interface CapacitySignals {
 interface Line {
   readonly model: ModelConfig
   readonly mayDegrade: boolean
+  readonly api: ApiKind
   readonly waiters: Waiter[]
 }
 
@@ -76,6 +78,8 @@ export class SlotGate {
   acquire(options: {
     model: ModelConfig
     mayDegrade: boolean
+    /** The request's API (chat when absent): one line per API, since each has its own backends. */
+    api?: ApiKind
     lane: Lane
     patienceMs: number
     until: number
@@ -84,11 +88,12 @@ export class SlotGate {
   }): Promise<RouteResult> {
     if (options.signal?.aborted)
       return Promise.resolve({ ok: false, reason: 'saturated', retryAfterSeconds: 1 })
-    const key = `${options.model.id}\u0000${options.mayDegrade}`
+    const api = options.api ?? 'chat'
+    const key = lineKey(options.model, options.mayDegrade, api)
     let line = this.#lines.get(key)
     const start = !line
     if (!line) {
-      line = { model: options.model, mayDegrade: options.mayDegrade, waiters: [] }
+      line = { model: options.model, mayDegrade: options.mayDegrade, api, waiters: [] }
       this.#lines.set(key, line)
     }
     const { waiters } = line
@@ -120,8 +125,9 @@ export class SlotGate {
   }
 
   /** Is anyone of this process in line for this model? A newcomer then queues behind them. */
-  hasWaiters(options: { model: ModelConfig; mayDegrade: boolean }): boolean {
-    return (this.#lines.get(`${options.model.id}\u0000${options.mayDegrade}`)?.waiters.length ?? 0) > 0
+  hasWaiters(options: { model: ModelConfig; mayDegrade: boolean; api?: ApiKind }): boolean {
+    const key = lineKey(options.model, options.mayDegrade, options.api ?? 'chat')
+    return (this.#lines.get(key)?.waiters.length ?? 0) > 0
   }
 
   /** Waiters currently in line (for tests and logs). */
@@ -135,7 +141,11 @@ export class SlotGate {
     const { waiters } = line
     try {
       while (waiters.length > 0) {
-        const result = await this.#router.acquire({ model: line.model, mayDegrade: line.mayDegrade })
+        const result = await this.#router.acquire({
+          model: line.model,
+          mayDegrade: line.mayDegrade,
+          api: line.api,
+        })
         if (result.ok) {
           const taker = waiters.shift()
           // Every waiter left (aborted) while the head's acquire was in flight: give the slot back.
@@ -186,4 +196,8 @@ export class SlotGate {
       this.#sleepers.add(wake)
     })
   }
+}
+
+function lineKey(model: ModelConfig, mayDegrade: boolean, api: ApiKind): string {
+  return `${model.id}\u0000${mayDegrade}\u0000${api}`
 }

@@ -1,3 +1,4 @@
+import { type ApiKind, backendApis } from '../backends/backend-apis.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
 import { circuitOpenForAll, isInRotation } from '../backends/backend-record.ts'
 import { FenwickTree } from './fenwick-tree.ts'
@@ -8,10 +9,16 @@ import { newTimer, type Timer, TimerHeap } from './timer-heap.ts'
 export interface TierSpec {
   readonly hardware: readonly string[]
   readonly model: string
+  /** The API the tier's requests use: a backend that does not serve it is no candidate. Chat when absent. */
+  readonly api?: ApiKind
 }
 
 function servesTier(tier: TierSpec, backend: BackendRecord): boolean {
-  return tier.hardware.includes(backend.hardware) && backend.models.includes(tier.model)
+  return (
+    tier.hardware.includes(backend.hardware) &&
+    backend.models.includes(tier.model) &&
+    backendApis(backend).includes(tier.api ?? 'chat')
+  )
 }
 
 /** One backend of the tier, as the index sees it at the index's instant. */

@@ -30,10 +30,10 @@ describe('Function: fleetModels', () => {
     })
   })
 
-  it('keeps the default fleet serving what it served before the configuration file', () => {
+  it('keeps the default fleet serving what it served before, plus the CPU embedding model', () => {
     expect(fleetModels({ spec: 'h20=2x4,cpu=1x2', config: parseGatewayConfig(DEFAULT_CONFIG) })).toEqual({
       h20: ['deepseek-r1-distill-llama-8b'],
-      cpu: ['deepseek-r1-distill-qwen-1.5b-q4'],
+      cpu: ['deepseek-r1-distill-qwen-1.5b-q4', 'bge-small-en-v1.5'],
     })
   })
 

@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { API_KINDS } from '../../backends/backend-apis.ts'
 import type { BackendClient } from '../../backends/backend-client.ts'
 import {
   type ResolveHost,
@@ -26,6 +27,8 @@ export const Registration = z.object({
   hardware: z.string().check(z.minLength(1)),
   models: z.array(z.string().check(z.minLength(1), z.maxLength(256))).check(z.minLength(1), z.maxLength(64)),
   maxConcurrency: z.int().check(z.gte(1), z.lte(1024)),
+  /** The OpenAI APIs it serves; an agent that does not say serves chat and completions. */
+  apis: z.optional(z.array(z.enum(API_KINDS)).check(z.minLength(1), z.maxLength(API_KINDS.length))),
 })
 
 /** Bounded and rounded: DynamoDB refuses numbers past 2^53 (SDK) or under 1e-130 (underflow) with a 5xx. */
@@ -112,8 +115,9 @@ export function adminBackendRoutes(options: {
         )
       }
       const byAdmin = hashApiKey(bearerToken(c.req.header('authorization')) ?? '') === options.adminKeyHash
+      const { apis, ...rest } = input
       const backend = await registry.register(
-        { ...input, url: url.url },
+        { ...rest, url: url.url, ...(apis ? { apis: [...new Set(apis)] } : {}) },
         clock(),
         byAdmin ? 'admin' : 'agent',
       )

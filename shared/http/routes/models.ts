@@ -1,7 +1,9 @@
 import { Hono } from 'hono'
+import { backendApis } from '../../backends/backend-apis.ts'
 import type { BackendRecord } from '../../backends/backend-record.ts'
 import { circuitOpenForAll, freeSlots, isInRotation } from '../../backends/backend-record.ts'
 import type { GatewayConfig, ModelConfig } from '../../config/gateway-config.ts'
+import { modelApis } from '../../config/model-apis.ts'
 import { NotFoundError } from '../../errors.ts'
 import type { Routing } from '../../router/routing.ts'
 import { type TenantPolicy, tenantMayUseModel } from '../../tenants/tenant-policy.ts'
@@ -9,7 +11,8 @@ import type { AppEnv } from '../app-deps.ts'
 
 /**
  * `GET /v1/models`: the OpenAI list, each model with its tiers and live
- * availability; `GET /v1/models/{id}`: one of them (what the SDKs'
+ * availability (its kind, the APIs it answers and, per tier, the APIs its
+ * backends in rotation serve now); `GET /v1/models/{id}`: one of them (what the SDKs'
  * `models.retrieve(id)` calls), 404 `model_not_found` for a model no
  * configuration serves or the tenant may not use (the same answer, so a
  * tenant cannot probe which models exist).
@@ -62,6 +65,8 @@ function describeModel(options: {
     object: 'model',
     created: 0,
     owned_by: 'spillway',
+    kind: model.kind,
+    apis: modelApis(model),
     tiers: model.tiers.map((tier) => {
       const serving = backends.filter(
         (b) =>
@@ -74,6 +79,7 @@ function describeModel(options: {
         hardware: tier.hardware,
         model: tier.model,
         degraded: tier.degraded,
+        apis: modelApis(model).filter((api) => serving.some((b) => backendApis(b).includes(api))),
         available: tier.degraded ? tenant.mayDegrade : true,
         backends: serving.length,
         slots: serving.reduce((sum, b) => sum + b.maxConcurrency, 0),

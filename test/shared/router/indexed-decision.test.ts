@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { API_KINDS } from '../../../shared/backends/backend-apis.ts'
 import { type BackendRecord, freeSlots } from '../../../shared/backends/backend-record.ts'
 import type {
   AcquireOptions,
@@ -108,6 +109,8 @@ const backendArb = fc.record({
     { weight: 1, arbitrary: fc.integer({ min: -1_000, max: 3_000 }) },
   ),
   leaseExpiries: fc.array(fc.integer({ min: -1_500, max: 3_000 }), { maxLength: 5 }),
+  // Absent: an older agent's registration, which serves chat and completions.
+  apis: fc.option(fc.subarray([...API_KINDS], { minLength: 1 }), { nil: undefined }),
 })
 type BackendSpec = typeof backendArb extends fc.Arbitrary<infer T> ? T : never
 
@@ -124,6 +127,7 @@ function record(spec: BackendSpec, i: number): BackendRecord {
     heartbeatAt: T0 - spec.heartbeatAge,
     load: { running: 0, waiting: 0, kvCacheUsage: 0 },
     leases: Object.fromEntries(spec.leaseExpiries.map((at, l) => [`seed-${l}`, T0 + at])),
+    ...(spec.apis ? { apis: spec.apis } : {}),
     ...(spec.circuitOpenFor === null ? {} : { circuitOpenUntil: T0 + spec.circuitOpenFor }),
   }
 }
@@ -137,6 +141,14 @@ const changeArb = fc.oneof(
   fc.record({ kind: fc.constant('resize' as const), maxConcurrency: fc.integer({ min: 1, max: 4 }) }),
   // Joins or leaves the `lonely` tier: the tier's membership changes.
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('toggle-lonely' as const) }) },
+  // Re-registers with other APIs: it joins or leaves the (tier, API) indexes.
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('apis' as const),
+      apis: fc.option(fc.subarray([...API_KINDS], { minLength: 1 }), { nil: undefined }),
+    }),
+  },
 )
 
 type ChangeSpec = typeof changeArb extends fc.Arbitrary<infer T> ? T : never
@@ -149,6 +161,7 @@ const stepArb = fc.oneof(
       advanceMs: fc.integer({ min: 0, max: 400 }),
       model: fc.nat({ max: config.models.length - 1 }),
       mayDegrade: fc.boolean(),
+      api: fc.option(fc.constantFrom(...API_KINDS), { nil: undefined }),
       exclude: fc.uniqueArray(fc.nat({ max: 15 }), { maxLength: 3 }),
     }),
   },
@@ -193,6 +206,10 @@ function applyChange(backend: BackendRecord, change: ChangeSpec, now: number): B
     case 'toggle-lonely':
       if (backend.hardware === 'cpu') return backend
       return { ...backend, models: backend.models.includes('lonely') ? ['m'] : ['m', 'lonely'] }
+    case 'apis': {
+      const { apis: _apis, ...rest } = backend
+      return change.apis ? { ...rest, apis: change.apis } : rest
+    }
   }
 }
 
@@ -261,6 +278,7 @@ describe('Class: Router (indexed decision against the reference)', () => {
                 const options: RouteOptions = {
                   model,
                   mayDegrade: step.mayDegrade,
+                  ...(step.api ? { api: step.api } : {}),
                   ...(step.exclude.length ? { exclude: new Set(step.exclude.map(id)) } : {}),
                 }
                 const before = indexed.store.attempts.length

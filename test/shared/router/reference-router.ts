@@ -3,6 +3,8 @@
  * kept as the oracle for the indexed one: each decision filters the whole
  * snapshot and re-derives every backend's free slots. Not used by the gateway.
  */
+
+import { backendApis } from '../../../shared/backends/backend-apis.ts'
 import {
   type BackendRecord,
   circuitOpenForAll,
@@ -74,6 +76,8 @@ export class ReferenceRouter {
           (b) =>
             tier.hardware.includes(b.hardware) &&
             b.models.includes(tier.model) &&
+            backendApis(b).includes(options.api ?? 'chat') &&
+            backendApis(b).includes(options.api ?? 'chat') &&
             isInRotation(b, staleBefore) &&
             !circuitOpenForAll(b, now) &&
             this.#o.circuits.allows(b.id, now) &&
@@ -95,6 +99,7 @@ export class ReferenceRouter {
         (b) =>
           tier.hardware.includes(b.hardware) &&
           b.models.includes(tier.model) &&
+          backendApis(b).includes(options.api ?? 'chat') &&
           isInRotation(b, staleBefore) &&
           !circuitOpenForAll(b, now) &&
           this.#o.circuits.allows(b.id, now) &&

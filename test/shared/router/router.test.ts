@@ -106,6 +106,50 @@ afterEach(() => {
 })
 
 describe('Class: Router', () => {
+  describe('Option: api', () => {
+    it('routes a request only to backends that serve its API, even with another one free and idle', async () => {
+      // Prepare: a chat-only backend with every slot free, and a busy one that serves embeddings too.
+      const store = new CountingStore()
+      await store.register(
+        { id: 'chat-only', url: 'http://127.0.0.1:9/a', hardware: 'h20', models: ['m'], maxConcurrency: 8 },
+        Date.now(),
+      )
+      await store.register(
+        {
+          id: 'both',
+          url: 'http://127.0.0.1:9/b',
+          hardware: 'h20',
+          models: ['m'],
+          maxConcurrency: 1,
+          apis: ['chat', 'embeddings'],
+        },
+        Date.now(),
+      )
+      const { router } = gateway(store, { random: () => 0 })
+
+      // Act
+      const first = await router.acquire({ model, mayDegrade: false, api: 'embeddings' })
+      const second = await router.acquire({ model, mayDegrade: false, api: 'embeddings' })
+      const chat = await router.acquire({ model, mayDegrade: false })
+
+      // Assess: the one embeddings slot, then saturated (not the idle chat-only backend); chat goes anywhere.
+      expect(leaseOf(first).lease.backend.id).toBe('both')
+      expect(second).toMatchObject({ ok: false, reason: 'saturated' })
+      expect(leaseOf(chat).lease.backend.id).toBe('chat-only')
+      await releaseAll([first, chat])
+    })
+
+    it('answers no-backend for an API no backend of the model serves', async () => {
+      const store = new CountingStore()
+      await register(store, 'h20-a', 'h20', 4)
+      const { router } = gateway(store)
+      expect(await router.acquire({ model, mayDegrade: true, api: 'responses' })).toMatchObject({
+        ok: false,
+        reason: 'no-backend',
+      })
+    })
+  })
+
   describe('Method: acquire', () => {
     it('fills the tiers in order, whatever the registration order', async () => {
       // Prepare
