@@ -80,6 +80,10 @@ export async function startJobStack(
     fleet?: string
     speed?: number
     faults?: StartFleetOptions['faults']
+    /** The models each hardware class of the fleet serves (the simulator's defaults otherwise). */
+    models?: StartFleetOptions['models']
+    /** The gateway's and workers' configuration; `gpuOnlyConfig()` by default. */
+    config?: GatewayConfigInput
     overflow?: Partial<OverflowOptions>
     /** Gateway options the held-request tests tune (keep-alive period, capacity signal). */
     app?: Pick<AppDeps, 'hold' | 'capacitySignal' | 'maxHoldSeconds'>
@@ -88,7 +92,7 @@ export async function startJobStack(
   const aws = await startLocalAws({ prefix: `jobs-${Math.random().toString(36).slice(2, 8)}` })
   const processEnv = {
     ...aws.env,
-    SPILLWAY_CONFIG: JSON.stringify(gpuOnlyConfig()),
+    SPILLWAY_CONFIG: JSON.stringify(options.config ?? gpuOnlyConfig()),
     SPILLWAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
     // The test receivers listen on 127.0.0.1.
     SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -102,6 +106,7 @@ export async function startJobStack(
     spec: options.fleet ?? 'h20=1x2',
     speed: options.speed ?? 1,
     ...(options.faults ? { faults: options.faults } : {}),
+    ...(options.models ? { models: options.models } : {}),
     apiKey: BACKEND_KEY,
   })
   for (const backend of fleet.backends) {
@@ -112,6 +117,7 @@ export async function startJobStack(
         hardware: backend.hardware,
         models: backend.models,
         maxConcurrency: backend.maxConcurrency,
+        apis: backend.apis,
       },
       Date.now(),
     )
