@@ -99,3 +99,38 @@ describe('POST /admin/backends: models', () => {
     expect(await gpu.json()).toMatchObject({ id: 'gpu-1', models: ['acme-chat-7b'] })
   })
 })
+
+describe('POST /admin/backends: apis', () => {
+  const list = async (app: ReturnType<typeof gateway>) =>
+    (
+      (await (
+        await app.request('/admin/backends', { headers: { authorization: `Bearer ${ADMIN_KEY}` } })
+      ).json()) as { data: { id: string; apis: string[] }[] }
+    ).data
+
+  it('keeps the APIs a backend lists, once each, and assumes chat and completions when it lists none', async () => {
+    const app = gateway()
+    expect((await register(app, { models: ['acme-chat-7b'] })).status).toBe(201)
+    expect(
+      (
+        await register(app, {
+          id: 'gpu-2',
+          models: ['acme-chat-7b'],
+          apis: ['responses', 'chat', 'responses'],
+        })
+      ).status,
+    ).toBe(201)
+    const data = await list(app)
+    expect(data.find((b) => b.id === 'gpu-1')?.apis).toEqual(['chat', 'completions'])
+    expect(data.find((b) => b.id === 'gpu-2')?.apis).toEqual(['responses', 'chat'])
+  })
+
+  it('refuses an API it does not know, or an empty list, with a 400 naming apis', async () => {
+    const app = gateway()
+    for (const apis of [['chat', 'rerank'], []]) {
+      const res = await register(app, { models: ['acme-chat-7b'], apis })
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: { param: string } }).error.param).toMatch(/^apis/)
+    }
+  })
+})

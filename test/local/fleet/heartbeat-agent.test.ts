@@ -44,7 +44,14 @@ describe('startHeartbeatAgent', () => {
     await waitUntil(async () => (receiver.heartbeats.length > 0 ? true : undefined))
     expect(logs).toEqual(started(backend.url))
     expect(receiver.registrations).toEqual([
-      { id: 'h20-1', url: backend.url, hardware: 'h20', models: [GPU_MODEL], maxConcurrency: 1 },
+      {
+        id: 'h20-1',
+        url: backend.url,
+        hardware: 'h20',
+        models: [GPU_MODEL],
+        maxConcurrency: 1,
+        apis: ['chat', 'completions', 'responses'],
+      },
     ])
 
     // One stalled request holds the sequence (so its KV cache stays put), one waits behind it.

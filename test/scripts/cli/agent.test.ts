@@ -21,7 +21,7 @@ describe('runAgentCommand usage', () => {
   it('answers 2 and names every problem at once, without starting anything', async () => {
     const { lines, logger } = captureLogger()
     const code = await runAgentCommand(
-      ['--engine', 'ollama', '--backend-url', 'localhost:8000', '--slots', '0'],
+      ['--engine', 'ollama', '--backend-url', 'localhost:8000', '--slots', '0', '--apis', 'chat,rerank'],
       {
         env: {},
         logger,
@@ -32,6 +32,7 @@ describe('runAgentCommand usage', () => {
     expect(lines[0]).toContain('--engine must be one of vllm, sglang, llamacpp, tgi, openai')
     expect(lines[0]).toContain('--backend-url must be an http(s) URL')
     expect(lines[0]).toContain('--slots must be a whole number ≥ 1')
+    expect(lines[0]).toContain('--apis takes chat, completions, embeddings, responses (not rerank)')
     expect(lines[0]).toContain('no agent key: set SPILLWAY_AGENT_KEY or pass --agent-key-file')
   })
 
