@@ -3,7 +3,7 @@ import type { BackendRecord } from '../backends/backend-record.ts'
 import { backendHealth } from './backend-health.ts'
 import { CLOUDWATCH_METRICS as CW, METRICS_NAMESPACE } from './metric-names.ts'
 import type { RequestSink } from './observability.ts'
-import { CHAT_PATH } from './observability.ts'
+import { isRoutedPath } from './observability.ts'
 import type { RequestFacts } from './request-facts.ts'
 
 /**
@@ -28,7 +28,7 @@ export class EmfRequestSink implements RequestSink {
   }
 
   recordRequest(facts: RequestFacts): void {
-    if (facts.path !== CHAT_PATH) return
+    if (!isRoutedPath(facts.path)) return
     const dimensions = { Route: facts.route, Hardware: facts.hardware, Status: String(facts.status) }
     emf(this.#service, dimensions, (m) => {
       m.addMetric(CW.requests, MetricUnit.Count, 1)

@@ -1,3 +1,4 @@
+import { API_PATHS } from '../backends/backend-apis.ts'
 import { type AppLogger, errorFields, silentLogger } from '../logging.ts'
 import type { RouteDecision } from '../router/router.ts'
 import { GatewayMetrics } from './gateway-metrics.ts'
@@ -62,7 +63,7 @@ export class Observability {
 
   async recordRequest(facts: RequestFacts): Promise<void> {
     this.#log.info(REQUEST_LOG_MESSAGE, requestLogFields(facts))
-    if (facts.path !== CHAT_PATH) return
+    if (!isRoutedPath(facts.path)) return
     this.metrics.recordRequest(facts)
     this.rates.record(facts.route, facts.hardware, this.clock())
     await Promise.all(
@@ -97,5 +98,9 @@ export class Observability {
   }
 }
 
-/** The routed endpoint: the only one counted in the request metrics (its labels mean something). */
-export const CHAT_PATH = '/v1/chat/completions'
+const ROUTED_PATHS: ReadonlySet<string> = new Set(Object.values(API_PATHS))
+
+/** The routed endpoints (every inference API): the only ones counted in the request metrics (their labels mean something). */
+export function isRoutedPath(path: string): boolean {
+  return ROUTED_PATHS.has(path)
+}
