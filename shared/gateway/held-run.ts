@@ -204,7 +204,8 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
       true,
     )
   } finally {
-    timers.stop()
+    // Aborted, not only stopped: whatever ended the run, the backend call is over before the slot is given back.
+    timers.abort()
     keeper.stop()
     await lease.release()
   }

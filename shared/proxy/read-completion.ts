@@ -76,7 +76,12 @@ export async function readCompletion(
         const data = eventData(event)
         if (data === undefined) continue
         const step = fold.push(data)
-        if (step.kind === 'failed') return { ok: false, failure: 'backend', reason: step.reason }
+        if (step.kind === 'failed') {
+          // The backend may still be generating behind an error event: a failed read never leaves
+          // the body open, or the caller's released slot would still be busy on the backend.
+          await reader.cancel().catch(() => undefined)
+          return { ok: false, failure: 'backend', reason: step.reason }
+        }
         options.onEvent?.(event)
         if (step.kind === 'done') {
           await reader.cancel().catch(() => undefined)
