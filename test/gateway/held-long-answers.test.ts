@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   chatBody,
+  eventually,
   gpuOnlyConfig,
   type JobStack,
   KEYS,
@@ -35,7 +36,12 @@ describe('a held job with a long answer', () => {
     if (!backend) throw new Error('no backend')
     const unblock = await stack.blockSlots(backend.id, 1)
     const answer = postChat(stack.gatewayUrl, KEYS.queue, chatBody({ max_tokens: 200 }))
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // Unblocked only once the request is a queued job, however slow the machine.
+    expect(
+      await eventually(
+        async () => (await stack.adapters.jobs.countOpen({ status: 'queued', max: 10 })).count > 0,
+      ),
+    ).toBe(true)
     await unblock()
     const res = await answer
     expect(res.status).toBe(200)

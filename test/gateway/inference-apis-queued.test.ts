@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_CONFIG } from '../../shared/config/gateway-config.ts'
-import { getJob, gpuOnlyConfig, type JobStack, KEYS, startJobStack } from '../jobs/support/job-stack.ts'
+import {
+  eventually,
+  getJob,
+  gpuOnlyConfig,
+  type JobStack,
+  KEYS,
+  startJobStack,
+} from '../jobs/support/job-stack.ts'
 
 /**
  * The overflow paths of the APIs beyond chat, against the emulators over HTTP:
