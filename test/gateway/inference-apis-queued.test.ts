@@ -99,7 +99,10 @@ describe.each(['completions', 'responses', 'embeddings'] as const)(
       const backend = backendFor(api)
       const unblock = await stack.blockSlots(backend.id, backend.maxConcurrency)
       const answer = post(api, BODIES[api])
-      await new Promise((resolve) => setTimeout(resolve, 300))
+      // Unblocked only once the request is a queued job, however slow the machine.
+      const queued = async () =>
+        (await stack.adapters.jobs.countOpen({ status: 'queued', max: 10 })).count > 0
+      expect(await eventually(queued)).toBe(true)
       await unblock()
       const res = await answer
       expect(res.status).toBe(200)
