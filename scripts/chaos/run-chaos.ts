@@ -1,5 +1,6 @@
 import { javaAvailable } from '../../local/dynamodb-local.ts'
 import type { DynamoEngine } from '../../local/emulators.ts'
+import { startHeartbeatAgent } from '../../local/fleet/heartbeat-agent.ts'
 import { mulberry32 } from '../../local/fleet/prng.ts'
 import { type LocalStack, startLocalStack } from '../../local/local-stack.ts'
 import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../shared/config/gateway-config.ts'
@@ -29,6 +30,8 @@ export interface ChaosResult {
 
 export const LEASE_TTL_SECONDS = 6
 export const ADMIN_KEY = 'sk-chaos-admin'
+const AGENT_KEY = 'sk-chaos-agent'
+const HEARTBEAT_INTERVAL_MS = 500
 export const KEYS: ChaosKeys = {
   strict: 'sk-chaos-strict',
   degrade: 'sk-chaos-degrade',
@@ -55,9 +58,9 @@ export function startChaosStack(dynamodb: DynamoEngine): Promise<LocalStack> {
     speed: 0.3,
     config: chaosConfig(),
     dynamodb,
-    heartbeatIntervalMs: 500,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     adminKey: ADMIN_KEY,
-    agentKey: 'sk-chaos-agent',
+    agentKey: AGENT_KEY,
     backendApiKey: 'sk-chaos-backend',
     tenants: [
       { key: KEYS.strict, policy: { id: 'strict', mayDegrade: false } },
@@ -100,8 +103,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const killedAt = new Map<number, number>()
   const processes = { gateway: [] as SpillwayProcess[], worker: [] as SpillwayProcess[] }
   const workerEnv = chaosWorkerEnv(stack)
-  const start = (kind: 'gateway' | 'worker') =>
-    startSpillwayProcess({ kind, env: kind === 'gateway' ? stack.env : workerEnv })
+  const start = (kind: 'gateway' | 'worker', clockSkewMs = 0) =>
+    startSpillwayProcess({ kind, env: kind === 'gateway' ? stack.env : workerEnv, clockSkewMs })
+  // Agents restarted after a heartbeat-stop fault; the stack stops only its own.
+  const agents = new Map(stack.fleet.backends.map((backend, i) => [backend.id, stack.agents[i]!]))
   const watch = new ExecutionWatch(stack.fleet.backends)
   try {
     await stack.ready()
@@ -116,13 +121,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const targets: ChaosTargets = {
       backends: stack.fleet.backends,
       ...(stack.aws.dynamodb.pid ? { dynamodbPid: stack.aws.dynamodb.pid } : {}),
-      async killAndRestart(kind, index) {
+      async killAndRestart(kind, index, restart = {}) {
         const victim = processes[kind][index]
         if (!victim || killedAt.has(victim.pid)) return
         // Recorded before the signal, so a client whose connection breaks knows why.
         killedAt.set(victim.pid, Date.now())
         await victim.kill('SIGKILL')
-        processes[kind][index] = await start(kind)
+        processes[kind][index] = await start(kind, restart.clockSkewMs)
+      },
+      async pauseAgent(backendId, ms) {
+        const backend = stack.fleet.backends.find((b) => b.id === backendId)
+        const agent = agents.get(backendId)
+        if (!backend || !agent) return
+        agents.delete(backendId)
+        await agent.stop()
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        agents.set(
+          backendId,
+          startHeartbeatAgent({
+            backend,
+            gatewayUrl: stack.gatewayUrl,
+            agentKey: AGENT_KEY,
+            intervalMs: HEARTBEAT_INTERVAL_MS,
+            logger: { info() {}, warn() {} },
+          }),
+        )
       },
       admin: (path, init = {}) =>
         fetch(`${stack.gatewayUrl}${path}`, {
@@ -183,6 +206,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
   } finally {
     await Promise.all([...processes.gateway, ...processes.worker].map((p) => p.kill('SIGKILL')))
+    await Promise.all([...agents.values()].map((agent) => agent.stop()))
     await stack.stop()
   }
   const byOutcome: Record<string, number> = {}
