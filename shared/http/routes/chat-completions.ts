@@ -32,6 +32,7 @@ export function chatCompletionRoutes(deps: AppDeps, routing: Routing, log: AppLo
     onJobEnded: (status) => deps.observability?.recordJobOutcome(status),
     hold: deps.hold,
     maxHoldSeconds: deps.maxHoldSeconds,
+    ...(deps.holds ? { holds: deps.holds } : {}),
     clock,
     log,
   })
