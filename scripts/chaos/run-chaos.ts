@@ -8,6 +8,7 @@ import { type ChaosTargets, type FaultKind, injectFaults } from './chaos-faults.
 import { type ChaosKeys, type ClientOutcome, runLoad } from './chaos-load.ts'
 import { type SpillwayProcess, startSpillwayProcess } from './child-processes.ts'
 import { ExecutionWatch } from './execution-watch.ts'
+import { HoldWatch } from './hold-watch.ts'
 
 export interface ChaosOptions {
   /** How long load and faults run; the drain and the checks come after. */
@@ -32,6 +33,8 @@ export const LEASE_TTL_SECONDS = 6
 export const ADMIN_KEY = 'sk-chaos-admin'
 const AGENT_KEY = 'sk-chaos-agent'
 const HEARTBEAT_INTERVAL_MS = 500
+/** Low enough that the held load reaches it: some held requests get 429 too_many_holds. */
+const QUEUER_MAX_HOLDS = 1
 export const KEYS: ChaosKeys = {
   strict: 'sk-chaos-strict',
   degrade: 'sk-chaos-degrade',
@@ -65,7 +68,10 @@ export function startChaosStack(dynamodb: DynamoEngine): Promise<LocalStack> {
     tenants: [
       { key: KEYS.strict, policy: { id: 'strict', mayDegrade: false } },
       { key: KEYS.degrade, policy: { id: 'degrade', mayDegrade: true } },
-      { key: KEYS.queue, policy: { id: 'queuer', mayQueue: true, defaultWaitSeconds: 5 } },
+      {
+        key: KEYS.queue,
+        policy: { id: 'queuer', mayQueue: true, defaultWaitSeconds: 5, maxConcurrentHolds: QUEUER_MAX_HOLDS },
+      },
       { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
     ],
   })
@@ -108,6 +114,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   // Agents restarted after a heartbeat-stop fault; the stack stops only its own.
   const agents = new Map(stack.fleet.backends.map((backend, i) => [backend.id, stack.agents[i]!]))
   const watch = new ExecutionWatch(stack.fleet.backends)
+  const holdWatch = new HoldWatch({
+    region: stack.aws.region,
+    endpoints: stack.aws.endpoints,
+    tableName: stack.aws.names.tables.tenants,
+    tenantId: 'queuer',
+    limit: QUEUER_MAX_HOLDS,
+  })
   try {
     await stack.ready()
     processes.gateway = await Promise.all([start('gateway'), start('gateway'), start('gateway')])
@@ -156,6 +169,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const until = Date.now() + options.seconds * 1000
     const watching = watch.run(() => Date.now() < until + 30_000)
+    const watchingHolds = holdWatch.run(() => Date.now() < until + 30_000)
     await Promise.all([
       runLoad({
         target: {
@@ -189,8 +203,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }),
     ])
     watch.stop()
-    await watching
-    violations.push(...watch.violations)
+    holdWatch.stop()
+    await Promise.all([watching, watchingHolds])
+    violations.push(...watch.violations, ...holdWatch.violations)
+    log(`chaos: tenant queuer held at most ${holdWatch.peak} at once (limit ${QUEUER_MAX_HOLDS})`)
 
     // No slot leaked: once the load has stopped, every lease ends within the TTL.
     await new Promise((resolve) => setTimeout(resolve, (LEASE_TTL_SECONDS + 1) * 1000))
@@ -205,6 +221,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         violations.push(`${backend.id}: peak ${state.peak} above its ${backend.maxConcurrency} slots`)
     }
   } finally {
+    watch.stop()
+    holdWatch.stop()
     await Promise.all([...processes.gateway, ...processes.worker].map((p) => p.kill('SIGKILL')))
     await Promise.all([...agents.values()].map((agent) => agent.stop()))
     await stack.stop()
