@@ -107,7 +107,10 @@ export class GatewayMetrics {
       labelNames: ['lane'],
       registers,
       async collect() {
-        const [lanes, oldest] = await Promise.all([readings.queues(), readings.oldestQueued()])
+        const [lanes, oldest] = await Promise.all([
+          readings.queues(),
+          readings.oldestQueued().catch((): Partial<Record<Lane, number>> => ({})),
+        ])
         const now = clock()
         this.reset()
         for (const lane of new Set([...lanes.map((l) => l.lane), ...Object.keys(oldest)]) as Set<Lane>) {

@@ -80,7 +80,7 @@ export class LiveReadings {
     if (!this.#oldest || now - this.#oldest.at >= this.#cacheMs) {
       this.#oldest = {
         at: now,
-        value: reader({ status: 'queued', max: MAX_AGED_JOBS }).then((r) => r.byLane),
+        value: reader({ status: 'queued', max: MAX_AGED_JOBS }).then((r) => r?.byLane ?? {}),
       }
       this.#oldest.value.catch(() => (this.#oldest = undefined))
     }
