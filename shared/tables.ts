@@ -18,7 +18,8 @@
  *                                       removed once delivered or given up) + `webhookDueAt`
  *                                       (set when the job ends): webhooks whose sender died
  * - tenants   `pk`                      `key#{sha256}` an API key, `tenant#{id}` a policy,
- *                                       `rate#{tenant}#{minute}` a rate-limit counter
+ *                                       `rate#{tenant}#{minute}` a rate-limit counter,
+ *                                       `holds#{tenant}` its concurrent holds (expiring entries)
  * Every table carries the TTL attribute `expiresAt` (epoch seconds) for garbage
  * collection only: TTL deletes within days, so expiry is always checked on read.
  */

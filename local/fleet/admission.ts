@@ -72,6 +72,11 @@ export function admit(
     const retryAfter = String(engine.faults.retryAfterSeconds)
     return errorResponse(429, 'Injected rate limit.', { headers: { 'Retry-After': retryAfter } })
   }
+  if (fault === 'redirect') {
+    stats.reject('redirect')
+    // To the simulator's own state: JSON a client must never see as an answer.
+    return new Response(null, { status: 307, headers: { Location: new URL('/sim/state', c.req.url).href } })
+  }
   // The client is gone when the request aborts or, for a stream, when its body is cancelled.
   const gone = new AbortController()
   const signal = AbortSignal.any([c.req.raw.signal, gone.signal])

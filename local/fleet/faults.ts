@@ -13,6 +13,11 @@ export interface SimFaults {
   /** Share of completion requests answered 429 with `Retry-After`. */
   readonly rateLimitRate: number
   readonly retryAfterSeconds: number
+  /**
+   * Share of completion requests answered `307` to another address (an internal
+   * service, say): a gateway that followed it would relay what it never checked.
+   */
+  readonly redirectRate: number
   /** For this long after start (or after being set), /health and completions answer 503. */
   readonly slowStartMs: number
   /** A stream stops sending after this many tokens but keeps the connection open (0 = off). */
@@ -36,6 +41,7 @@ export const NO_FAULTS: SimFaults = Object.freeze({
   errorRate: 0,
   rateLimitRate: 0,
   retryAfterSeconds: 1,
+  redirectRate: 0,
   slowStartMs: 0,
   stallAfterTokens: 0,
   cutAfterTokens: 0,
@@ -43,7 +49,7 @@ export const NO_FAULTS: SimFaults = Object.freeze({
   crash: false,
 })
 
-export type FaultDecision = 'none' | 'error' | 'rate-limit'
+export type FaultDecision = 'none' | 'error' | 'rate-limit' | 'redirect'
 
 /** What happens to the request with this arrival number (1-based). */
 export function decideFault(faults: SimFaults, requestNumber: number): FaultDecision {
@@ -55,13 +61,15 @@ export function decideFault(faults: SimFaults, requestNumber: number): FaultDeci
   ) {
     return 'rate-limit'
   }
+  if (faults.redirectRate > 0 && uniformFor('redirect', faults.seed, requestNumber) < faults.redirectRate)
+    return 'redirect'
   return 'none'
 }
 
 /** Rejects faults that make no sense, so a typo in a test or `/sim/faults` call is loud. */
 export function validateFaults(faults: SimFaults): string[] {
   const problems: string[] = []
-  for (const key of ['errorRate', 'rateLimitRate'] as const) {
+  for (const key of ['errorRate', 'rateLimitRate', 'redirectRate'] as const) {
     if (!(faults[key] >= 0 && faults[key] <= 1)) problems.push(`${key} must be within 0..1`)
   }
   for (const key of [

@@ -35,6 +35,7 @@ export const faultPatch = z.strictObject({
   errorRate: z.number().optional(),
   rateLimitRate: z.number().optional(),
   retryAfterSeconds: z.number().optional(),
+  redirectRate: z.number().optional(),
   slowStartMs: z.number().optional(),
   stallAfterTokens: z.number().optional(),
   cutAfterTokens: z.number().optional(),

@@ -4,7 +4,14 @@
  * (for tests that check order or routing).
  */
 
-export type RejectReason = 'slow-start' | 'invalid' | 'unknown-model' | 'error' | 'rate-limit' | 'overload'
+export type RejectReason =
+  | 'slow-start'
+  | 'invalid'
+  | 'unknown-model'
+  | 'error'
+  | 'rate-limit'
+  | 'redirect'
+  | 'overload'
 export type RequestOutcome = 'waiting' | 'running' | 'completed' | 'aborted' | 'failed'
 
 export interface RequestRecord {
@@ -37,7 +44,15 @@ function zeroTotals(): SimTotals {
     completed: 0,
     aborted: 0,
     failed: 0,
-    rejected: { 'slow-start': 0, invalid: 0, 'unknown-model': 0, error: 0, 'rate-limit': 0, overload: 0 },
+    rejected: {
+      'slow-start': 0,
+      invalid: 0,
+      'unknown-model': 0,
+      error: 0,
+      'rate-limit': 0,
+      redirect: 0,
+      overload: 0,
+    },
     finished: { stop: 0, length: 0 },
   }
 }

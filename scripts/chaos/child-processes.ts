@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 
 const GATEWAY = fileURLToPath(new URL('../../functions/gateway/node.ts', import.meta.url))
 const WORKER = fileURLToPath(new URL('../../local/worker-poller.ts', import.meta.url))
+const SKEWED_CLOCK = fileURLToPath(new URL('./skewed-clock.ts', import.meta.url))
 
 /** A gateway or worker process joined to the local stack through its environment. */
 export interface SpillwayProcess {
@@ -11,6 +12,7 @@ export interface SpillwayProcess {
   /** The gateway's base URL; empty for a worker. */
   readonly url: string
   readonly pid: number
+  readonly clockSkewMs: number
   /** Resolves when the process has exited, however. */
   readonly exited: Promise<void>
   kill(signal?: NodeJS.Signals): Promise<void>
@@ -24,12 +26,26 @@ export interface SpillwayProcess {
 export async function startSpillwayProcess(options: {
   kind: 'gateway' | 'worker'
   env: Record<string, string>
+  /** This process's wall clock runs this far ahead (negative: behind); see skewed-clock.ts. */
+  clockSkewMs?: number
 }): Promise<SpillwayProcess> {
+  const skew = options.clockSkewMs ?? 0
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--experimental-strip-types', '--no-warnings', options.kind === 'gateway' ? GATEWAY : WORKER],
+    [
+      '--experimental-strip-types',
+      '--no-warnings',
+      ...(skew === 0 ? [] : ['--import', SKEWED_CLOCK]),
+      options.kind === 'gateway' ? GATEWAY : WORKER,
+    ],
     {
-      env: { ...process.env, ...options.env, PORT: '0', LOG_LEVEL: 'error' },
+      env: {
+        ...process.env,
+        ...options.env,
+        PORT: '0',
+        LOG_LEVEL: 'error',
+        ...(skew === 0 ? {} : { SPILLWAY_CLOCK_SKEW_MS: String(skew) }),
+      },
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   )
@@ -51,6 +67,7 @@ export async function startSpillwayProcess(options: {
     kind: options.kind,
     url,
     pid: child.pid ?? 0,
+    clockSkewMs: skew,
     exited,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)

@@ -1,5 +1,6 @@
 import { javaAvailable } from '../../local/dynamodb-local.ts'
 import type { DynamoEngine } from '../../local/emulators.ts'
+import { startHeartbeatAgent } from '../../local/fleet/heartbeat-agent.ts'
 import { mulberry32 } from '../../local/fleet/prng.ts'
 import { type LocalStack, startLocalStack } from '../../local/local-stack.ts'
 import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../shared/config/gateway-config.ts'
@@ -7,6 +8,7 @@ import { type ChaosTargets, type FaultKind, injectFaults } from './chaos-faults.
 import { type ChaosKeys, type ClientOutcome, runLoad } from './chaos-load.ts'
 import { type SpillwayProcess, startSpillwayProcess } from './child-processes.ts'
 import { ExecutionWatch } from './execution-watch.ts'
+import { HoldWatch } from './hold-watch.ts'
 
 export interface ChaosOptions {
   /** How long load and faults run; the drain and the checks come after. */
@@ -29,6 +31,10 @@ export interface ChaosResult {
 
 export const LEASE_TTL_SECONDS = 6
 export const ADMIN_KEY = 'sk-chaos-admin'
+const AGENT_KEY = 'sk-chaos-agent'
+const HEARTBEAT_INTERVAL_MS = 500
+/** Low enough that the held load reaches it: some held requests get 429 too_many_holds. */
+const QUEUER_MAX_HOLDS = 1
 export const KEYS: ChaosKeys = {
   strict: 'sk-chaos-strict',
   degrade: 'sk-chaos-degrade',
@@ -55,14 +61,17 @@ export function startChaosStack(dynamodb: DynamoEngine): Promise<LocalStack> {
     speed: 0.3,
     config: chaosConfig(),
     dynamodb,
-    heartbeatIntervalMs: 500,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     adminKey: ADMIN_KEY,
-    agentKey: 'sk-chaos-agent',
+    agentKey: AGENT_KEY,
     backendApiKey: 'sk-chaos-backend',
     tenants: [
       { key: KEYS.strict, policy: { id: 'strict', mayDegrade: false } },
       { key: KEYS.degrade, policy: { id: 'degrade', mayDegrade: true } },
-      { key: KEYS.queue, policy: { id: 'queuer', mayQueue: true, defaultWaitSeconds: 5 } },
+      {
+        key: KEYS.queue,
+        policy: { id: 'queuer', mayQueue: true, defaultWaitSeconds: 5, maxConcurrentHolds: QUEUER_MAX_HOLDS },
+      },
       { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
     ],
   })
@@ -100,9 +109,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const killedAt = new Map<number, number>()
   const processes = { gateway: [] as SpillwayProcess[], worker: [] as SpillwayProcess[] }
   const workerEnv = chaosWorkerEnv(stack)
-  const start = (kind: 'gateway' | 'worker') =>
-    startSpillwayProcess({ kind, env: kind === 'gateway' ? stack.env : workerEnv })
+  const start = (kind: 'gateway' | 'worker', clockSkewMs = 0) =>
+    startSpillwayProcess({ kind, env: kind === 'gateway' ? stack.env : workerEnv, clockSkewMs })
+  // Agents restarted after a heartbeat-stop fault; the stack stops only its own.
+  const agents = new Map(stack.fleet.backends.map((backend, i) => [backend.id, stack.agents[i]!]))
   const watch = new ExecutionWatch(stack.fleet.backends)
+  const holdWatch = new HoldWatch({
+    region: stack.aws.region,
+    endpoints: stack.aws.endpoints,
+    tableName: stack.aws.names.tables.tenants,
+    tenantId: 'queuer',
+    limit: QUEUER_MAX_HOLDS,
+  })
   try {
     await stack.ready()
     processes.gateway = await Promise.all([start('gateway'), start('gateway'), start('gateway')])
@@ -116,13 +134,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const targets: ChaosTargets = {
       backends: stack.fleet.backends,
       ...(stack.aws.dynamodb.pid ? { dynamodbPid: stack.aws.dynamodb.pid } : {}),
-      async killAndRestart(kind, index) {
+      async killAndRestart(kind, index, restart = {}) {
         const victim = processes[kind][index]
         if (!victim || killedAt.has(victim.pid)) return
         // Recorded before the signal, so a client whose connection breaks knows why.
         killedAt.set(victim.pid, Date.now())
         await victim.kill('SIGKILL')
-        processes[kind][index] = await start(kind)
+        processes[kind][index] = await start(kind, restart.clockSkewMs)
+      },
+      async pauseAgent(backendId, ms) {
+        const backend = stack.fleet.backends.find((b) => b.id === backendId)
+        const agent = agents.get(backendId)
+        if (!backend || !agent) return
+        agents.delete(backendId)
+        await agent.stop()
+        await new Promise((resolve) => setTimeout(resolve, ms))
+        agents.set(
+          backendId,
+          startHeartbeatAgent({
+            backend,
+            gatewayUrl: stack.gatewayUrl,
+            agentKey: AGENT_KEY,
+            intervalMs: HEARTBEAT_INTERVAL_MS,
+            logger: { info() {}, warn() {} },
+          }),
+        )
       },
       admin: (path, init = {}) =>
         fetch(`${stack.gatewayUrl}${path}`, {
@@ -133,6 +169,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const until = Date.now() + options.seconds * 1000
     const watching = watch.run(() => Date.now() < until + 30_000)
+    const watchingHolds = holdWatch.run(() => Date.now() < until + 30_000)
     await Promise.all([
       runLoad({
         target: {
@@ -166,8 +203,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       }),
     ])
     watch.stop()
-    await watching
-    violations.push(...watch.violations)
+    holdWatch.stop()
+    await Promise.all([watching, watchingHolds])
+    violations.push(...watch.violations, ...holdWatch.violations)
+    log(`chaos: tenant queuer held at most ${holdWatch.peak} at once (limit ${QUEUER_MAX_HOLDS})`)
 
     // No slot leaked: once the load has stopped, every lease ends within the TTL.
     await new Promise((resolve) => setTimeout(resolve, (LEASE_TTL_SECONDS + 1) * 1000))
@@ -182,7 +221,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         violations.push(`${backend.id}: peak ${state.peak} above its ${backend.maxConcurrency} slots`)
     }
   } finally {
+    watch.stop()
+    holdWatch.stop()
     await Promise.all([...processes.gateway, ...processes.worker].map((p) => p.kill('SIGKILL')))
+    await Promise.all([...agents.values()].map((agent) => agent.stop()))
     await stack.stop()
   }
   const byOutcome: Record<string, number> = {}

@@ -36,7 +36,7 @@ function tenantDefaults(flag: unknown) {
 export const keysCommands: Record<string, Subcommand> = {
   create: {
     synopsis:
-      'keys create --tenant ID [--models a,b|*] [--[no-]may-degrade] [--[no-]may-queue] [--priority interactive|batch] [--rate-limit N] [--max-hold S] [--job-deadline S] [--config FILE]',
+      'keys create --tenant ID [--models a,b|*] [--[no-]may-degrade] [--[no-]may-queue] [--priority interactive|batch] [--rate-limit N] [--max-hold S] [--max-concurrent-holds N] [--job-deadline S] [--config FILE]',
     options: {
       tenant: { type: 'string' },
       models: { type: 'string' },
@@ -45,6 +45,7 @@ export const keysCommands: Record<string, Subcommand> = {
       priority: { type: 'string' },
       'rate-limit': { type: 'string' },
       'max-hold': { type: 'string' },
+      'max-concurrent-holds': { type: 'string' },
       'job-deadline': { type: 'string' },
       config: { type: 'string' },
     },
@@ -62,6 +63,7 @@ export const keysCommands: Record<string, Subcommand> = {
           ...(typeof values.priority === 'string' ? { priority: values.priority as 'batch' } : {}),
           rateLimitPerMinute: intFlag(values, 'rate-limit', 1),
           maxHoldSeconds: intFlag(values, 'max-hold'),
+          maxConcurrentHolds: intFlag(values, 'max-concurrent-holds'),
           jobDeadlineSeconds: intFlag(values, 'job-deadline', 1),
         },
         defaults: tenantDefaults(values.config),
@@ -158,6 +160,7 @@ function describePolicy(p: TenantPolicy): string {
     p.mayQueue ? 'may queue' : 'no queue',
     `priority ${p.priority}`,
     p.rateLimitPerMinute === undefined ? 'no rate limit' : `rate limit ${p.rateLimitPerMinute}/min`,
+    p.maxConcurrentHolds === undefined ? 'no hold limit' : `at most ${p.maxConcurrentHolds} held at once`,
     `default wait ${p.defaultWaitSeconds}s`,
     `job deadline ${p.jobDeadlineSeconds}s`,
   ]

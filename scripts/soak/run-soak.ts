@@ -99,6 +99,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         targets: {
           backends: stack.fleet.backends,
           killAndRestart: async () => {},
+          pauseAgent: async () => {},
           admin: (path, init = {}) =>
             fetch(`${stack.gatewayUrl}${path}`, {
               ...init,

@@ -39,6 +39,7 @@ export function heldStreamResponse(ctx: HoldContext, o: HeldResponseOptions): Re
   let chunks = false
   let closed = false
   let keepAlive: NodeJS.Timeout | undefined
+  let holding: Promise<void> | undefined
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       const send = (bytes: Uint8Array) => {
@@ -52,7 +53,7 @@ export function heldStreamResponse(ctx: HoldContext, o: HeldResponseOptions): Re
         chunks = true
         send(chunk)
       }
-      void (async () => {
+      holding = (async () => {
         let outcome: HoldOutcome
         try {
           outcome = await holdJob(ctx, { ...o, signal, write })
@@ -96,6 +97,8 @@ export function heldStreamResponse(ctx: HoldContext, o: HeldResponseOptions): Re
       closed = true
       clearInterval(keepAlive)
       clientGone.abort()
+      // Awaited by whoever cancels (the Lambda handler): the job's cancel and the lease release land first.
+      return holding
     },
   })
   return new Response(body, {

@@ -2,6 +2,9 @@ import type { ApiKind } from '../backends/backend-apis.ts'
 import type { BackendClient } from '../backends/backend-client.ts'
 import type { GatewayConfig, ModelConfig } from '../config/gateway-config.ts'
 import { RateLimitedError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
+import { MemoryTenantHoldStore } from '../holds/memory-tenant-hold-store.ts'
+import { releaseWhenBodyEnds, TenantHold } from '../holds/tenant-hold.ts'
+import type { TenantHoldStore } from '../holds/tenant-hold-store.ts'
 import type { Preferences } from '../http/prefer.ts'
 import { routeHeaders } from '../http/route-headers.ts'
 import { isTerminal, type JobRecord, newJobId } from '../jobs/job-record.ts'
@@ -55,6 +58,8 @@ export interface CompletionServiceOptions {
   readonly hold?: Partial<HoldSettings>
   /** The runtime's ceiling on any hold, in seconds. */
   readonly maxHoldSeconds?: number
+  /** Each tenant's concurrent holds (`maxConcurrentHolds`), shared by every gateway instance. */
+  readonly holds?: TenantHoldStore
   readonly clock: () => number
   readonly log: AppLogger
 }
@@ -78,11 +83,13 @@ const RUNTIME_MARGIN_MS = 10_000
 export class CompletionService {
   readonly #o: CompletionServiceOptions
   readonly #hold: HoldContext | undefined
+  readonly #holds: TenantHoldStore
   readonly #settings: HoldSettings
 
   constructor(options: CompletionServiceOptions) {
     this.#o = options
     this.#settings = { ...DEFAULT_HOLD_SETTINGS, ...options.hold }
+    this.#holds = options.holds ?? new MemoryTenantHoldStore()
     const { routing, clock } = options
     this.#hold = options.overflow && {
       overflow: options.overflow,
@@ -151,7 +158,8 @@ export class CompletionService {
       if (state.kind === 'stored') return replayStored(r, state.result, state.servedBy)
       if (state.kind === 'job') {
         const job = await jobs.get(state.jobId)
-        if (job) return await this.#answer(r, job, { holdUntil, keyed: true, retryAfterSeconds: 1 })
+        const place = job && !isTerminal(job.status) ? await this.#enterHold(r, 1) : undefined
+        if (job) return await this.#answer(r, job, { holdUntil, keyed: true, retryAfterSeconds: 1, place })
       } else {
         jobId = state.jobId
       }
@@ -216,20 +224,27 @@ export class CompletionService {
         }
         if (result.kind === 'no-backend' && r.prefer.respondAsync)
           this.#o.capacitySignal.wanted(r.model.id, 1)
-        const job = await this.#hold.overflow.submit({
-          id: jobId,
-          tenant: r.tenant,
-          model: r.model,
-          api: r.api,
-          body: r.body,
-          stream: r.stream,
-          deadlineAt: r.deadlineAt,
-          requestId: r.requestId,
-          ...(r.webhookUrl ? { webhookUrl: r.webhookUrl } : {}),
-          ...(r.prefer.respondAsync ? {} : { heldUntil: clock() + this.#settings.markerTtlMs }),
-        })
+        // Before the job exists: a refused request leaves nothing queued behind it.
+        const place = await this.#enterHold(r, retryAfterSeconds)
+        const job = await this.#hold.overflow
+          .submit({
+            id: jobId,
+            tenant: r.tenant,
+            model: r.model,
+            api: r.api,
+            body: r.body,
+            stream: r.stream,
+            deadlineAt: r.deadlineAt,
+            requestId: r.requestId,
+            ...(r.webhookUrl ? { webhookUrl: r.webhookUrl } : {}),
+            ...(r.prefer.respondAsync ? {} : { heldUntil: clock() + this.#settings.markerTtlMs }),
+          })
+          .catch(async (error: unknown) => {
+            await place?.release()
+            throw error
+          })
         queued = true
-        return await this.#answer(r, job, { holdUntil, keyed: key !== undefined, retryAfterSeconds })
+        return await this.#answer(r, job, { holdUntil, keyed: key !== undefined, retryAfterSeconds, place })
       }
       if (result.kind === 'no-backend') {
         throw new ServiceUnavailableError(`No healthy backend serves "${r.model.id}" right now.`, {
@@ -250,9 +265,11 @@ export class CompletionService {
   async #answer(
     r: CompletionRequest,
     job: JobRecord,
-    o: { holdUntil: number; keyed: boolean; retryAfterSeconds: number },
+    o: { holdUntil: number; keyed: boolean; retryAfterSeconds: number; place?: TenantHold | undefined },
   ): Promise<Response> {
     const hold = this.#hold
+    const { place } = o
+    if (place && (isTerminal(job.status) || !hold || r.prefer.respondAsync)) await place.release()
     if (isTerminal(job.status) || !hold)
       return isTerminal(job.status) ? answerFromJob(job) : acceptedResponse(job, 1)
     if (r.prefer.respondAsync) {
@@ -278,7 +295,26 @@ export class CompletionService {
       keepJobOnTimeout: o.keyed,
       retryAfterSeconds: o.retryAfterSeconds,
     }
-    return job.stream ? heldStreamResponse(hold, options) : await heldJsonResponse(hold, options)
+    if (!place) return job.stream ? heldStreamResponse(hold, options) : await heldJsonResponse(hold, options)
+    if (job.stream) return releaseWhenBodyEnds(heldStreamResponse(hold, options), () => place.release())
+    try {
+      return await heldJsonResponse(hold, options)
+    } finally {
+      await place.release()
+    }
+  }
+
+  /** A place among the tenant's concurrent holds, or its `429 too_many_holds`; none for `respond-async`. */
+  #enterHold(r: CompletionRequest, retryAfterSeconds: number): Promise<TenantHold | undefined> {
+    if (r.prefer.respondAsync) return Promise.resolve(undefined)
+    return TenantHold.enter({
+      store: this.#holds,
+      tenant: r.tenant,
+      ttlMs: this.#o.config.leaseTtlSeconds * 1000,
+      retryAfterSeconds,
+      clock: this.#o.clock,
+      log: this.#o.log,
+    })
   }
 
   /** The tenant's hold limit, shortened by `Prefer: wait=N`, capped by what the runtime allows. */

@@ -5,6 +5,7 @@ import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { GatewayConfig } from '../config/gateway-config.ts'
 import type { CapacitySignal } from '../gateway/capacity-signal.ts'
 import type { HoldSettings } from '../gateway/hold-settings.ts'
+import type { TenantHoldStore } from '../holds/tenant-hold-store.ts'
 import type { JobStore } from '../jobs/job-store.ts'
 import type { OverflowPort } from '../jobs/overflow-port.ts'
 import type { WebhookTargetPolicy } from '../jobs/webhook-url.ts'
@@ -35,6 +36,8 @@ export interface AppDeps {
   readonly hold?: Partial<HoldSettings>
   /** The runtime's ceiling on any hold, in seconds, whatever the tenant's limit. */
   readonly maxHoldSeconds?: number
+  /** Tenants' concurrent holds across instances (DynamoDB); one process's count in memory when absent. */
+  readonly holds?: TenantHoldStore
   /** Jobs API (`/v1/jobs/{id}`); mounted only when present. */
   readonly jobs?: JobStore
   /** SQS depth per lane for `GET /admin/queues`. */

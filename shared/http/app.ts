@@ -49,10 +49,11 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   observability.attach({
     fleet: {
       backends: (now) => routes.view.backends(now),
-      circuitOpen: (id, now) => routes.circuits.isOpen(id, now),
+      circuit: (id, now) => routes.circuits.state(id, now),
       heartbeatStaleMs: deps.config.heartbeatStaleSeconds * 1000,
     },
     ...(deps.queueDepth ? { queueDepth: deps.queueDepth } : {}),
+    ...(deps.jobs ? { jobs: deps.jobs } : {}),
   })
   const app = new Hono<AppEnv>()
 

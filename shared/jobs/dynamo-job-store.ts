@@ -20,6 +20,7 @@ import type {
   IdempotencyRecord,
   IdempotencyResult,
   JobStore,
+  OldestOpenJobs,
   ReserveIdempotencyOptions,
   SettleIdempotencyOptions,
 } from './job-store.ts'
@@ -348,6 +349,39 @@ export class DynamoJobStore implements JobStore {
       ExclusiveStartKey = page.LastEvaluatedKey
     } while (ExclusiveStartKey && count <= options.max)
     return count > options.max ? { count: options.max, capped: true } : { count, capped: false }
+  }
+
+  async oldestOpen(options: { status: OpenStatus; max: number }): Promise<OldestOpenJobs> {
+    const byLane: Partial<Record<'interactive' | 'batch', number>> = {}
+    let read = 0
+    let ExclusiveStartKey: Record<string, unknown> | undefined
+    do {
+      // Same read units as countOpen's COUNT (billed on the items read, not returned); two attributes back.
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: 'by-open-status',
+          KeyConditionExpression: '#openStatus = :status',
+          ProjectionExpression: '#createdAt, #lane',
+          ExpressionAttributeNames: {
+            '#openStatus': JOB_ATTR.openStatus,
+            '#createdAt': JOB_ATTR.createdAt,
+            '#lane': JOB_ATTR.lane,
+          },
+          ExpressionAttributeValues: { ':status': options.status },
+          Limit: options.max - read,
+          ExclusiveStartKey,
+        }),
+      )
+      for (const item of page.Items ?? []) {
+        const lane = item[JOB_ATTR.lane] === 'batch' ? 'batch' : 'interactive'
+        const createdAt = Number(item[JOB_ATTR.createdAt])
+        if (Number.isFinite(createdAt)) byLane[lane] = Math.min(byLane[lane] ?? createdAt, createdAt)
+      }
+      read += page.Count ?? 0
+      ExclusiveStartKey = page.LastEvaluatedKey
+    } while (ExclusiveStartKey && read < options.max)
+    return { byLane, capped: ExclusiveStartKey !== undefined }
   }
 
   async holdFor(options: { id: string; heldUntil: number; now: number }): Promise<boolean> {

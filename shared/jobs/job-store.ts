@@ -1,3 +1,4 @@
+import type { Lane } from '../queue/job-queue.ts'
 import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
 
 /**
@@ -68,6 +69,12 @@ export interface JobStore {
   /** Open jobs in a status, counted up to `max` (past it, `capped`): for operators, not the hot path. */
   countOpen(options: { status: OpenStatus; max: number }): Promise<{ count: number; capped: boolean }>
   /**
+   * The oldest open job's `createdAt` per lane, among the first `max` read (past it,
+   * `capped`: the age is then a lower bound). For operators; optional, a store
+   * without it shows no age.
+   */
+  oldestOpen?(options: { status: OpenStatus; max: number }): Promise<OldestOpenJobs>
+  /**
    * The holding gateway's marker (`heldUntil`), renewed while it competes for the job's slot.
    * False when the job is no longer queued (claimed, cancelled, ended): the holder stops waiting.
    */
@@ -123,3 +130,8 @@ export interface ReserveIdempotencyOptions {
 }
 
 export type IdempotencyResult = { readonly ok: true } | ({ readonly ok: false } & IdempotencyRecord)
+
+export interface OldestOpenJobs {
+  readonly byLane: Partial<Record<Lane, number>>
+  readonly capped: boolean
+}

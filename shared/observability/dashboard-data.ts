@@ -1,4 +1,5 @@
 import type { JobStore } from '../jobs/job-store.ts'
+import type { Lane } from '../queue/job-queue.ts'
 import type { Observability } from './observability.ts'
 
 /** Past this many open jobs per status the dashboard's count stops (each is a read unit's share). */
@@ -12,9 +13,10 @@ const MAX_COUNTED_JOBS = 1000
  */
 export async function dashboardData(observability: Observability, jobs?: JobStore) {
   const now = observability.clock()
-  const [fleet, lanes, queued, running] = await Promise.all([
+  const [fleet, lanes, oldest, queued, running] = await Promise.all([
     observability.readings.fleet(),
     observability.readings.queues().catch(() => []),
+    observability.readings.oldestQueued().catch((): Partial<Record<Lane, number>> => ({})),
     jobs?.countOpen({ status: 'queued', max: MAX_COUNTED_JOBS }).catch(() => undefined),
     jobs?.countOpen({ status: 'running', max: MAX_COUNTED_JOBS }).catch(() => undefined),
   ])
@@ -43,7 +45,11 @@ export async function dashboardData(observability: Observability, jobs?: JobStor
         })),
       })),
     removed: observability.readings.removed(fleet).map((b) => b.id),
-    queues: lanes,
+    // Next to each lane's depth, how long its oldest queued request has waited (null: none waits).
+    queues: lanes.map((lane) => {
+      const createdAt = oldest[lane.lane]
+      return { ...lane, oldestJobAgeMs: createdAt === undefined ? null : Math.max(0, now - createdAt) }
+    }),
     jobs: {
       ...(queued ? { queued: queued.count } : {}),
       ...(running ? { running: running.count } : {}),

@@ -83,7 +83,9 @@ function drawQueues(lanes, jobs) {
   for (const lane of lanes) {
     const inLane = lane.waiting + lane.delayed + lane.inFlight
     depth += inLane
-    root.append(num(lane.lane + ' (waiting ' + lane.waiting + ', delayed ' + lane.delayed + ', in flight ' + lane.inFlight + ', DLQ ' + lane.deadLettered + ')', inLane, { 'data-lane': lane.lane }))
+    const age = lane.oldestJobAgeMs === null ? 'none waiting' : 'oldest ' + (lane.oldestJobAgeMs / 1000).toFixed(1) + ' s'
+    root.append(num(lane.lane + ' (waiting ' + lane.waiting + ', delayed ' + lane.delayed + ', in flight ' + lane.inFlight + ', DLQ ' + lane.deadLettered + ' · ' + age + ')', inLane,
+      { 'data-lane': lane.lane, 'data-oldest-age-ms': lane.oldestJobAgeMs === null ? '' : String(lane.oldestJobAgeMs) }))
   }
   if (jobs.queued !== undefined) root.append(num('jobs queued', jobs.queued, { 'data-jobs': 'queued' }))
   if (jobs.running !== undefined) root.append(num('jobs running', jobs.running, { 'data-jobs': 'running' }))

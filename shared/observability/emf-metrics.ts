@@ -68,7 +68,7 @@ export function emitFleetGauges(options: {
     const health = backendHealth(backend, {
       now: options.now,
       heartbeatStaleMs: options.heartbeatStaleMs,
-      circuitOpen: () => false,
+      circuit: () => 'closed',
     })
     const slots = perHardware.get(backend.hardware) ?? { leased: 0, free: 0 }
     slots.leased += health.leased

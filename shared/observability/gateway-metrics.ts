@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Lane } from '../queue/job-queue.ts'
 import type { LiveReadings } from './live-readings.ts'
 import { PROMETHEUS_METRICS as NAMES } from './metric-names.ts'
 import type { RequestFacts } from './request-facts.ts'
@@ -22,7 +23,7 @@ export class GatewayMetrics {
   readonly #jobs: Counter<'status'>
   readonly #capacityWanted: Gauge<'model'>
 
-  constructor(readings: LiveReadings) {
+  constructor(readings: LiveReadings, clock: () => number = Date.now) {
     const registers = [this.registry]
     this.#requests = new Counter({
       name: NAMES.requests,
@@ -79,7 +80,7 @@ export class GatewayMetrics {
     })
     new Gauge({
       name: NAMES.backendState,
-      help: 'Backend health: 0 healthy, 1 degraded (draining, KV cache nearly full), 2 out (stale, circuit open, removed).',
+      help: 'Backend health: 0 healthy, 1 degraded (draining, KV cache nearly full, circuit half-open), 2 out (stale, circuit open, removed).',
       labelNames: ['backend', 'hardware'],
       registers,
       async collect() {
@@ -98,6 +99,24 @@ export class GatewayMetrics {
         const lanes = await readings.queues()
         this.reset()
         for (const l of lanes) this.set({ lane: l.lane }, l.waiting + l.delayed + l.inFlight)
+      },
+    })
+    new Gauge({
+      name: NAMES.queueOldestJobAge,
+      help: 'Age of the oldest queued job in each lane (from the job records; 0 when none waits).',
+      labelNames: ['lane'],
+      registers,
+      async collect() {
+        const [lanes, oldest] = await Promise.all([
+          readings.queues(),
+          readings.oldestQueued().catch((): Partial<Record<Lane, number>> => ({})),
+        ])
+        const now = clock()
+        this.reset()
+        for (const lane of new Set([...lanes.map((l) => l.lane), ...Object.keys(oldest)]) as Set<Lane>) {
+          const createdAt = oldest[lane]
+          this.set({ lane }, createdAt === undefined ? 0 : Math.max(0, now - createdAt) / 1000)
+        }
       },
     })
   }

@@ -1,12 +1,15 @@
 import type { BackendRecord } from '../backends/backend-record.ts'
+import type { JobStore } from '../jobs/job-store.ts'
+import type { Lane } from '../queue/job-queue.ts'
 import type { LaneDepth, QueueDepthReader } from '../queue/queue-depth.ts'
+import type { CircuitState } from '../router/circuit-breakers.ts'
 import { type BackendHealth, backendHealth } from './backend-health.ts'
 
 export interface FleetSource {
   /** The backends as this process's router sees them (its cached snapshot). */
   backends(now: number): Promise<readonly BackendRecord[]>
   /** This process's circuit breaker for the backend. */
-  circuitOpen(backendId: string, now: number): boolean
+  circuit(backendId: string, now: number): CircuitState
   readonly heartbeatStaleMs: number
 }
 
@@ -22,7 +25,12 @@ export interface BackendReading extends BackendHealth {
 export interface LiveSources {
   readonly fleet?: FleetSource
   readonly queueDepth?: QueueDepthReader
+  /** Where the oldest queued job per lane is read (the jobs table's open-status index). */
+  readonly jobs?: Pick<JobStore, 'oldestOpen'>
 }
+
+/** Past this many queued jobs read, the oldest age is a lower bound (the index is not sorted by age). */
+const MAX_AGED_JOBS = 1000
 
 export interface LiveReadingsOptions extends LiveSources {
   readonly clock: () => number
@@ -41,6 +49,7 @@ export class LiveReadings {
   #sources: LiveSources
   #fleet: { at: number; value: Promise<BackendReading[]> } | undefined
   #queues: { at: number; value: Promise<readonly LaneDepth[]> } | undefined
+  #oldest: { at: number; value: Promise<Partial<Record<Lane, number>>> } | undefined
   readonly #seen = new Map<string, string>()
 
   constructor(options: LiveReadingsOptions) {
@@ -54,6 +63,28 @@ export class LiveReadings {
     this.#sources = sources
     this.#fleet = undefined
     this.#queues = undefined
+    this.#oldest = undefined
+  }
+
+  /**
+   * Creation time (epoch ms) of the oldest queued job per lane; a lane with none is absent.
+   * SQS has no such attribute (and reading a message's SentTimestamp means receiving
+   * it, which hides it from workers and counts toward its DLQ redrive), so it comes
+   * from the job records: `createdAt` is when the request queued, kept across
+   * re-enqueues for backoff, so the age is how long a request has waited.
+   */
+  oldestQueued(): Promise<Partial<Record<Lane, number>>> {
+    const now = this.#clock()
+    const reader = this.#sources.jobs?.oldestOpen?.bind(this.#sources.jobs)
+    if (!reader) return Promise.resolve({})
+    if (!this.#oldest || now - this.#oldest.at >= this.#cacheMs) {
+      this.#oldest = {
+        at: now,
+        value: reader({ status: 'queued', max: MAX_AGED_JOBS }).then((r) => r?.byLane ?? {}),
+      }
+      this.#oldest.value.catch(() => (this.#oldest = undefined))
+    }
+    return this.#oldest.value
   }
 
   fleet(): Promise<BackendReading[]> {
@@ -96,7 +127,7 @@ export class LiveReadings {
       ...backendHealth(b, {
         now,
         heartbeatStaleMs: source.heartbeatStaleMs,
-        circuitOpen: (id) => source.circuitOpen(id, now),
+        circuit: (id) => source.circuit(id, now),
       }),
     }))
     for (const b of readings) this.#seen.set(b.id, b.hardware)

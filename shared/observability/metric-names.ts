@@ -11,6 +11,7 @@ export const PROMETHEUS_METRICS = {
   queueWait: 'spillway_queue_wait_seconds',
   slots: 'spillway_slots',
   queueDepth: 'spillway_queue_depth',
+  queueOldestJobAge: 'spillway_queue_oldest_job_age_seconds',
   jobs: 'spillway_jobs_total',
   backendState: 'spillway_backend_state',
   capacityWanted: 'spillway_capacity_wanted',

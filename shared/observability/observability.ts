@@ -53,7 +53,7 @@ export class Observability {
     this.#log = options.log ?? silentLogger
     this.#sinks = options.sinks ?? []
     this.readings = new LiveReadings({ clock: this.clock })
-    this.metrics = new GatewayMetrics(this.readings)
+    this.metrics = new GatewayMetrics(this.readings, this.clock)
   }
 
   /** The app's routing view of the fleet and its queue reader: what the gauges and the dashboard read. */

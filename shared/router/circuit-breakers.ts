@@ -9,6 +9,8 @@
  * Each opening is reported through `onOpen`, which the routing layer writes to
  * the backend's item so that every other process skips the backend too.
  */
+export type CircuitState = 'closed' | 'open' | 'half-open'
+
 interface Circuit {
   failures: number
   openUntil: number
@@ -74,5 +76,15 @@ export class CircuitBreakers {
 
   isOpen(backendId: string, now: number): boolean {
     return !this.allows(backendId, now)
+  }
+
+  /**
+   * As operators read it: `half-open` from the end of the cool-down until a probe
+   * settles it, whether or not the probe is out (the backend is being tried, not healthy).
+   */
+  state(backendId: string, now: number): CircuitState {
+    const circuit = this.#circuits.get(backendId)
+    if (!circuit || circuit.failures < this.#failureThreshold) return 'closed'
+    return now < circuit.openUntil ? 'open' : 'half-open'
   }
 }

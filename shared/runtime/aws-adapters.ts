@@ -1,6 +1,7 @@
 import { type AwsClients, createAwsClients } from '../aws/clients.ts'
 import { DynamoBackendRegistry } from '../backends/dynamo-backend-registry.ts'
 import { DynamoCapacityStore } from '../capacity/dynamo-capacity-store.ts'
+import { DynamoTenantHoldStore } from '../holds/dynamo-tenant-hold-store.ts'
 import { DynamoJobStore } from '../jobs/dynamo-job-store.ts'
 import { SqsJobQueue } from '../queue/sqs-job-queue.ts'
 import { SqsQueueDepth } from '../queue/sqs-queue-depth.ts'
@@ -19,6 +20,7 @@ export function createAwsAdapters(env: RuntimeEnv) {
     capacity: new DynamoCapacityStore(table(env.tables.backends)),
     registry: new DynamoBackendRegistry(table(env.tables.backends)),
     tenants: new DynamoTenantStore(table(env.tables.tenants)),
+    holds: new DynamoTenantHoldStore(table(env.tables.tenants)),
     jobs: new DynamoJobStore(table(env.tables.jobs)),
     queue: new SqsJobQueue({ sqs: clients.sqs, queueUrls: env.queues }),
     queueDepth: new SqsQueueDepth({

@@ -19,6 +19,7 @@ export function gatewayDeps(options: {
     capacity: adapters.capacity,
     registry: adapters.registry,
     tenants: adapters.tenants,
+    holds: adapters.holds,
     backendClient: new HttpBackendClient({ apiKey: secrets.backendApiKey }),
     adminKeyHash: secrets.adminKeyHash,
     ...(secrets.agentKeyHash ? { agentKeyHash: secrets.agentKeyHash } : {}),

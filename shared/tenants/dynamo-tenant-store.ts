@@ -14,6 +14,7 @@ import type { ApiKeyRecord, RateLimitResult, TenantStore } from './tenant-store.
  *   key#{sha256}            an API key: tenantId, hint, createdAt, revokedAt?
  *   tenant#{id}             a tenant policy (JSON in `policy`)
  *   rate#{tenant}#{minute}  requests counted in one minute; `expiresAt` lets TTL collect it
+ *   holds#{tenant}          the tenant's concurrent holds (shared/holds/dynamo-tenant-hold-store.ts)
  */
 const keyPk = (keyHash: string) => `key#${keyHash}`
 const tenantPk = (tenantId: string) => `tenant#${tenantId}`

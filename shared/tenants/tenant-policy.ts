@@ -31,6 +31,12 @@ export const TenantPolicySchema = z.object({
    * SCHEDULING_FIELDS) through to backends? Off: any tenant could jump every queue.
    */
   passSchedulingFields: z._default(z.boolean(), false),
+  /**
+   * Synchronous requests this tenant may have held (waiting for a queued job's answer)
+   * at once, across all gateway instances; one more gets `429 too_many_holds`, or a
+   * 202 with `Prefer: respond-async`. Absent means no limit (and no write).
+   */
+  maxConcurrentHolds: z.optional(z.int().check(z.gte(0), z.lte(10_000))),
   /** Requests per minute across all gateway instances; absent means no limit (and no write). */
   rateLimitPerMinute: z.optional(z.int().check(z.gte(1))),
 })

@@ -53,6 +53,17 @@ describe('Route: /admin/keys', () => {
     expect(listing).not.toContain(hashApiKey(created.key))
   })
 
+  it("sets and checks a tenant's maxConcurrentHolds", async () => {
+    const res = await admin('POST', '/admin/keys', { tenant: 't2', mayQueue: true, maxConcurrentHolds: 3 })
+    expect(res.status).toBe(201)
+    expect(((await res.json()) as { policy: object }).policy).toMatchObject({ maxConcurrentHolds: 3 })
+    expect((await tenants.getTenant('t2'))?.maxConcurrentHolds).toBe(3)
+
+    const bad = await admin('POST', '/admin/keys', { tenant: 't3', maxConcurrentHolds: -1 })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('maxConcurrentHolds')
+  })
+
   it('revokes a key by id; the gateway refuses it once its key cache time has passed', async () => {
     const { key, id } = (await (await admin('POST', '/admin/keys', { tenant: 't2' })).json()) as {
       key: string

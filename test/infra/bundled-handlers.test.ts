@@ -31,6 +31,7 @@ let stack: LocalStack
 let clients: AwsClients
 let jobs: DynamoJobStore
 
+// Bundling every function with esbuild takes well over a minute on a loaded 2-core machine.
 beforeAll(async () => {
   synth = await synthSpillway({ bundle: true })
   // Lambda resolves the external `@aws-sdk/*` imports from the runtime; here, from node_modules.
@@ -42,7 +43,7 @@ beforeAll(async () => {
   await stack.ready()
   clients = clientsFor(stack.aws)
   jobs = new DynamoJobStore({ doc: clients.doc, tableName: stack.aws.names.tables.jobs })
-})
+}, 240_000)
 afterAll(async () => {
   if (clients) destroyAwsClients(clients)
   await stack?.stop()

@@ -12,10 +12,11 @@ type Resource = { Type: string; Properties: Record<string, unknown> }
 let first: Synthesized
 let second: Synthesized
 
+// Two bundled syntheses: minutes, not seconds, on a loaded 2-core machine.
 beforeAll(async () => {
   first = await synthSpillway({ bundle: true })
   second = await synthSpillway({ bundle: true })
-})
+}, 300_000)
 afterAll(async () => {
   await first.remove()
   await second.remove()

@@ -68,4 +68,33 @@ describe('GET /admin/queues', () => {
       await unblock()
     }
   })
+
+  it('shows how long the oldest queued job of each lane has waited, on the dashboard and /metrics', async () => {
+    // Prepare: the jobs queued above in both lanes are still queued (no workers run here).
+    const headers = { authorization: 'Bearer sk-test-admin' }
+    const lanes = async () =>
+      (
+        (await (await fetch(`${stack.gatewayUrl}/dashboard/data`, { headers })).json()) as {
+          queues: { lane: string; oldestJobAgeMs: number | null }[]
+        }
+      ).queues
+    const first = await lanes()
+    await new Promise((resolve) => setTimeout(resolve, 1_200))
+
+    // Act
+    const later = await lanes()
+    const metrics = await (await fetch(`${stack.gatewayUrl}/metrics`, { headers })).text()
+
+    // Assess: the age is the oldest job's, so it grows with the clock.
+    for (const lane of ['interactive', 'batch']) {
+      const before = first.find((l) => l.lane === lane)?.oldestJobAgeMs
+      const after = later.find((l) => l.lane === lane)?.oldestJobAgeMs
+      expect(before, lane).toBeGreaterThan(0)
+      expect(after, lane).toBeGreaterThanOrEqual((before ?? 0) + 1_000)
+      const gauge = new RegExp(`spillway_queue_oldest_job_age_seconds\\{lane="${lane}"\\} ([\\d.]+)`).exec(
+        metrics,
+      )
+      expect(Number(gauge?.[1]), lane).toBeGreaterThanOrEqual(1)
+    }
+  })
 })

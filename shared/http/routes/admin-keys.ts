@@ -20,6 +20,7 @@ export const KeyCreation = z.strictObject({
   defaultWaitSeconds: z.optional(z.int().check(z.gte(0), z.lte(900))),
   jobDeadlineSeconds: z.optional(z.int().check(z.gte(1), z.lte(14 * 24 * 3600))),
   rateLimitPerMinute: z.optional(z.int().check(z.gte(1))),
+  maxConcurrentHolds: policy.maxConcurrentHolds,
 })
 
 /** Key ids are hash prefixes; anything else cannot name a key. */

@@ -61,6 +61,7 @@ export function inferenceRoutes(deps: AppDeps, routing: Routing, log: AppLogger,
     onJobEnded: (status) => deps.observability?.recordJobOutcome(status),
     hold: deps.hold,
     maxHoldSeconds: deps.maxHoldSeconds,
+    ...(deps.holds ? { holds: deps.holds } : {}),
     clock,
     log,
   })

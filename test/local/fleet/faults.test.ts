@@ -71,6 +71,19 @@ describe('failure injection', () => {
     expect((await simState(url)).totals.rejected['rate-limit']).toBe(1)
   })
 
+  it('redirectRate answers 307 to another address, never the completion', async () => {
+    const { url } = await start({ redirectRate: 1 })
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: GPU_MODEL, messages: user('hi'), max_tokens: 4 }),
+      redirect: 'manual',
+    })
+    expect(response.status).toBe(307)
+    expect(response.headers.get('location')).toBe(`${url}/sim/state`)
+    expect((await simState(url)).totals.rejected.redirect).toBe(1)
+  })
+
   it('slowStartMs answers 503 on /health and completions until it has passed', async () => {
     const { url } = await start({ slowStartMs: 300 })
     expect((await fetch(`${url}/health`)).status).toBe(503)

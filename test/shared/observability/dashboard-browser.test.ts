@@ -73,6 +73,17 @@ describe.runIf(haveChromium)('GET /dashboard in Chromium', () => {
         timeout: 15_000,
       },
     )
+    // The queue's oldest job has an age next to the depth while the backlog lasts.
+    await page.waitForFunction(
+      () =>
+        [...document.querySelectorAll('#queues [data-lane]')].some(
+          (lane) =>
+            Number(lane.getAttribute('data-oldest-age-ms') || -1) >= 0 &&
+            lane.textContent?.includes('oldest'),
+        ),
+      undefined,
+      { timeout: 15_000 },
+    )
     const done = await answers
     expect(done.every((a) => a.status === 200)).toBe(true)
     // Afterwards: the routes the burst took appear as series, and decisions name why.

@@ -3,8 +3,9 @@ import { MemoryBackendStore } from '../../../shared/capacity/memory-capacity-sto
 import { DEFAULT_CONFIG, parseGatewayConfig } from '../../../shared/config/gateway-config.ts'
 import { createApp } from '../../../shared/http/app.ts'
 import { Observability } from '../../../shared/observability/observability.ts'
-import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
+import { hashApiKey, keyHint } from '../../../shared/tenants/api-keys.ts'
 import { MemoryTenantStore } from '../../../shared/tenants/memory-tenant-store.ts'
+import { TenantPolicySchema } from '../../../shared/tenants/tenant-policy.ts'
 
 const ADMIN_KEY = 'sk-test-admin'
 const MODEL = 'deepseek-r1-distill-llama-8b'
@@ -66,5 +67,62 @@ describe('GET /dashboard', () => {
       reasons: ['draining'],
     })
     expect(data).toMatchObject({ queues: [], rates: [], decisions: [], jobs: { outcomes: {} } })
+  })
+
+  it('shows a half-open circuit as degraded, on the page and as spillway_backend_state 1', async () => {
+    // Prepare: one backend that fails every call, a clock the test moves.
+    let now = Date.UTC(2026, 0, 1)
+    const store = new MemoryBackendStore()
+    await store.register(
+      { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 3 },
+      now,
+    )
+    const tenants = new MemoryTenantStore()
+    await tenants.putTenant({ ...TenantPolicySchema.parse({ id: 't1' }) })
+    await tenants.putKey({
+      keyHash: hashApiKey('sk-t1'),
+      tenantId: 't1',
+      hint: keyHint('sk-t1'),
+      createdAt: now,
+    })
+    const gateway = createApp({
+      config: parseGatewayConfig({
+        ...DEFAULT_CONFIG,
+        circuit: { failureThreshold: 3, coolDownSeconds: 2 },
+      }),
+      capacity: store,
+      registry: store,
+      tenants,
+      backendClient: { chatCompletions: async () => new Response('boom', { status: 500 }) },
+      adminKeyHash: hashApiKey(ADMIN_KEY),
+      clock: () => now,
+    })
+    const admin = { headers: { authorization: `Bearer ${ADMIN_KEY}` } }
+    const health = async () => {
+      now += 1_500 // past the dashboard's and the readings' one-second caches
+      const data = await (await gateway.request('http://localhost/dashboard/data', admin)).json()
+      const metrics = await (await gateway.request('http://localhost/metrics', admin)).text()
+      const state = /spillway_backend_state\{backend="h20-1",hardware="h20"\} (\d)/.exec(metrics)?.[1]
+      return { ...data.pools[0].backends[0], state: Number(state) }
+    }
+
+    // Act: three failed requests open the circuit; the cool-down passes; no probe has settled it.
+    const failed = []
+    for (let i = 0; i < 3; i++) {
+      const res = await gateway.request('http://localhost/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: 'Bearer sk-t1', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+      })
+      failed.push(res.status)
+    }
+    const open = await health()
+    now += 1_000
+    const halfOpen = await health()
+
+    // Assess
+    expect(failed).toEqual([502, 502, 502])
+    expect(open).toMatchObject({ health: 'out', reasons: ['circuit-open'], state: 2 })
+    expect(halfOpen).toMatchObject({ health: 'degraded', reasons: ['circuit-half-open'], state: 1 })
   })
 })
