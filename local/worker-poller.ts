@@ -6,16 +6,16 @@ import {
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs'
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { createDeadLetterHandler } from '../functions/dlq/handler.ts'
 import { createWorkerHandler } from '../functions/worker/handler.ts'
-import type { JobRunOutcome } from '../functions/worker/run-job.ts'
-import { workerFromEnv } from '../functions/worker/worker-deps.ts'
-import type { WorkerOptions } from '../functions/worker/worker-options.ts'
-import { createDeadLetterHandler } from '../shared/jobs/dead-letter-handler.ts'
 import { type AppLogger, consoleLogger, errorFields, silentLogger } from '../shared/logging.ts'
 import { type ReapResult, reap } from '../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
+import { workerFromEnv } from '../shared/runtime/worker-deps.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../shared/tables.ts'
+import type { JobRunOutcome } from '../shared/worker/run-job.ts'
+import type { WorkerOptions } from '../shared/worker/worker-options.ts'
 import { sqsRecordFrom } from './sqs-record.ts'
 
 export interface LocalWorkersOptions {

@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger'
-import { createDeadLetterHandler } from '../../shared/jobs/dead-letter-handler.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { webhookSecretFrom } from '../../shared/runtime/secrets.ts'
+import { createDeadLetterHandler } from './handler.ts'
 
 // SQS event source on both dead-letter queues: marks each dead message's job failed, then calls its webhook.
 const env = readRuntimeEnv(process.env)

@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger'
 import type { Context } from 'aws-lambda'
 import { emitFleetGauges } from '../../shared/observability/emf-metrics.ts'
-import { createReaperHandler } from '../../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { webhookSecretFrom } from '../../shared/runtime/secrets.ts'
+import { createReaperHandler } from './handler.ts'
 
 // Runs on an EventBridge schedule; each run is one idempotent sweep, then the expired jobs' webhooks.
 const env = readRuntimeEnv(process.env)

@@ -2,8 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger'
 import { emitJobOutcomes } from '../../shared/observability/emf-metrics.ts'
 import { isJobOutcome } from '../../shared/observability/job-outcomes.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { workerFromEnv } from '../../shared/runtime/worker-deps.ts'
 import { createWorkerHandler } from './handler.ts'
-import { workerFromEnv } from './worker-deps.ts'
 
 // SQS event source on both lanes, ReportBatchItemFailures on (see infra/constructs/spillway-gateway.ts).
 const env = readRuntimeEnv(process.env)

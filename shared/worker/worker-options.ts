@@ -1,6 +1,6 @@
-import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../../shared/jobs/notify-webhook.ts'
-import type { Lane } from '../../shared/queue/job-queue.ts'
-import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../jobs/notify-webhook.ts'
+import type { Lane } from '../queue/job-queue.ts'
+import { WORKER_TIMEOUT_SECONDS } from '../tables.ts'
 
 export interface WorkerOptions {
   /** A claim lapses this long after its last renewal; the holder renews at a third of it. */

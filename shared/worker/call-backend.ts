@@ -1,9 +1,9 @@
-import type { BackendClient } from '../../shared/backends/backend-client.ts'
-import type { BackendRecord } from '../../shared/backends/backend-record.ts'
-import { judgeBackendStatus, rejectionMessage } from '../../shared/backends/backend-status.ts'
-import { jsonBytes } from '../../shared/jobs/job-size.ts'
-import { readCompletion, readTextCapped, streamingBody } from '../../shared/proxy/read-completion.ts'
-import { UpstreamTimers } from '../../shared/proxy/upstream-timers.ts'
+import type { BackendClient } from '../backends/backend-client.ts'
+import type { BackendRecord } from '../backends/backend-record.ts'
+import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
+import { jsonBytes } from '../jobs/job-size.ts'
+import { readCompletion, readTextCapped, streamingBody } from '../proxy/read-completion.ts'
+import { UpstreamTimers } from '../proxy/upstream-timers.ts'
 
 export type CallOutcome =
   /** `bytes`: the size of the result as it will be stored (compact JSON); the streamed body is far larger. */

@@ -1,9 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
-import { type AppLogger, silentLogger } from '../logging.ts'
-import { parseJobMessage } from '../queue/job-queue.ts'
-import type { JobStore } from './job-store.ts'
-import { type EndedJobWebhooks, notifyEndedJobs } from './notify-ended-jobs.ts'
+import type { JobStore } from '../../shared/jobs/job-store.ts'
+import { type EndedJobWebhooks, notifyEndedJobs } from '../../shared/jobs/notify-ended-jobs.ts'
+import { type AppLogger, silentLogger } from '../../shared/logging.ts'
+import { parseJobMessage } from '../../shared/queue/job-queue.ts'
 
 export interface DeadLetterHandlerOptions {
   readonly jobs: JobStore
