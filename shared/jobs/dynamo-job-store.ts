@@ -23,6 +23,7 @@ import type {
   ReserveIdempotencyOptions,
   SettleIdempotencyOptions,
 } from './job-store.ts'
+import { WEBHOOK_HANDOVER_MS } from './job-store.ts'
 
 /*
  * A job's life, and the condition each arrow writes under:
@@ -54,12 +55,6 @@ const messageOwed = 'attribute_not_exists(#enqueuedAt)'
 const ownedBy = '#tenantId = :tenantId'
 const claimable = `${jobExists} AND ${beforeDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
 const expirable = `${pastDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
-
-/**
- * How long the process that ends a job has to deliver its webhook before the
- * reaper takes over (a delivery with every retry takes about 27 s).
- */
-export const WEBHOOK_HANDOVER_MS = 120_000
 
 /**
  * Every terminal write: leaves the open-status GSI, drops the claim, starts the

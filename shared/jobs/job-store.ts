@@ -1,6 +1,12 @@
 import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
 
 /**
+ * How long the process that ends a job has to deliver its webhook before the
+ * reaper takes over (a delivery with every retry takes about 27 s).
+ */
+export const WEBHOOK_HANDOVER_MS = 120_000
+
+/**
  * Durable jobs and their state machine. Every transition is conditional on the
  * state it leaves, so two workers (or a worker and the reaper, or a cancel)
  * racing on one job cannot both win: the loser gets `undefined` / `false`, a

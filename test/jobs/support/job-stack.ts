@@ -36,7 +36,7 @@ export const KEYS = {
   /** As `npm start`'s dev key: may degrade, may queue, everything else the schema's defaults. */
   dev: 'sk-test-dev',
 }
-const TENANTS: { key: string; policy: TenantPolicyInput }[] = [
+export const JOB_TENANTS: readonly { key: string; policy: TenantPolicyInput }[] = [
   { key: KEYS.queue, policy: { id: 'queuer', mayQueue: true } },
   { key: KEYS.wait, policy: { id: 'waiter', mayQueue: true, maxHoldSeconds: 10 } },
   { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
@@ -97,7 +97,8 @@ export async function startJobStack(
   }
   const env = readRuntimeEnv(processEnv)
   const adapters = createAwsAdapters(env)
-  for (const tenant of TENANTS) await seedTenantKey({ tenants: adapters.tenants, ...tenant, now: Date.now() })
+  for (const tenant of JOB_TENANTS)
+    await seedTenantKey({ tenants: adapters.tenants, ...tenant, now: Date.now() })
   const fleet = await startFleet({
     spec: options.fleet ?? 'h20=1x2',
     speed: options.speed ?? 1,
