@@ -1,3 +1,4 @@
+import { destroyAwsClients } from '../aws/clients.ts'
 import { HttpBackendClient } from '../backends/backend-client.ts'
 import { DEFAULT_WEBHOOK_SETTINGS } from '../jobs/notify-webhook.ts'
 import type { AppLogger } from '../logging.ts'
@@ -38,9 +39,6 @@ export async function workerFromEnv(options: {
   })
   return {
     ...worker,
-    close: () => {
-      adapters.clients.dynamo.destroy()
-      adapters.clients.sqs.destroy()
-    },
+    close: () => destroyAwsClients(adapters.clients),
   }
 }
