@@ -5,14 +5,22 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { namesIn, unlessConditionFails, valuesIn } from './dynamo-expressions.ts'
+import { expressionNames, expressionValues, unlessConditionFails } from '../aws/dynamo-toolkit.ts'
 import {
   readIdempotencyKey,
   releaseIdempotencyKey,
   reserveIdempotencyKey,
   settleIdempotencyKey,
 } from './dynamo-idempotency.ts'
-import { CorruptJobError, JOB_ATTR, JOB_KIND, jobFromItem, jobToItem, ttlSeconds } from './job-item.ts'
+import {
+  CorruptJobError,
+  JOB_ATTR,
+  JOB_KIND,
+  JOB_NAMES,
+  jobFromItem,
+  jobToItem,
+  ttlSeconds,
+} from './job-item.ts'
 import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
 import type {
   AbandonResult,
@@ -393,8 +401,8 @@ export class DynamoJobStore implements JobStore {
           Key: { id },
           UpdateExpression: command.update,
           ConditionExpression: command.condition,
-          ExpressionAttributeNames: namesIn(expressions),
-          ExpressionAttributeValues: valuesIn(expressions, {
+          ExpressionAttributeNames: expressionNames(expressions, JOB_NAMES),
+          ExpressionAttributeValues: expressionValues(expressions, {
             ':queued': 'queued',
             ':running': 'running',
             ...command.values,

@@ -1,3 +1,4 @@
+import { placeholdersFor } from '../aws/dynamo-toolkit.ts'
 import type { JobError, JobRecord, JobServedBy, JobStatus, WebhookStatus } from './job-record.ts'
 
 /**
@@ -40,6 +41,9 @@ export const JOB_ATTR = {
   webhookDueAt: 'webhookDueAt',
   expiresAt: 'expiresAt',
 } as const
+
+/** `#status` → `status`, …: every attribute as an expression placeholder. */
+export const JOB_NAMES = placeholdersFor(JOB_ATTR)
 
 export const JOB_KIND = 'job'
 
