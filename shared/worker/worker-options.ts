@@ -14,7 +14,7 @@ export interface WorkerOptions {
   /**
    * While a delivery waits, the fleet is re-read this often: other processes'
    * releases are otherwise seen only at the router's snapshot age (≤ 1 s).
-   * A read is one Query of the backends table per worker process.
+   * A read is one Scan of the backends table per worker process.
    */
   readonly slotRefreshMs: number
   /** Delay of the fresh message sent when no slot came up (grows with the message's attempt). */
