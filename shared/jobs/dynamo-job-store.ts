@@ -25,11 +25,17 @@ import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from
 import type {
   AbandonResult,
   ClaimOptions,
+  CompleteJobOptions,
+  CreateJobOptions,
+  FailJobOptions,
   IdempotencyRecord,
   IdempotencyResult,
   JobStore,
+  RenewClaimOptions,
+  RequeueJobOptions,
   ReserveIdempotencyOptions,
   SettleIdempotencyOptions,
+  WebhookStatusOptions,
 } from './job-store.ts'
 import { WEBHOOK_HANDOVER_MS } from './job-store.ts'
 
@@ -90,10 +96,7 @@ export class DynamoJobStore implements JobStore {
     this.#table = options.tableName
   }
 
-  async create(options: {
-    job: JobRecord
-    sendBy: number
-  }): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
+  async create(options: CreateJobOptions): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
     const written = await unlessConditionFails(() =>
       this.#doc.send(
         new PutCommand({
@@ -138,12 +141,7 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  async renewClaim(options: {
-    id: string
-    claimId: string
-    claimExpiresAt: number
-    now: number
-  }): Promise<boolean> {
+  async renewClaim(options: RenewClaimOptions): Promise<boolean> {
     const job = await this.#update(options.id, {
       update: 'SET #claimExpiresAt = :claimExpiresAt, #checkAt = :claimExpiresAt, #updatedAt = :now',
       condition: `${isRunning} AND ${claimHeld}`,
@@ -152,13 +150,7 @@ export class DynamoJobStore implements JobStore {
     return job !== undefined
   }
 
-  complete(options: {
-    id: string
-    claimId: string
-    now: number
-    result: Record<string, unknown>
-    servedBy: JobServedBy
-  }): Promise<JobRecord | undefined> {
+  complete(options: CompleteJobOptions): Promise<JobRecord | undefined> {
     return this.#update(options.id, {
       update: closeJob('#result = :result', '#servedBy = :servedBy'),
       condition: `${isRunning} AND ${claimHeld}`,
@@ -171,12 +163,7 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  fail(options: {
-    id: string
-    claimId?: string
-    now: number
-    error: JobError
-  }): Promise<JobRecord | undefined> {
+  fail(options: FailJobOptions): Promise<JobRecord | undefined> {
     return this.#update(options.id, {
       update: closeJob('#error = :error'),
       condition: options.claimId === undefined ? isOpen : `${isRunning} AND ${claimHeld}`,
@@ -204,14 +191,7 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  async requeue(options: {
-    id: string
-    claimId: string
-    now: number
-    sendBy: number
-    onlyIfClaimExpired?: boolean
-    error?: JobError
-  }): Promise<boolean> {
+  async requeue(options: RequeueJobOptions): Promise<boolean> {
     const job = await this.#update(options.id, {
       update:
         `SET #status = :queued, #openStatus = :queued, #checkAt = :sendBy, #updatedAt = :now${options.error ? ', #error = :error' : ''} ` +
@@ -254,13 +234,7 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  async setWebhookStatus(options: {
-    id: string
-    status: WebhookStatus
-    attempts: number
-    now: number
-    retryAt?: number
-  }): Promise<void> {
+  async setWebhookStatus(options: WebhookStatusOptions): Promise<void> {
     // A final status takes the job out of the webhook outbox; `pending` leaves it there, due at `retryAt`.
     const outbox =
       options.status !== 'pending'

@@ -9,11 +9,17 @@ import {
 import type {
   AbandonResult,
   ClaimOptions,
+  CompleteJobOptions,
+  CreateJobOptions,
+  FailJobOptions,
   IdempotencyRecord,
   IdempotencyResult,
   JobStore,
+  RenewClaimOptions,
+  RequeueJobOptions,
   ReserveIdempotencyOptions,
   SettleIdempotencyOptions,
+  WebhookStatusOptions,
 } from './job-store.ts'
 import { WEBHOOK_HANDOVER_MS } from './job-store.ts'
 
@@ -43,10 +49,7 @@ export class MemoryJobStore implements JobStore {
   readonly #jobs = new Map<string, Entry>()
   readonly #keys = new Map<string, IdempotencyEntry>()
 
-  async create(options: {
-    job: JobRecord
-    sendBy: number
-  }): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
+  async create(options: CreateJobOptions): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
     if (this.#jobs.has(options.job.id)) return { ok: false, reason: 'exists' }
     const { job } = options
     this.#jobs.set(job.id, {
@@ -92,12 +95,7 @@ export class MemoryJobStore implements JobStore {
     })
   }
 
-  async renewClaim(options: {
-    id: string
-    claimId: string
-    claimExpiresAt: number
-    now: number
-  }): Promise<boolean> {
+  async renewClaim(options: RenewClaimOptions): Promise<boolean> {
     const renewed = await this.#update(options.id, {
       when: (job) => held(job, options.claimId),
       set: (entry) => {
@@ -108,13 +106,7 @@ export class MemoryJobStore implements JobStore {
     return renewed !== undefined
   }
 
-  complete(options: {
-    id: string
-    claimId: string
-    now: number
-    result: Record<string, unknown>
-    servedBy: JobServedBy
-  }): Promise<JobRecord | undefined> {
+  complete(options: CompleteJobOptions): Promise<JobRecord | undefined> {
     return this.#close(options.id, {
       when: (job) => held(job, options.claimId),
       status: 'succeeded',
@@ -123,12 +115,7 @@ export class MemoryJobStore implements JobStore {
     })
   }
 
-  fail(options: {
-    id: string
-    claimId?: string
-    now: number
-    error: JobError
-  }): Promise<JobRecord | undefined> {
+  fail(options: FailJobOptions): Promise<JobRecord | undefined> {
     const { claimId } = options
     return this.#close(options.id, {
       when: (job) => (claimId === undefined ? isOpen(job) : held(job, claimId)),
@@ -143,14 +130,7 @@ export class MemoryJobStore implements JobStore {
     return job ? { ended: true, job } : { ended: false }
   }
 
-  async requeue(options: {
-    id: string
-    claimId: string
-    now: number
-    sendBy: number
-    onlyIfClaimExpired?: boolean
-    error?: JobError
-  }): Promise<boolean> {
+  async requeue(options: RequeueJobOptions): Promise<boolean> {
     const requeued = await this.#update(options.id, {
       when: (job) =>
         held(job, options.claimId) && (!options.onlyIfClaimExpired || claimExpired(job, options.now)),
@@ -196,13 +176,7 @@ export class MemoryJobStore implements JobStore {
     })
   }
 
-  async setWebhookStatus(options: {
-    id: string
-    status: JobRecord['webhookStatus'] & string
-    attempts: number
-    now: number
-    retryAt?: number
-  }): Promise<void> {
+  async setWebhookStatus(options: WebhookStatusOptions): Promise<void> {
     await this.#update(options.id, {
       when: () => true,
       set: (entry) => {

@@ -14,6 +14,7 @@ import { hashApiKey } from '../../shared/tenants/api-keys.ts'
 import { MemoryTenantStore } from '../../shared/tenants/memory-tenant-store.ts'
 import { gpuOnlyConfig, JOB_TENANTS } from '../jobs/support/job-stack.ts'
 import { ADMIN_KEY, BACKEND_KEY } from './gateway-stack.ts'
+import { holdSlots } from './hold-slots.ts'
 
 /**
  * The gateway's job-facing HTTP contract without emulators: `createApp` on the
@@ -71,24 +72,7 @@ export async function startMemoryJobStack(
     jobs,
     queue,
     fleet,
-    async blockSlots(backendId, count) {
-      const leaseIds = Array.from({ length: count }, (_, i) => `blocker-${i}-${Math.random()}`)
-      for (const leaseId of leaseIds) {
-        const now = Date.now()
-        const out = await store.acquire({
-          backendId,
-          leaseId,
-          now,
-          expiresAt: now + 600_000,
-          staleBefore: 0,
-          reclaim: [],
-        })
-        if (!out.ok) throw new Error(`could not block a slot of ${backendId}`)
-      }
-      return async () => {
-        for (const leaseId of leaseIds) await store.release({ backendId, leaseId })
-      }
-    },
+    blockSlots: (backendId, count) => holdSlots({ capacity: store, registry: store, backendId, count }),
     simRequests: () => fleet.backends.reduce((sum, backend) => sum + backend.state().totals.requests, 0),
     drain(lane) {
       const ids: string[] = []
