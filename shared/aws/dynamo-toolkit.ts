@@ -27,7 +27,11 @@ export async function unlessConditionFails<T>(write: () => Promise<T>): Promise<
 
 /** True when the conditional write went through, false when its condition failed. */
 export async function conditionHeld(write: () => Promise<unknown>): Promise<boolean> {
-  return (await unlessConditionFails(async () => (await write(), true))) ?? false
+  const written = await unlessConditionFails(async () => {
+    await write()
+    return true
+  })
+  return written ?? false
 }
 
 /**

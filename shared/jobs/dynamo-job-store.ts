@@ -21,7 +21,7 @@ import {
   jobToItem,
   ttlSeconds,
 } from './job-item.ts'
-import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
+import type { JobError, JobRecord, OpenStatus } from './job-record.ts'
 import type {
   AbandonResult,
   ClaimOptions,

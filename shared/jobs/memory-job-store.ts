@@ -1,11 +1,5 @@
 import { ttlSeconds } from './job-item.ts'
-import {
-  claimExpired,
-  type JobError,
-  type JobRecord,
-  type JobServedBy,
-  type OpenStatus,
-} from './job-record.ts'
+import { claimExpired, type JobError, type JobRecord, type OpenStatus } from './job-record.ts'
 import type {
   AbandonResult,
   ClaimOptions,
