@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib'
 import type { Construct } from 'constructs'
+import { DEAD_LETTER_QUEUE_ENV, QUEUE_ENV, TABLE_ENV } from '../shared/runtime/env-names.ts'
 import { SpillwayGateway, type SpillwayGatewayProps } from './constructs/spillway-gateway.ts'
 
 export interface SpillwayStackProps extends StackProps {
@@ -28,24 +29,24 @@ export class SpillwayStack extends Stack {
     const outputs: Record<string, { value: string; description: string }> = {
       Url: { value: spillway.url.url, description: 'Gateway HTTPS URL (OpenAI baseURL: append v1)' },
       Region: { value: this.region, description: 'Region of the deployment (AWS_REGION for the tools)' },
-      BackendsTable: { value: tables.backends.tableName, description: 'SPILLWAY_TABLE_BACKENDS' },
-      JobsTable: { value: tables.jobs.tableName, description: 'SPILLWAY_TABLE_JOBS' },
+      BackendsTable: { value: tables.backends.tableName, description: TABLE_ENV.backends },
+      JobsTable: { value: tables.jobs.tableName, description: TABLE_ENV.jobs },
       TenantsTable: {
         value: tables.tenants.tableName,
-        description: 'SPILLWAY_TABLE_TENANTS (spillway keys)',
+        description: `${TABLE_ENV.tenants} (spillway keys)`,
       },
       InteractiveQueueUrl: {
         value: queues.interactive.queueUrl,
-        description: 'SPILLWAY_QUEUE_INTERACTIVE_URL',
+        description: QUEUE_ENV.interactive,
       },
-      BatchQueueUrl: { value: queues.batch.queueUrl, description: 'SPILLWAY_QUEUE_BATCH_URL' },
+      BatchQueueUrl: { value: queues.batch.queueUrl, description: QUEUE_ENV.batch },
       InteractiveDeadLetterQueueUrl: {
         value: deadLetterQueues.interactive.queueUrl,
-        description: 'SPILLWAY_DLQ_INTERACTIVE_URL',
+        description: DEAD_LETTER_QUEUE_ENV.interactive,
       },
       BatchDeadLetterQueueUrl: {
         value: deadLetterQueues.batch.queueUrl,
-        description: 'SPILLWAY_DLQ_BATCH_URL',
+        description: DEAD_LETTER_QUEUE_ENV.batch,
       },
       AdminKeySecretArn: { value: secrets.admin.secretArn, description: 'Secret holding the admin key' },
       AgentKeySecretArn: {

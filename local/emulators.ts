@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { createAwsClients, destroyAwsClients } from '../shared/aws/clients.ts'
+import { DEAD_LETTER_QUEUE_ENV, ENV, QUEUE_ENV, TABLE_ENV } from '../shared/runtime/env-names.ts'
 import { bootstrapResources, type QueueUrls, type ResourceNames } from './bootstrap.ts'
 import { startDynamoDbLocal } from './dynamodb-local.ts'
 
@@ -147,19 +148,19 @@ function localAwsEnv(
 ): Record<string, string> {
   const { tables } = stack.names
   return {
-    AWS_REGION: stack.region,
+    [ENV.region]: stack.region,
     // Emulators accept any credentials; set so the SDK never looks for real ones.
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    SPILLWAY_DYNAMODB_ENDPOINT: stack.endpoints.dynamodb,
-    SPILLWAY_SQS_ENDPOINT: stack.endpoints.sqs,
-    SPILLWAY_TABLE_BACKENDS: tables.backends,
-    SPILLWAY_TABLE_JOBS: tables.jobs,
-    SPILLWAY_TABLE_TENANTS: tables.tenants,
-    SPILLWAY_QUEUE_INTERACTIVE_URL: stack.queueUrls.interactive,
-    SPILLWAY_QUEUE_BATCH_URL: stack.queueUrls.batch,
-    SPILLWAY_DLQ_INTERACTIVE_URL: stack.queueUrls.interactiveDlq,
-    SPILLWAY_DLQ_BATCH_URL: stack.queueUrls.batchDlq,
+    [ENV.dynamodbEndpoint]: stack.endpoints.dynamodb,
+    [ENV.sqsEndpoint]: stack.endpoints.sqs,
+    [TABLE_ENV.backends]: tables.backends,
+    [TABLE_ENV.jobs]: tables.jobs,
+    [TABLE_ENV.tenants]: tables.tenants,
+    [QUEUE_ENV.interactive]: stack.queueUrls.interactive,
+    [QUEUE_ENV.batch]: stack.queueUrls.batch,
+    [DEAD_LETTER_QUEUE_ENV.interactive]: stack.queueUrls.interactiveDlq,
+    [DEAD_LETTER_QUEUE_ENV.batch]: stack.queueUrls.batchDlq,
   }
 }
 

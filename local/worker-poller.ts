@@ -6,16 +6,17 @@ import {
   ReceiveMessageCommand,
 } from '@aws-sdk/client-sqs'
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda'
+import { createDeadLetterHandler } from '../functions/dlq/handler.ts'
 import { createWorkerHandler } from '../functions/worker/handler.ts'
-import type { JobRunOutcome } from '../functions/worker/run-job.ts'
-import { workerFromEnv } from '../functions/worker/worker-deps.ts'
-import type { WorkerOptions } from '../functions/worker/worker-options.ts'
-import { createDeadLetterHandler } from '../shared/jobs/dead-letter-handler.ts'
+import { destroyAwsClients } from '../shared/aws/clients.ts'
 import { type AppLogger, consoleLogger, errorFields, silentLogger } from '../shared/logging.ts'
 import { type ReapResult, reap } from '../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
-import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
+import { queueUrls, type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
+import { workerFromEnv } from '../shared/runtime/worker-deps.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../shared/tables.ts'
+import type { JobRunOutcome } from '../shared/worker/run-job.ts'
+import type { WorkerOptions } from '../shared/worker/worker-options.ts'
 import { sqsRecordFrom } from './sqs-record.ts'
 
 export interface LocalWorkersOptions {
@@ -70,7 +71,13 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
   )
   // The reaper and the DLQ handler end jobs too, and sign their webhooks like the worker.
   const webhooks = { secret: worker.webhookSecret, settings: worker.options.webhook }
-  const deadLetterHandler = createDeadLetterHandler({ jobs: adapters.jobs, webhooks, log })
+  const deadLetterHandler = createDeadLetterHandler({
+    jobs: adapters.jobs,
+    webhooks,
+    log,
+    // The jobs it fails count among the job outcomes, as the DLQ Lambda's do.
+    ...(options.onJobOutcome ? { onJobEnded: options.onJobOutcome } : {}),
+  })
   // Not an AbortController for the long polls: a receive cut off on our side may still take
   // messages on the server, which then stay invisible for the whole visibility timeout.
   let stopping = false
@@ -79,8 +86,8 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
       .Attributes?.QueueArn ?? url
   const lane = async (url: string) => ({ url, arn: await arnOf(url) })
   const [interactive, batch, interactiveDlq, batchDlq] = await Promise.all([
-    lane(env.queues.interactive),
-    lane(env.queues.batch),
+    lane(queueUrls(env).interactive),
+    lane(queueUrls(env).batch),
     ...(env.deadLetterQueues.interactive ? [lane(env.deadLetterQueues.interactive)] : []),
     ...(env.deadLetterQueues.batch ? [lane(env.deadLetterQueues.batch)] : []),
   ])
@@ -194,8 +201,7 @@ export async function startLocalWorkers(options: LocalWorkersOptions): Promise<L
       clearInterval(timer)
       stopping = true
       await Promise.allSettled([...loops, sweeping])
-      adapters.clients.dynamo.destroy()
-      sqs.destroy()
+      destroyAwsClients(adapters.clients)
     },
   }
 }

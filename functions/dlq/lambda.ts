@@ -1,11 +1,19 @@
-import { Logger } from '@aws-lambda-powertools/logger'
-import { createDeadLetterHandler } from '../../shared/jobs/dead-letter-handler.ts'
+import { emitJobOutcomes } from '../../shared/observability/emf-metrics.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
+import { FUNCTION_NEEDS } from '../../shared/runtime/env-names.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { webhookSecretFrom } from '../../shared/runtime/secrets.ts'
+import { lambdaLogger } from '../lambda-logger.ts'
+import { createDeadLetterHandler } from './handler.ts'
 
 // SQS event source on both dead-letter queues: marks each dead message's job failed, then calls its webhook.
-const env = readRuntimeEnv(process.env)
-const log = new Logger({ serviceName: 'spillway-dlq', logLevel: env.logLevel.toUpperCase() as 'INFO' })
+const env = readRuntimeEnv(process.env, FUNCTION_NEEDS.dlq)
+const log = lambdaLogger({ serviceName: 'spillway-dlq', env })
 const webhooks = { secret: await webhookSecretFrom(env) }
-export const handler = createDeadLetterHandler({ jobs: createAwsAdapters(env).jobs, webhooks, log })
+export const handler = createDeadLetterHandler({
+  jobs: createAwsAdapters(env).jobs,
+  webhooks,
+  log,
+  // A job failed here is a terminal outcome like the worker's: the dashboard's JobOutcomes counts it.
+  onJobEnded: (outcome) => emitJobOutcomes('spillway-dlq', { [outcome]: 1 }),
+})

@@ -1,14 +1,15 @@
-import { Logger } from '@aws-lambda-powertools/logger'
 import type { Context } from 'aws-lambda'
 import { emitFleetGauges } from '../../shared/observability/emf-metrics.ts'
-import { createReaperHandler } from '../../shared/reaper/reaper.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
+import { FUNCTION_NEEDS } from '../../shared/runtime/env-names.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { webhookSecretFrom } from '../../shared/runtime/secrets.ts'
+import { lambdaLogger } from '../lambda-logger.ts'
+import { createReaperHandler } from './handler.ts'
 
 // Runs on an EventBridge schedule; each run is one idempotent sweep, then the expired jobs' webhooks.
-const env = readRuntimeEnv(process.env)
-const log = new Logger({ serviceName: 'spillway-reaper', logLevel: env.logLevel.toUpperCase() as 'INFO' })
+const env = readRuntimeEnv(process.env, FUNCTION_NEEDS.reaper)
+const log = lambdaLogger({ serviceName: 'spillway-reaper', env })
 const { capacity, jobs, queue } = createAwsAdapters(env)
 const heartbeatStaleMs = env.config.heartbeatStaleSeconds * 1000
 const webhooks = { secret: await webhookSecretFrom(env) }

@@ -1,8 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { parseJobMessage } from '../../shared/queue/job-queue.ts'
-import { type JobRunOutcome, runJobMessage } from './run-job.ts'
-import type { Worker } from './worker.ts'
+import { type JobRunOutcome, runJobMessage } from '../../shared/worker/run-job.ts'
+import type { Worker } from '../../shared/worker/worker.ts'
 
 /** A body that is not a job message: failing it sends it, after the redrive count, to the DLQ. */
 export class UnreadableMessageError extends Error {

@@ -1,13 +1,14 @@
-import { Logger } from '@aws-lambda-powertools/logger'
 import { emitJobOutcomes } from '../../shared/observability/emf-metrics.ts'
 import { isJobOutcome } from '../../shared/observability/job-outcomes.ts'
+import { FUNCTION_NEEDS } from '../../shared/runtime/env-names.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { workerFromEnv } from '../../shared/runtime/worker-deps.ts'
+import { lambdaLogger } from '../lambda-logger.ts'
 import { createWorkerHandler } from './handler.ts'
-import { workerFromEnv } from './worker-deps.ts'
 
 // SQS event source on both lanes, ReportBatchItemFailures on (see infra/constructs/spillway-gateway.ts).
-const env = readRuntimeEnv(process.env)
-const log = new Logger({ serviceName: 'spillway-worker', logLevel: env.logLevel.toUpperCase() as 'INFO' })
+const env = readRuntimeEnv(process.env, FUNCTION_NEEDS.worker)
+const log = lambdaLogger({ serviceName: 'spillway-worker', env })
 export const handler = createWorkerHandler(await workerFromEnv({ env, log }), {
   // One EMF line per job that ended here, written inside the invocation.
   onOutcome: (outcome) => {

@@ -6,12 +6,12 @@ import { Architecture, type ILayerVersion, Runtime } from 'aws-cdk-lib/aws-lambd
 import { type BundlingOptions, LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { Construct } from 'constructs'
+import type { FunctionKey } from '../../shared/runtime/env-names.ts'
 
 /** The repository root: entry paths, the lock file and esbuild's working directory hang off it. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-/** The Lambda entry points, one folder per function under `functions/`. */
-export type FunctionKey = 'gateway' | 'worker' | 'dlq' | 'reaper'
+export type { FunctionKey } from '../../shared/runtime/env-names.ts'
 
 export function entryPath(key: FunctionKey): string {
   return join(PROJECT_ROOT, 'functions', key, 'lambda.ts')

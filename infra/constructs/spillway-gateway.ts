@@ -11,6 +11,13 @@ import {
   parseGatewayConfig,
 } from '../../shared/config/gateway-config.ts'
 import { parseCorsOrigins } from '../../shared/runtime/cors-origins.ts'
+import {
+  DEAD_LETTER_QUEUE_ENV,
+  ENV,
+  FUNCTION_NEEDS,
+  QUEUE_ENV,
+  TABLE_ENV,
+} from '../../shared/runtime/env-names.ts'
 import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
 import { DeployedConfig } from './deployed-config.ts'
 import { type FunctionKey, SpillwayFunction } from './functions.ts'
@@ -115,16 +122,26 @@ export class SpillwayGateway extends Construct {
 
     // Names and URLs only; secrets travel as ARNs and are read at cold start.
     const common = {
-      SPILLWAY_TABLE_BACKENDS: tables.backends.tableName,
-      SPILLWAY_TABLE_JOBS: tables.jobs.tableName,
-      SPILLWAY_TABLE_TENANTS: tables.tenants.tableName,
-      SPILLWAY_QUEUE_INTERACTIVE_URL: queues.interactive.queueUrl,
-      SPILLWAY_QUEUE_BATCH_URL: queues.batch.queueUrl,
-      SPILLWAY_DLQ_INTERACTIVE_URL: deadLetterQueues.interactive.queueUrl,
-      SPILLWAY_DLQ_BATCH_URL: deadLetterQueues.batch.queueUrl,
       ...config.environment,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-      LOG_LEVEL: props.logLevel ?? 'INFO',
+      [ENV.logLevel]: props.logLevel ?? 'INFO',
+    }
+    // Each function is told of the tables and queues it uses (FUNCTION_NEEDS) and no others;
+    // the grants below give it the same ones.
+    const resourcesOf = (key: FunctionKey): Record<string, string> => {
+      const needs = FUNCTION_NEEDS[key]
+      return {
+        ...Object.fromEntries(needs.tables.map((table) => [TABLE_ENV[table], tables[table].tableName])),
+        ...(needs.queues
+          ? { [QUEUE_ENV.interactive]: queues.interactive.queueUrl, [QUEUE_ENV.batch]: queues.batch.queueUrl }
+          : {}),
+        ...(needs.deadLetterQueues
+          ? {
+              [DEAD_LETTER_QUEUE_ENV.interactive]: deadLetterQueues.interactive.queueUrl,
+              [DEAD_LETTER_QUEUE_ENV.batch]: deadLetterQueues.batch.queueUrl,
+            }
+          : {}),
+      }
     }
     const fn = (
       key: FunctionKey,
@@ -142,7 +159,12 @@ export class SpillwayGateway extends Construct {
         description: options.description,
         memorySize: options.memorySize,
         timeout: options.timeout,
-        environment: { ...common, POWERTOOLS_SERVICE_NAME: `spillway-${key}`, ...options.env },
+        environment: {
+          ...resourcesOf(key),
+          ...common,
+          POWERTOOLS_SERVICE_NAME: `spillway-${key}`,
+          ...options.env,
+        },
         layers: config.layers,
         logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
         removalPolicy,
@@ -156,11 +178,11 @@ export class SpillwayGateway extends Construct {
       memorySize: props.gateway?.memorySize ?? 256,
       timeout: props.gateway?.timeout ?? Duration.minutes(15),
       env: {
-        SPILLWAY_ADMIN_KEY_SECRET_ARN: secrets.admin.secretArn,
-        SPILLWAY_AGENT_KEY_SECRET_ARN: secrets.agent.secretArn,
-        SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
+        [ENV.adminKeySecretArn]: secrets.admin.secretArn,
+        [ENV.agentKeySecretArn]: secrets.agent.secretArn,
+        [ENV.backendApiKeySecretArn]: secrets.backend.secretArn,
         ...(props.gateway?.corsOrigins?.length
-          ? { SPILLWAY_CORS_ORIGINS: parseCorsOrigins(props.gateway.corsOrigins.join(',')).join(',') }
+          ? { [ENV.corsOrigins]: parseCorsOrigins(props.gateway.corsOrigins.join(',')).join(',') }
           : {}),
       },
       reservedConcurrency: props.gateway?.reservedConcurrency ?? 50,
@@ -171,8 +193,8 @@ export class SpillwayGateway extends Construct {
       memorySize: props.worker?.memorySize ?? 256,
       timeout: workerTimeout,
       env: {
-        SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn,
-        SPILLWAY_BACKEND_API_KEY_SECRET_ARN: secrets.backend.secretArn,
+        [ENV.webhookSecretArn]: secrets.webhook.secretArn,
+        [ENV.backendApiKeySecretArn]: secrets.backend.secretArn,
       },
       // What its event sources may run at once (maxConcurrency per queue), never throttled below it.
       reservedConcurrency: workerMaxConcurrency * 2,
@@ -182,7 +204,7 @@ export class SpillwayGateway extends Construct {
       description: 'Spillway DLQ handler: marks poison jobs failed',
       memorySize: 256,
       timeout: deadLetterTimeout,
-      env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
+      env: { [ENV.webhookSecretArn]: secrets.webhook.secretArn },
       // Its two event sources run at most 2 each.
       reservedConcurrency: 4,
     })
@@ -193,7 +215,7 @@ export class SpillwayGateway extends Construct {
       // Shorter than the schedule, so two runs rarely overlap; webhooks that might not finish in
       // what is left of it are not started (shared/jobs/notify-ended-jobs.ts).
       timeout: Duration.seconds(50),
-      env: { SPILLWAY_WEBHOOK_SECRET_ARN: secrets.webhook.secretArn },
+      env: { [ENV.webhookSecretArn]: secrets.webhook.secretArn },
       // One sweep at a time: a slow run is never overlapped by the next tick.
       reservedConcurrency: 1,
     })

@@ -1,15 +1,7 @@
-import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import { ServiceUnavailableError } from '../errors.ts'
-import { refusedAddress } from './backend-url.ts'
-
-/** Every address a host name resolves to (A and AAAA), as the runtime's resolver sees it. */
-export type ResolveHost = (host: string) => Promise<readonly string[]>
-
-export const systemResolveHost: ResolveHost = async (host) =>
-  (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address)
-
-export const DEFAULT_RESOLVE_TIMEOUT_MS = 2_000
+import { refusedAddress } from '../net/host-check.ts'
+import { DEFAULT_RESOLVE_TIMEOUT_MS, type ResolveHost, resolveWithin } from '../net/resolve-host.ts'
 
 /** The resolver's "this name does not exist", as opposed to "could not find out". */
 function nameDoesNotExist(error: unknown): boolean {
@@ -36,34 +28,17 @@ export async function refusedResolvedHost(options: {
   const host = new URL(options.url).hostname.replace(/^\[|\]$/g, '')
   if (isIP(host) !== 0) return undefined
   const timeoutMs = options.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs)
-  })
-  try {
-    const outcome = await Promise.race([
-      options.resolve(host).then(
-        (addresses) => ({ addresses }),
-        (error: unknown) => ({ error }),
-      ),
-      timedOut,
-    ])
-    if (outcome === 'timeout' || ('error' in outcome && !nameDoesNotExist(outcome.error))) {
-      const why = outcome === 'timeout' ? `did not answer within ${timeoutMs} ms` : 'failed'
-      throw new ServiceUnavailableError(
-        `Could not check the backend's host name: DNS ${why}; retry shortly.`,
-        {
-          code: 'dns_unavailable',
-          headers: { 'retry-after': '5' },
-        },
-      )
-    }
-    for (const address of 'addresses' in outcome ? outcome.addresses : []) {
-      const refused = refusedAddress(address.toLowerCase())
-      if (refused) return `${host} resolves to ${address}: ${refused}`
-    }
-    return undefined
-  } finally {
-    clearTimeout(timer)
+  const outcome = await resolveWithin({ host, resolve: options.resolve, timeoutMs })
+  if (outcome.kind === 'timeout' || (outcome.kind === 'failed' && !nameDoesNotExist(outcome.error))) {
+    const why = outcome.kind === 'timeout' ? `did not answer within ${timeoutMs} ms` : 'failed'
+    throw new ServiceUnavailableError(`Could not check the backend's host name: DNS ${why}; retry shortly.`, {
+      code: 'dns_unavailable',
+      headers: { 'retry-after': '5' },
+    })
   }
+  for (const address of outcome.kind === 'addresses' ? outcome.addresses : []) {
+    const refused = refusedAddress(address.toLowerCase())
+    if (refused) return `${host} resolves to ${address}: ${refused}`
+  }
+  return undefined
 }

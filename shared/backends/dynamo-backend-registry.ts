@@ -1,5 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import {
+  conditionHeld,
+  expressionNames,
+  expressionValues,
+  unlessConditionFails,
+} from '../aws/dynamo-toolkit.ts'
 import { backendApis } from './backend-apis.ts'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from './backend-item.ts'
 import type {
@@ -25,13 +30,6 @@ const NAMES = {
   '#leases': A.leases,
   '#circuit': A.circuitOpenUntil,
 } as const
-
-/** DynamoDB refuses names and values an expression does not use: send only those it names. */
-function used<T>(all: Record<string, T>, expressions: string): Record<string, T> {
-  return Object.fromEntries(
-    Object.entries(all).filter(([token]) => new RegExp(`${token}\\b`).test(expressions)),
-  )
-}
 
 export class DynamoBackendRegistry implements BackendRegistry {
   readonly #doc: DynamoDBDocumentClient
@@ -76,17 +74,15 @@ export class DynamoBackendRegistry implements BackendRegistry {
     }
     const settings = `SET #url = :url, #hw = :hw, #models = :models, #apis = :apis, #max = :max, #hb = :now, ${kept}`
     // The admin re-registering says the backend is up: whatever circuit was open for everyone closes.
-    try {
-      // A drained backend stays drained: drain and undrain are the admin's switch for that.
-      return await write(
+    // A drained backend stays drained: drain and undrain are the admin's switch for that.
+    const registered = await unlessConditionFails(() =>
+      write(
         `${settings}, #state = if_not_exists(#state, :active) REMOVE #circuit`,
         'attribute_not_exists(#id) OR #state <> :removed',
-      )
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error
-      // A removed backend's tombstone: the admin brings it back, with the leases it still holds.
-      return write(`${settings}, #state = :active REMOVE #circuit`)
-    }
+      ),
+    )
+    // A removed backend's tombstone: the admin brings it back, with the leases it still holds.
+    return registered ?? write(`${settings}, #state = :active REMOVE #circuit`)
   }
 
   async heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
@@ -146,8 +142,8 @@ export class DynamoBackendRegistry implements BackendRegistry {
         Key: { id: options.id },
         UpdateExpression: options.update,
         ...(options.condition ? { ConditionExpression: options.condition } : {}),
-        ExpressionAttributeNames: used<string>(NAMES, expressions),
-        ExpressionAttributeValues: used(options.values, expressions),
+        ExpressionAttributeNames: expressionNames(expressions, NAMES),
+        ExpressionAttributeValues: expressionValues(expressions, options.values),
         ReturnValues: 'ALL_NEW',
       }),
     )
@@ -160,15 +156,12 @@ export class DynamoBackendRegistry implements BackendRegistry {
     condition?: string
     values: Record<string, unknown>
   }): Promise<BackendRecord | undefined> {
-    try {
-      return await this.#write({
+    return unlessConditionFails(() =>
+      this.#write({
         ...options,
         condition: ['attribute_exists(#id)', ...(options.condition ? [options.condition] : [])].join(' AND '),
-      })
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined
-      throw error
-    }
+      }),
+    )
   }
 }
 
@@ -182,8 +175,8 @@ export async function deleteTombstone(
   tableName: string,
   id: string,
 ): Promise<boolean> {
-  try {
-    await doc.send(
+  return conditionHeld(() =>
+    doc.send(
       new DeleteCommand({
         TableName: tableName,
         Key: { id },
@@ -191,10 +184,6 @@ export async function deleteTombstone(
         ExpressionAttributeNames: { '#state': A.state, '#leases': A.leases },
         ExpressionAttributeValues: { ':removed': 'removed', ':zero': 0 },
       }),
-    )
-    return true
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false
-    throw error
-  }
+    ),
+  )
 }

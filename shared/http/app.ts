@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { isTransientAwsError } from '../aws/transient-error.ts'
+import { DependencyUnavailableError } from '../aws/translate-errors.ts'
 import { internalError, NotFoundError, ServiceUnavailableError, SpillwayError } from '../errors.ts'
 import { bothSignals, loggedCapacitySignal } from '../gateway/capacity-signal.ts'
 import { errorFields, silentLogger } from '../logging.ts'
@@ -124,11 +124,11 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
         error.message || 'Bad request.',
       ).toResponse()
     }
-    if (isTransientAwsError(error)) {
+    if (error instanceof DependencyUnavailableError) {
       log.warn('dependency unavailable', {
         requestId: c.get('requestId'),
         path: c.req.path,
-        ...errorFields(error),
+        ...errorFields(error.cause ?? error),
       })
       return new ServiceUnavailableError('A Spillway dependency is unavailable right now; retry shortly.', {
         code: 'dependency_unavailable',

@@ -5,7 +5,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { unlessConditionFails } from './dynamo-expressions.ts'
+import { conditionHeld, unlessConditionFails } from '../aws/dynamo-toolkit.ts'
 import { JOB_ATTR } from './job-item.ts'
 import type { JobServedBy } from './job-record.ts'
 import type {
@@ -92,7 +92,7 @@ export async function readIdempotencyKey(
 }
 
 export async function settleIdempotencyKey(options: SettleIdempotencyOptions & Table): Promise<boolean> {
-  const written = await unlessConditionFails(() =>
+  return conditionHeld(() =>
     options.doc.send(
       new UpdateCommand({
         TableName: options.tableName,
@@ -112,7 +112,6 @@ export async function settleIdempotencyKey(options: SettleIdempotencyOptions & T
       }),
     ),
   )
-  return written !== undefined
 }
 
 export async function releaseIdempotencyKey(

@@ -5,25 +5,40 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { namesIn, unlessConditionFails, valuesIn } from './dynamo-expressions.ts'
+import { expressionNames, expressionValues, unlessConditionFails } from '../aws/dynamo-toolkit.ts'
 import {
   readIdempotencyKey,
   releaseIdempotencyKey,
   reserveIdempotencyKey,
   settleIdempotencyKey,
 } from './dynamo-idempotency.ts'
-import { CorruptJobError, JOB_ATTR, JOB_KIND, jobFromItem, jobToItem, ttlSeconds } from './job-item.ts'
-import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
+import {
+  CorruptJobError,
+  JOB_ATTR,
+  JOB_KIND,
+  JOB_NAMES,
+  jobFromItem,
+  jobToItem,
+  ttlSeconds,
+} from './job-item.ts'
+import type { JobError, JobRecord, OpenStatus } from './job-record.ts'
 import type {
   AbandonResult,
   ClaimOptions,
+  CompleteJobOptions,
+  CreateJobOptions,
+  FailJobOptions,
   IdempotencyRecord,
   IdempotencyResult,
   JobStore,
   OldestOpenJobs,
+  RenewClaimOptions,
+  RequeueJobOptions,
   ReserveIdempotencyOptions,
   SettleIdempotencyOptions,
+  WebhookStatusOptions,
 } from './job-store.ts'
+import { WEBHOOK_HANDOVER_MS } from './job-store.ts'
 
 /*
  * A job's life, and the condition each arrow writes under:
@@ -57,12 +72,6 @@ const claimable = `${jobExists} AND ${beforeDeadline} AND (${isQueued} OR (${isR
 const expirable = `${pastDeadline} AND (${isQueued} OR (${isRunning} AND ${claimLapsed}))`
 
 /**
- * How long the process that ends a job has to deliver its webhook before the
- * reaper takes over (a delivery with every retry takes about 27 s).
- */
-export const WEBHOOK_HANDOVER_MS = 120_000
-
-/**
  * Every terminal write: leaves the open-status GSI, drops the claim, starts the
  * retention clock, and dates the webhook outbox entry (an item without a webhook
  * has no `webhookOutbox`, so `webhookDueAt` puts it in no index).
@@ -88,10 +97,7 @@ export class DynamoJobStore implements JobStore {
     this.#table = options.tableName
   }
 
-  async create(options: {
-    job: JobRecord
-    sendBy: number
-  }): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
+  async create(options: CreateJobOptions): Promise<{ ok: true } | { ok: false; reason: 'exists' }> {
     const written = await unlessConditionFails(() =>
       this.#doc.send(
         new PutCommand({
@@ -136,12 +142,7 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  async renewClaim(options: {
-    id: string
-    claimId: string
-    claimExpiresAt: number
-    now: number
-  }): Promise<boolean> {
+  async renewClaim(options: RenewClaimOptions): Promise<boolean> {
     const job = await this.#update(options.id, {
       update: 'SET #claimExpiresAt = :claimExpiresAt, #checkAt = :claimExpiresAt, #updatedAt = :now',
       condition: `${isRunning} AND ${claimHeld}`,
@@ -150,13 +151,7 @@ export class DynamoJobStore implements JobStore {
     return job !== undefined
   }
 
-  complete(options: {
-    id: string
-    claimId: string
-    now: number
-    result: Record<string, unknown>
-    servedBy: JobServedBy
-  }): Promise<JobRecord | undefined> {
+  complete(options: CompleteJobOptions): Promise<JobRecord | undefined> {
     return this.#update(options.id, {
       update: closeJob('#result = :result', '#servedBy = :servedBy'),
       condition: `${isRunning} AND ${claimHeld}`,
@@ -169,12 +164,7 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  fail(options: {
-    id: string
-    claimId?: string
-    now: number
-    error: JobError
-  }): Promise<JobRecord | undefined> {
+  fail(options: FailJobOptions): Promise<JobRecord | undefined> {
     return this.#update(options.id, {
       update: closeJob('#error = :error'),
       condition: options.claimId === undefined ? isOpen : `${isRunning} AND ${claimHeld}`,
@@ -202,14 +192,7 @@ export class DynamoJobStore implements JobStore {
     }
   }
 
-  async requeue(options: {
-    id: string
-    claimId: string
-    now: number
-    sendBy: number
-    onlyIfClaimExpired?: boolean
-    error?: JobError
-  }): Promise<boolean> {
+  async requeue(options: RequeueJobOptions): Promise<boolean> {
     const job = await this.#update(options.id, {
       update:
         `SET #status = :queued, #openStatus = :queued, #checkAt = :sendBy, #updatedAt = :now${options.error ? ', #error = :error' : ''} ` +
@@ -252,13 +235,7 @@ export class DynamoJobStore implements JobStore {
     })
   }
 
-  async setWebhookStatus(options: {
-    id: string
-    status: WebhookStatus
-    attempts: number
-    now: number
-    retryAt?: number
-  }): Promise<void> {
+  async setWebhookStatus(options: WebhookStatusOptions): Promise<void> {
     // A final status takes the job out of the webhook outbox; `pending` leaves it there, due at `retryAt`.
     const outbox =
       options.status !== 'pending'
@@ -432,8 +409,8 @@ export class DynamoJobStore implements JobStore {
           Key: { id },
           UpdateExpression: command.update,
           ConditionExpression: command.condition,
-          ExpressionAttributeNames: namesIn(expressions),
-          ExpressionAttributeValues: valuesIn(expressions, {
+          ExpressionAttributeNames: expressionNames(expressions, JOB_NAMES),
+          ExpressionAttributeValues: expressionValues(expressions, {
             ':queued': 'queued',
             ':running': 'running',
             ...command.values,

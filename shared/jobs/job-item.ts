@@ -1,3 +1,4 @@
+import { placeholdersFor } from '../aws/dynamo-toolkit.ts'
 import { isApiKind } from '../backends/backend-apis.ts'
 import type { JobError, JobRecord, JobServedBy, JobStatus, WebhookStatus } from './job-record.ts'
 
@@ -42,6 +43,9 @@ export const JOB_ATTR = {
   webhookDueAt: 'webhookDueAt',
   expiresAt: 'expiresAt',
 } as const
+
+/** `#status` → `status`, …: every attribute as an expression placeholder. */
+export const JOB_NAMES = placeholdersFor(JOB_ATTR)
 
 export const JOB_KIND = 'job'
 

@@ -2,6 +2,12 @@ import type { Lane } from '../queue/job-queue.ts'
 import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from './job-record.ts'
 
 /**
+ * How long the process that ends a job has to deliver its webhook before the
+ * reaper takes over (a delivery with every retry takes about 27 s).
+ */
+export const WEBHOOK_HANDOVER_MS = 120_000
+
+/**
  * Durable jobs and their state machine. Every transition is conditional on the
  * state it leaves, so two workers (or a worker and the reaper, or a cancel)
  * racing on one job cannot both win: the loser gets `undefined` / `false`, a
@@ -9,7 +15,7 @@ import type { JobError, JobRecord, JobServedBy, OpenStatus, WebhookStatus } from
  */
 export interface JobStore {
   /** Writes a new queued job whose message is still owed: the outbox sweep sends it after `sendBy`. */
-  create(options: { job: JobRecord; sendBy: number }): Promise<{ ok: true } | { ok: false; reason: 'exists' }>
+  create(options: CreateJobOptions): Promise<{ ok: true } | { ok: false; reason: 'exists' }>
   get(id: string): Promise<JobRecord | undefined>
   /** The job's message reached the queue; the outbox owes nothing until the deadline. */
   markEnqueued(options: { id: string; now: number }): Promise<boolean>
@@ -18,21 +24,10 @@ export interface JobStore {
    * caller holds a live claim; the holder renews it while it runs.
    */
   claim(options: ClaimOptions): Promise<JobRecord | undefined>
-  renewClaim(options: { id: string; claimId: string; claimExpiresAt: number; now: number }): Promise<boolean>
-  complete(options: {
-    id: string
-    claimId: string
-    now: number
-    result: Record<string, unknown>
-    servedBy: JobServedBy
-  }): Promise<JobRecord | undefined>
+  renewClaim(options: RenewClaimOptions): Promise<boolean>
+  complete(options: CompleteJobOptions): Promise<JobRecord | undefined>
   /** With `claimId`: only that claim's holder may fail it. Without: any open job. */
-  fail(options: {
-    id: string
-    claimId?: string
-    now: number
-    error: JobError
-  }): Promise<JobRecord | undefined>
+  fail(options: FailJobOptions): Promise<JobRecord | undefined>
   /**
    * Fails an open job whatever its record holds: the DLQ handler's jobs may be the very
    * records nobody can parse. Ended, with the failed record when it parses.
@@ -42,26 +37,13 @@ export interface JobStore {
    * Back to queued with the message owed again (retry after a backend failure, or a claim the
    * reaper found abandoned: `onlyIfClaimExpired`).
    */
-  requeue(options: {
-    id: string
-    claimId: string
-    now: number
-    sendBy: number
-    onlyIfClaimExpired?: boolean
-    error?: JobError
-  }): Promise<boolean>
+  requeue(options: RequeueJobOptions): Promise<boolean>
   /** A job that has not started by its deadline (queued, or running under a dead claim). */
   expire(options: { id: string; now: number }): Promise<JobRecord | undefined>
   /** The tenant's queued or running job → cancelled; undefined when it is not open (or not theirs). */
   cancel(options: { id: string; tenantId: string; now: number }): Promise<JobRecord | undefined>
   /** A final status takes the job out of the webhook outbox; `pending` with `retryAt` reschedules it. */
-  setWebhookStatus(options: {
-    id: string
-    status: WebhookStatus
-    attempts: number
-    now: number
-    retryAt?: number
-  }): Promise<void>
+  setWebhookStatus(options: WebhookStatusOptions): Promise<void>
   /** Open jobs whose `checkAt` has passed (sparse GSI): owed messages, dead claims, deadlines. */
   listDue(options: { status: OpenStatus; now: number; limit: number }): Promise<JobRecord[]>
   /** Ended jobs whose webhook is still pending past the hand-over time: the reaper delivers them. */
@@ -134,4 +116,48 @@ export type IdempotencyResult = { readonly ok: true } | ({ readonly ok: false } 
 export interface OldestOpenJobs {
   readonly byLane: Partial<Record<Lane, number>>
   readonly capped: boolean
+}
+
+export interface RenewClaimOptions {
+  readonly id: string
+  readonly claimId: string
+  readonly claimExpiresAt: number
+  readonly now: number
+}
+
+export interface CompleteJobOptions {
+  readonly id: string
+  readonly claimId: string
+  readonly now: number
+  readonly result: Record<string, unknown>
+  readonly servedBy: JobServedBy
+}
+
+export interface FailJobOptions {
+  readonly id: string
+  readonly claimId?: string
+  readonly now: number
+  readonly error: JobError
+}
+
+export interface RequeueJobOptions {
+  readonly id: string
+  readonly claimId: string
+  readonly now: number
+  readonly sendBy: number
+  readonly onlyIfClaimExpired?: boolean
+  readonly error?: JobError
+}
+
+export interface WebhookStatusOptions {
+  readonly id: string
+  readonly status: WebhookStatus
+  readonly attempts: number
+  readonly now: number
+  readonly retryAt?: number
+}
+
+export interface CreateJobOptions {
+  readonly job: JobRecord
+  readonly sendBy: number
 }

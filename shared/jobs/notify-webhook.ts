@@ -1,5 +1,5 @@
-import type { ResolveHost } from '../backends/backend-host-check.ts'
 import { type AppLogger, errorFields } from '../logging.ts'
+import type { ResolveHost } from '../net/resolve-host.ts'
 import type { JobRecord, WebhookStatus } from './job-record.ts'
 import type { JobStore } from './job-store.ts'
 import { deliverWebhook } from './webhook.ts'

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net'
-import { type ResolveHost, systemResolveHost } from '../backends/backend-host-check.ts'
-import { checkBackendUrl, refusedAddress } from '../backends/backend-url.ts'
+import { hostOf, parseHttpUrl, refusedAddress, refusedHost } from '../net/host-check.ts'
+import { type ResolveHost, resolveWithin } from '../net/resolve-host.ts'
 
 /**
  * The one rule for `x-spillway-webhook` targets. Unlike a backend URL (an
@@ -60,19 +60,13 @@ export function refusedWebhookAddress(address: string, policy: WebhookTargetPoli
 export function checkWebhookUrl(raw: string, policy: WebhookTargetPolicy = {}): WebhookUrlCheck {
   if (raw.length > MAX_WEBHOOK_URL_LENGTH)
     return { ok: false, reason: `longer than ${MAX_WEBHOOK_URL_LENGTH} characters` }
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return { ok: false, reason: 'not a valid absolute URL' }
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    return { ok: false, reason: 'scheme must be http or https' }
-  if (url.username || url.password) return { ok: false, reason: 'credentials in the URL are not allowed' }
-  // The backend rule on the origin alone: scheme, metadata names, link-local and reserved literals.
-  const origin = checkBackendUrl(url.origin)
-  if (!origin.ok) return origin
+  const parsed = parseHttpUrl(raw)
+  if (!parsed.ok) return parsed
+  const { url } = parsed
   const host = hostOf(url)
+  // What every target is refused for: metadata names, link-local and reserved literals.
+  const always = refusedHost(host)
+  if (always) return { ok: false, reason: always }
   const refused =
     isIP(host) === 0
       ? !policy.allowPrivateNetworks && LOCAL_NAMES.test(host)
@@ -105,14 +99,12 @@ export async function resolveWebhookTarget(options: {
   const url = new URL(checked.url)
   const host = hostOf(url)
   if (isIP(host) !== 0) return { ok: true, url, address: host, family: isIP(host) as 4 | 6 }
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), options.timeoutMs ?? 2_000)
+  const resolution = await resolveWithin({
+    host,
+    ...(options.resolve ? { resolve: options.resolve } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   })
-  const addresses = await Promise.race([
-    (options.resolve ?? systemResolveHost)(host).catch(() => undefined),
-    timedOut,
-  ]).finally(() => clearTimeout(timer))
+  const addresses = resolution.kind === 'addresses' ? resolution.addresses : undefined
   if (!addresses || addresses.length === 0)
     return { ok: false, reason: `${host} did not resolve`, retryable: true }
   for (const address of addresses) {
@@ -121,12 +113,4 @@ export async function resolveWebhookTarget(options: {
   }
   const [address = ''] = addresses
   return { ok: true, url, address, family: isIP(address) === 6 ? 6 : 4 }
-}
-
-/** Lower-case, without IPv6 brackets or a trailing dot (`metadata.google.internal.` is the same name). */
-function hostOf(url: URL): string {
-  return url.hostname
-    .replace(/^\[|\]$/g, '')
-    .replace(/\.+$/, '')
-    .toLowerCase()
 }

@@ -1,5 +1,5 @@
 import { Webhook } from 'standardwebhooks'
-import type { ResolveHost } from '../backends/backend-host-check.ts'
+import type { ResolveHost } from '../net/resolve-host.ts'
 import type { JobRecord } from './job-record.ts'
 import { jobView } from './job-view.ts'
 import { postPinned } from './pinned-post.ts'

@@ -20,6 +20,14 @@ export interface SendJobOptions {
   readonly delaySeconds?: number
 }
 
+/** SQS allows at most 15 minutes of delay per message. */
+export const MAX_DELAY_SECONDS = 900
+
+/** A delay as every queue takes it: whole seconds, 0..900. */
+export function clampDelaySeconds(delaySeconds: number | undefined): number {
+  return Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(delaySeconds ?? 0)))
+}
+
 /** Where jobs wait for a worker. At-least-once: a message may arrive twice. */
 export interface JobQueue {
   send(options: SendJobOptions): Promise<void>

@@ -1,8 +1,11 @@
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { formatJobMessage, type JobQueue, type Lane, type SendJobOptions } from './job-queue.ts'
-
-/** SQS allows at most 15 minutes of delay per message. */
-export const MAX_DELAY_SECONDS = 900
+import {
+  clampDelaySeconds,
+  formatJobMessage,
+  type JobQueue,
+  type Lane,
+  type SendJobOptions,
+} from './job-queue.ts'
 
 /** One standard SQS queue per lane; each has its own DLQ (see `shared/tables.ts`). */
 export class SqsJobQueue implements JobQueue {
@@ -15,7 +18,7 @@ export class SqsJobQueue implements JobQueue {
   }
 
   async send(options: SendJobOptions): Promise<void> {
-    const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.round(options.delaySeconds ?? 0)))
+    const delay = clampDelaySeconds(options.delaySeconds)
     await this.#sqs.send(
       new SendMessageCommand({
         QueueUrl: this.#queueUrls[options.lane],

@@ -1,4 +1,3 @@
-import type { Context } from 'aws-lambda'
 import { expiredLeaseIds } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import { enqueueJob } from '../jobs/enqueue-job.ts'
@@ -175,17 +174,4 @@ export async function reap(options: ReaperOptions): Promise<ReapResult> {
     log.info('reaper swept', counts)
   }
   return counts
-}
-
-/** The scheduled Lambda's handler: one sweep per EventBridge tick, webhooks within its timeout. */
-export function createReaperHandler(options: ReaperOptions) {
-  return async function reaperHandler(
-    _event?: unknown,
-    context?: Pick<Context, 'getRemainingTimeInMillis'>,
-  ): Promise<ReapResult> {
-    return reap({
-      ...options,
-      ...(context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {}),
-    })
-  }
 }

@@ -7,6 +7,14 @@ import {
 } from '../config/gateway-config.ts'
 import type { QueueKey, TableKey } from '../tables.ts'
 import { parseCorsOrigins } from './cors-origins.ts'
+import {
+  ALL_NEEDS,
+  DEAD_LETTER_QUEUE_ENV,
+  ENV,
+  QUEUE_ENV,
+  type RuntimeNeeds,
+  TABLE_ENV,
+} from './env-names.ts'
 
 /**
  * Everything a Spillway process reads from its environment, read once. The
@@ -16,9 +24,11 @@ import { parseCorsOrigins } from './cors-origins.ts'
 export interface RuntimeEnv {
   readonly region?: string
   readonly endpoints: { dynamodb?: string; sqs?: string }
-  readonly tables: Record<TableKey, string>
-  readonly queues: Record<QueueKey, string>
-  readonly deadLetterQueues: Record<QueueKey, string>
+  /** The tables this process was given (`RuntimeNeeds`); `tableName` asks for one. */
+  readonly tables: Readonly<Partial<Record<TableKey, string>>>
+  /** Absent in a process that sends no job (the DLQ handler); `queueUrls` asks for them. */
+  readonly queues?: Readonly<Record<QueueKey, string>>
+  readonly deadLetterQueues: Readonly<Partial<Record<QueueKey, string>>>
   readonly config: GatewayConfig
   /** `SPILLWAY_CORS_ORIGINS`, comma-separated; empty: CORS off. */
   readonly corsOrigins: readonly string[]
@@ -39,55 +49,77 @@ export interface RuntimeEnv {
   readonly webhookAllowPrivateNetworks: boolean
 }
 
-export function readRuntimeEnv(env: Record<string, string | undefined>): RuntimeEnv {
+/**
+ * Reads the environment of a process that uses `needs` (default: everything, as the
+ * local stack and the Node gateway do); every missing name is reported in one error.
+ *
+ * @example
+ * const env = readRuntimeEnv(process.env, FUNCTION_NEEDS.worker)
+ */
+export function readRuntimeEnv(
+  env: Record<string, string | undefined>,
+  needs: RuntimeNeeds = ALL_NEEDS,
+): RuntimeEnv {
   const missing: string[] = []
   const required = (name: string): string => {
     const value = env[name]
     if (!value) missing.push(name)
     return value ?? ''
   }
-  const optional = (name: string) => (env[name] ? { [name]: env[name] } : {})
+  const lanes = (names: Readonly<Record<QueueKey, string>>, read: (name: string) => string | undefined) => ({
+    interactive: read(names.interactive) ?? '',
+    batch: read(names.batch) ?? '',
+  })
   const runtime = {
-    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env[ENV.region] ? { region: env[ENV.region] } : {}),
     endpoints: {
-      ...(env.SPILLWAY_DYNAMODB_ENDPOINT ? { dynamodb: env.SPILLWAY_DYNAMODB_ENDPOINT } : {}),
-      ...(env.SPILLWAY_SQS_ENDPOINT ? { sqs: env.SPILLWAY_SQS_ENDPOINT } : {}),
+      ...(env[ENV.dynamodbEndpoint] ? { dynamodb: env[ENV.dynamodbEndpoint] } : {}),
+      ...(env[ENV.sqsEndpoint] ? { sqs: env[ENV.sqsEndpoint] } : {}),
     },
-    tables: {
-      backends: required('SPILLWAY_TABLE_BACKENDS'),
-      jobs: required('SPILLWAY_TABLE_JOBS'),
-      tenants: required('SPILLWAY_TABLE_TENANTS'),
-    },
-    queues: {
-      interactive: required('SPILLWAY_QUEUE_INTERACTIVE_URL'),
-      batch: required('SPILLWAY_QUEUE_BATCH_URL'),
-    },
-    deadLetterQueues: {
-      interactive: env.SPILLWAY_DLQ_INTERACTIVE_URL ?? '',
-      batch: env.SPILLWAY_DLQ_BATCH_URL ?? '',
-    },
+    tables: Object.fromEntries(needs.tables.map((key) => [key, required(TABLE_ENV[key])])),
+    ...(needs.queues ? { queues: lanes(QUEUE_ENV, required) } : {}),
+    deadLetterQueues: needs.deadLetterQueues
+      ? Object.fromEntries(
+          Object.entries(lanes(DEAD_LETTER_QUEUE_ENV, (name) => env[name])).filter(([, url]) => url !== ''),
+        )
+      : {},
     config: parseConfig(env),
-    corsOrigins: parseCorsOrigins(env.SPILLWAY_CORS_ORIGINS),
-    secrets: {
-      ...renameKeys(optional('SPILLWAY_ADMIN_KEY'), 'adminKey'),
-      ...renameKeys(optional('SPILLWAY_AGENT_KEY'), 'agentKey'),
-      ...renameKeys(optional('SPILLWAY_WEBHOOK_SECRET'), 'webhookSecret'),
-      ...renameKeys(optional('SPILLWAY_BACKEND_API_KEY'), 'backendApiKey'),
-      ...renameKeys(optional('SPILLWAY_ADMIN_KEY_SECRET_ARN'), 'adminKeySecretArn'),
-      ...renameKeys(optional('SPILLWAY_AGENT_KEY_SECRET_ARN'), 'agentKeySecretArn'),
-      ...renameKeys(optional('SPILLWAY_WEBHOOK_SECRET_ARN'), 'webhookSecretArn'),
-      ...renameKeys(optional('SPILLWAY_BACKEND_API_KEY_SECRET_ARN'), 'backendApiKeySecretArn'),
-    },
-    logLevel: parseLogLevel(env.LOG_LEVEL),
-    webhookAllowPrivateNetworks: env.SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS === 'true',
+    corsOrigins: parseCorsOrigins(env[ENV.corsOrigins]),
+    secrets: Object.fromEntries(
+      SECRET_FIELDS.flatMap((field) => (env[ENV[field]] ? [[field, env[ENV[field]] as string]] : [])),
+    ),
+    logLevel: parseLogLevel(env[ENV.logLevel]),
+    webhookAllowPrivateNetworks: env[ENV.webhookAllowPrivateNetworks] === 'true',
   }
   if (missing.length > 0) throw new ConfigError(`Missing environment variables: ${missing.join(', ')}`)
   return runtime
 }
 
-function renameKeys(entry: Record<string, string | undefined>, name: string): Record<string, string> {
-  const value = Object.values(entry)[0]
-  return value ? { [name]: value } : {}
+const SECRET_FIELDS = [
+  'adminKey',
+  'agentKey',
+  'webhookSecret',
+  'backendApiKey',
+  'adminKeySecretArn',
+  'agentKeySecretArn',
+  'webhookSecretArn',
+  'backendApiKeySecretArn',
+] as const satisfies readonly (keyof RuntimeEnv['secrets'] & keyof typeof ENV)[]
+
+/** A table this process needs; a process not given it was not meant to use it (nor granted it). */
+export function tableName(env: Pick<RuntimeEnv, 'tables'>, key: TableKey): string {
+  const name = env.tables[key]
+  if (!name)
+    throw new ConfigError(`${TABLE_ENV[key]} is not set: this process was not given the ${key} table.`)
+  return name
+}
+
+/** The lanes' URLs, for a process that sends jobs. */
+export function queueUrls(env: Pick<RuntimeEnv, 'queues'>): Readonly<Record<QueueKey, string>> {
+  if (!env.queues) {
+    throw new ConfigError(`${QUEUE_ENV.interactive} is not set: this process was not given the job queues.`)
+  }
+  return env.queues
 }
 
 /**
@@ -96,11 +128,12 @@ function renameKeys(entry: Record<string, string | undefined>, name: string): Re
  * one bundled with the function, or a gateway run by hand); neither: the default.
  */
 function parseConfig(env: Record<string, string | undefined>): GatewayConfig {
-  const raw = env.SPILLWAY_CONFIG
-  if (raw && env.SPILLWAY_CONFIG_FILE) {
+  const raw = env[ENV.config]
+  const file = env[ENV.configFile]
+  if (raw && file) {
     throw new ConfigError('Set SPILLWAY_CONFIG or SPILLWAY_CONFIG_FILE, not both.')
   }
-  if (env.SPILLWAY_CONFIG_FILE) return loadGatewayConfigFile(env.SPILLWAY_CONFIG_FILE)
+  if (file) return loadGatewayConfigFile(file)
   if (!raw) return parseGatewayConfig(DEFAULT_CONFIG)
   let json: unknown
   try {

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
 /**
  * API keys are 256-bit random secrets, so a plain SHA-256 is the right hash: a
@@ -13,6 +13,22 @@ export function generateApiKey(): string {
 
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex')
+}
+
+/**
+ * Is `hash` one of `accepted`? Every candidate is compared in full with
+ * `timingSafeEqual` (no early exit on the first match either), so the time
+ * taken says nothing about how much of a hash matched or which one did.
+ */
+export function hashIsAccepted(hash: string, accepted: readonly string[]): boolean {
+  const candidate = Buffer.from(hash, 'hex')
+  let found = false
+  for (const known of accepted) {
+    const expected = Buffer.from(known, 'hex')
+    // Both are SHA-256 digests (32 bytes); a length mismatch is a misconfiguration, never a match.
+    if (expected.length === candidate.length && timingSafeEqual(expected, candidate)) found = true
+  }
+  return found
 }
 
 /** A short, non-secret handle for listings and logs (`sk-spw-AbCd…`). */

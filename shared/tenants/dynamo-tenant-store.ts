@@ -1,4 +1,3 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -6,6 +5,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { conditionHeld } from '../aws/dynamo-toolkit.ts'
 import { type TenantPolicy, TenantPolicySchema } from './tenant-policy.ts'
 import type { ApiKeyRecord, RateLimitResult, TenantStore } from './tenant-store.ts'
 
@@ -66,9 +66,9 @@ export class DynamoTenantStore implements TenantStore {
     return (await this.#scanKind('key')).map(toKeyRecord).sort((a, b) => a.createdAt - b.createdAt)
   }
 
-  async revokeKey(keyHash: string, now: number): Promise<boolean> {
-    try {
-      await this.#doc.send(
+  revokeKey(keyHash: string, now: number): Promise<boolean> {
+    return conditionHeld(() =>
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: keyPk(keyHash) },
@@ -76,12 +76,8 @@ export class DynamoTenantStore implements TenantStore {
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':now': now },
         }),
-      )
-      return true
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false
-      throw error
-    }
+      ),
+    )
   }
 
   async consumeRate(options: {
@@ -90,8 +86,8 @@ export class DynamoTenantStore implements TenantStore {
     now: number
   }): Promise<RateLimitResult> {
     const minute = Math.floor(options.now / 60_000)
-    try {
-      await this.#doc.send(
+    const counted = await conditionHeld(() =>
+      this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
           Key: { pk: ratePk(options.tenantId, minute) },
@@ -104,14 +100,12 @@ export class DynamoTenantStore implements TenantStore {
             ':expires': (minute + 2) * 60,
           },
         }),
-      )
-      return { ok: true }
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error
-      return {
-        ok: false,
-        retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - options.now) / 1000)),
-      }
+      ),
+    )
+    if (counted) return { ok: true }
+    return {
+      ok: false,
+      retryAfterSeconds: Math.max(1, Math.ceil(((minute + 1) * 60_000 - options.now) / 1000)),
     }
   }
 

@@ -63,7 +63,12 @@ describe('poison messages', () => {
     )
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: 'definitely not json' }))
 
-    await stack.startWorkers({ failedVisibilitySeconds: 0, waitTimeSeconds: 1 })
+    const outcomes: string[] = []
+    await stack.startWorkers({
+      failedVisibilitySeconds: 0,
+      waitTimeSeconds: 1,
+      onJobOutcome: (outcome) => void outcomes.push(outcome),
+    })
     // Healthy traffic alongside, queued too (slots busy at first): it must not wait behind the poison.
     const unblock = await stack.blockSlots(stack.fleet.backends[0]!.id, 2)
     // Counted without parsing items (the poison's does not parse); the poison is read first, so
@@ -99,5 +104,7 @@ describe('poison messages', () => {
       ),
     ).toBe(true)
     expect(QUEUES.interactive.deadLetter.maxReceiveCount).toBe(5)
+    // The DLQ handler's failure is a job outcome like any other (JobOutcomes, spillway_jobs_total).
+    expect(outcomes.filter((outcome) => outcome === 'failed')).toHaveLength(1)
   })
 })

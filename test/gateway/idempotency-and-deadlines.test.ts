@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { chatBody, type JobStack, KEYS, postChat, startJobStack } from '../jobs/support/job-stack.ts'
+import { chatBody, KEYS } from '../jobs/support/job-stack.ts'
+import { type MemoryJobStack, postChat, startMemoryJobStack } from '../support/memory-job-stack.ts'
 
-let stack: JobStack
+// The HTTP contract of Idempotency-Key and x-spillway-deadline, on memory adapters.
+let stack: MemoryJobStack
 
 beforeAll(async () => {
-  stack = await startJobStack({ fleet: 'h20=1x2' })
+  stack = await startMemoryJobStack({ fleet: 'h20=1x2' })
 })
 afterAll(async () => {
   await stack?.stop()
@@ -16,11 +18,11 @@ describe('Idempotency-Key on the direct path', () => {
   it('a retry after a direct 200 gets the stored completion: one backend execution, the same id', async () => {
     const before = stack.simRequests()
     const headers = { 'idempotency-key': `direct-${Date.now()}` }
-    const first = await postChat(stack.gatewayUrl, KEYS.queue, chatBody(), headers)
+    const first = await postChat(stack.app, KEYS.queue, chatBody(), headers)
     expect(first.status).toBe(200)
     expect(first.headers.get('x-spillway-route')).toBe('primary')
     const answer = (await first.json()) as { id: string; choices: { message: { content: string } }[] }
-    const retry = await postChat(stack.gatewayUrl, KEYS.queue, chatBody(), headers)
+    const retry = await postChat(stack.app, KEYS.queue, chatBody(), headers)
     expect(retry.status).toBe(200)
     expect(retry.headers.get('x-spillway-idempotent-replay')).toBe('true')
     expect(retry.headers.get('x-spillway-backend')).toBe(backendId())
@@ -34,7 +36,7 @@ describe('Idempotency-Key on the direct path', () => {
     const before = stack.simRequests()
     const headers = { 'idempotency-key': `stream-${Date.now()}` }
     const read = async () => {
-      const res = await postChat(stack.gatewayUrl, KEYS.queue, chatBody({ stream: true }), headers)
+      const res = await postChat(stack.app, KEYS.queue, chatBody({ stream: true }), headers)
       expect(res.status).toBe(200)
       const text = await res.text()
       expect(text).toContain('data: [DONE]')
@@ -55,10 +57,8 @@ describe('Idempotency-Key on the direct path', () => {
 
   it('refuses the same key with another body: 422 idempotency_key_reused', async () => {
     const key = `reuse-${Date.now()}`
-    expect(
-      (await postChat(stack.gatewayUrl, KEYS.queue, chatBody(), { 'idempotency-key': key })).status,
-    ).toBe(200)
-    const other = await postChat(stack.gatewayUrl, KEYS.queue, chatBody({ max_tokens: 9 }), {
+    expect((await postChat(stack.app, KEYS.queue, chatBody(), { 'idempotency-key': key })).status).toBe(200)
+    const other = await postChat(stack.app, KEYS.queue, chatBody({ max_tokens: 9 }), {
       'idempotency-key': key,
     })
     expect(other.status).toBe(422)
@@ -69,7 +69,7 @@ describe('Idempotency-Key on the direct path', () => {
 describe('x-spillway-deadline', () => {
   const async = { prefer: 'respond-async' }
   const spill = (deadline: string) =>
-    postChat(stack.gatewayUrl, KEYS.queue, chatBody(), { ...async, 'x-spillway-deadline': deadline })
+    postChat(stack.app, KEYS.queue, chatBody(), { ...async, 'x-spillway-deadline': deadline })
 
   it.each([
     ['99999999999999', 422],
@@ -99,10 +99,10 @@ describe('x-spillway-deadline', () => {
       const res = await spill('315360000')
       expect(res.status).toBe(202)
       const { id } = (await res.json()) as { id: string }
-      const job = await stack.adapters.jobs.get(id)
+      const job = await stack.jobs.get(id)
       expect(job?.deadlineAt).toBeGreaterThan(sent)
       expect(job?.deadlineAt).toBeLessThanOrEqual(Date.now() + 3600_000)
-      await stack.adapters.jobs.cancel({ id, tenantId: 'queuer', now: Date.now() })
+      await stack.jobs.cancel({ id, tenantId: 'queuer', now: Date.now() })
     } finally {
       await unblock()
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { BackendClient } from '../../shared/backends/backend-client.ts'
-import { MemoryBackendStore } from '../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../shared/capacity/memory-backend-store.ts'
 import { parseGatewayConfig } from '../../shared/config/gateway-config.ts'
 import { createApp } from '../../shared/http/app.ts'
 import { hashApiKey } from '../../shared/tenants/api-keys.ts'

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { MemoryBackendStore } from '../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../shared/capacity/memory-backend-store.ts'
 import { DEFAULT_CONFIG, parseGatewayConfig } from '../../shared/config/gateway-config.ts'
 import { createApp } from '../../shared/http/app.ts'
 import { hashApiKey } from '../../shared/tenants/api-keys.ts'

@@ -1,7 +1,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator'
 import type { Hono } from 'hono'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { MemoryBackendStore } from '../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../shared/capacity/memory-backend-store.ts'
 import { DEFAULT_CONFIG, parseGatewayConfig } from '../../shared/config/gateway-config.ts'
 import { createApp } from '../../shared/http/app.ts'
 import type { AppEnv } from '../../shared/http/app-deps.ts'

@@ -202,22 +202,41 @@ describe('SpillwayStack', () => {
     })
   })
 
-  it('tells every function where the tables and queues are and which config to run', () => {
-    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as Resources[string][]
-    for (const fn of functions) {
-      const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
-      expect(variables).toMatchObject({
-        SPILLWAY_TABLE_BACKENDS: { Ref: expect.stringMatching(/^SpillwayTablesBackends/) },
-        SPILLWAY_TABLE_JOBS: { Ref: expect.stringMatching(/^SpillwayTablesJobs/) },
-        SPILLWAY_TABLE_TENANTS: { Ref: expect.stringMatching(/^SpillwayTablesTenants/) },
-        SPILLWAY_QUEUE_INTERACTIVE_URL: { Ref: queueId('Interactive') },
-        SPILLWAY_QUEUE_BATCH_URL: { Ref: queueId('Batch') },
-        SPILLWAY_DLQ_INTERACTIVE_URL: { Ref: queueId('InteractiveDeadLetter') },
-        SPILLWAY_DLQ_BATCH_URL: { Ref: queueId('BatchDeadLetter') },
+  it('tells each function where the tables and queues it uses are, none it does not, and which config to run', () => {
+    const resources = {
+      SPILLWAY_TABLE_BACKENDS: { Ref: expect.stringMatching(/^SpillwayTablesBackends/) },
+      SPILLWAY_TABLE_JOBS: { Ref: expect.stringMatching(/^SpillwayTablesJobs/) },
+      SPILLWAY_TABLE_TENANTS: { Ref: expect.stringMatching(/^SpillwayTablesTenants/) },
+      SPILLWAY_QUEUE_INTERACTIVE_URL: { Ref: queueId('Interactive') },
+      SPILLWAY_QUEUE_BATCH_URL: { Ref: queueId('Batch') },
+      SPILLWAY_DLQ_INTERACTIVE_URL: { Ref: queueId('InteractiveDeadLetter') },
+      SPILLWAY_DLQ_BATCH_URL: { Ref: queueId('BatchDeadLetter') },
+    }
+    type Resource = keyof typeof resources
+    const lanes: Resource[] = ['SPILLWAY_QUEUE_INTERACTIVE_URL', 'SPILLWAY_QUEUE_BATCH_URL']
+    const uses: Record<string, Resource[]> = {
+      Gateway: Object.keys(resources) as Resource[],
+      // The tenant's policy travels on the job: no tenants table for the worker.
+      Worker: ['SPILLWAY_TABLE_BACKENDS', 'SPILLWAY_TABLE_JOBS', ...lanes],
+      DeadLetters: ['SPILLWAY_TABLE_JOBS'],
+      Reaper: ['SPILLWAY_TABLE_BACKENDS', 'SPILLWAY_TABLE_JOBS', ...lanes],
+    }
+    const functions = template.findResources('AWS::Lambda::Function') as Resources
+    for (const [key, used] of Object.entries(uses)) {
+      const variables = (
+        functions[functionId(key as 'Gateway')]!.Properties.Environment as {
+          Variables: Record<string, unknown>
+        }
+      ).Variables
+      expect(variables, key).toMatchObject({
+        ...Object.fromEntries(used.map((name) => [name, resources[name]])),
         POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^spillway-(gateway|worker|dlq|reaper)$/),
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         LOG_LEVEL: 'INFO',
       })
+      for (const name of Object.keys(resources) as Resource[]) {
+        if (!used.includes(name)) expect(variables[name], `${key} ${name}`).toBeUndefined()
+      }
       expect(JSON.parse(String(variables.SPILLWAY_CONFIG))).toEqual(parseGatewayConfig(DEFAULT_CONFIG))
     }
   })
@@ -229,7 +248,7 @@ describe('SpillwayStack', () => {
     expect(secretIds).toHaveLength(1)
     const functions = template.findResources('AWS::Lambda::Function') as Resources
     for (const key of ['Worker', 'Reaper', 'DeadLetters'] as const) {
-      const fn = functions[functionId(key)]!
+      const fn = functions[functionId(key as 'Gateway')]!
       const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables
       expect(variables.SPILLWAY_WEBHOOK_SECRET_ARN, key).toEqual({ Ref: secretIds[0] })
     }

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono'
 import { seedTenantKey } from '../../local/tenants.ts'
 import type { BackendCallOptions, BackendClient } from '../../shared/backends/backend-client.ts'
-import { MemoryBackendStore } from '../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../shared/capacity/memory-backend-store.ts'
 import {
   DEFAULT_CONFIG,
   type GatewayConfigInput,

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { LruCache } from '../../cache/lru-cache.ts'
 import { AuthenticationError } from '../../errors.ts'
-import { bearerToken, hashApiKey } from '../../tenants/api-keys.ts'
+import { bearerToken, hashApiKey, hashIsAccepted } from '../../tenants/api-keys.ts'
 import type { TenantPolicy } from '../../tenants/tenant-policy.ts'
 import type { TenantStore } from '../../tenants/tenant-store.ts'
 import type { AppEnv } from '../app-deps.ts'
@@ -74,9 +74,8 @@ export function keyAuth(options: {
   return async function authenticateKey(c, next) {
     const key = bearerToken(c.req.header('authorization'))
     if (!key) throw new AuthenticationError()
-    const hash = hashApiKey(key)
-    // Hashes are fixed-length hex, so comparing them is not a timing oracle on the key itself.
-    if (!accepted.includes(hash)) throw new AuthenticationError('Invalid key for this route.')
+    if (!hashIsAccepted(hashApiKey(key), accepted))
+      throw new AuthenticationError('Invalid key for this route.')
     await next()
   }
 }

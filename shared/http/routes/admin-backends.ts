@@ -1,11 +1,7 @@
 import { Hono } from 'hono'
 import { API_KINDS } from '../../backends/backend-apis.ts'
 import type { BackendClient } from '../../backends/backend-client.ts'
-import {
-  type ResolveHost,
-  refusedResolvedHost,
-  systemResolveHost,
-} from '../../backends/backend-host-check.ts'
+import { refusedResolvedHost } from '../../backends/backend-host-check.ts'
 import { probeBackendModels } from '../../backends/backend-models-probe.ts'
 import { describeBackend, liveLeaseCount } from '../../backends/backend-record.ts'
 import type { BackendRegistry } from '../../backends/backend-registry.ts'
@@ -13,6 +9,7 @@ import { checkBackendUrl } from '../../backends/backend-url.ts'
 import type { GatewayConfig } from '../../config/gateway-config.ts'
 import { tierModelIds } from '../../config/tier-models.ts'
 import { BadRequestError, NotFoundError } from '../../errors.ts'
+import { type ResolveHost, systemResolveHost } from '../../net/resolve-host.ts'
 import { bearerToken, hashApiKey } from '../../tenants/api-keys.ts'
 import * as z from '../../validation/zod-mini.ts'
 import type { AppEnv } from '../app-deps.ts'

@@ -3,6 +3,7 @@ import { BadRequestError, NotFoundError, SpillwayError } from '../../errors.ts'
 import { isJobId, isTerminal, type JobRecord } from '../../jobs/job-record.ts'
 import type { JobStore } from '../../jobs/job-store.ts'
 import { jobView } from '../../jobs/job-view.ts'
+import { currentJob } from '../../jobs/read-job.ts'
 import { waitForJob } from '../../jobs/wait-for-job.ts'
 import type { AppEnv } from '../app-deps.ts'
 
@@ -28,13 +29,7 @@ export function jobRoutes(options: JobRoutesOptions) {
       throw new NotFoundError(`No job with id "${id}".`, { code: 'job_not_found' })
     return job
   }
-  // DynamoDB's TTL is days late, and a job may sit queued with no worker looking:
-  // a deadline is enforced whenever the job is read.
-  const current = async (job: JobRecord): Promise<JobRecord> => {
-    const now = clock()
-    if (isTerminal(job.status) || job.deadlineAt > now) return job
-    return (await jobs.expire({ id: job.id, now })) ?? (await jobs.get(job.id)) ?? job
-  }
+  const current = (job: JobRecord) => currentJob({ jobs, job, now: clock() })
 
   return new Hono<AppEnv>()
     .get('/v1/jobs/:id', async (c) => {

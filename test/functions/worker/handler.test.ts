@@ -1,13 +1,13 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createWorkerHandler } from '../../../functions/worker/handler.ts'
-import { createWorker } from '../../../functions/worker/worker.ts'
-import type { WorkerOptions } from '../../../functions/worker/worker-options.ts'
 import { HttpBackendClient } from '../../../shared/backends/backend-client.ts'
 import { enqueueJob } from '../../../shared/jobs/enqueue-job.ts'
 import { type JobRecord, newJobId } from '../../../shared/jobs/job-record.ts'
 import { silentLogger } from '../../../shared/logging.ts'
 import { parseJobMessage } from '../../../shared/queue/job-queue.ts'
+import { createWorker } from '../../../shared/worker/worker.ts'
+import type { WorkerOptions } from '../../../shared/worker/worker-options.ts'
 import {
   eventually,
   type JobStack,

@@ -10,7 +10,6 @@ import {
   type LocalWorkersOptions,
   startLocalWorkers,
 } from '../../../local/worker-poller.ts'
-import { expiredLeaseIds } from '../../../shared/backends/backend-record.ts'
 import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../../shared/config/gateway-config.ts'
 import { createApp } from '../../../shared/http/app.ts'
 import type { AppDeps } from '../../../shared/http/app-deps.ts'
@@ -22,6 +21,7 @@ import { type RuntimeEnv, readRuntimeEnv } from '../../../shared/runtime/runtime
 import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
 import type { TenantPolicyInput } from '../../../shared/tenants/tenant-policy.ts'
 import { BACKEND_KEY, postChat as postChatWith } from '../../support/gateway-stack.ts'
+import { holdSlots } from '../../support/hold-slots.ts'
 import { testWebhookSecret } from './webhook-receiver.ts'
 
 export const MODEL = 'deepseek-r1-distill-llama-8b'
@@ -36,7 +36,7 @@ export const KEYS = {
   /** As `npm start`'s dev key: may degrade, may queue, everything else the schema's defaults. */
   dev: 'sk-test-dev',
 }
-const TENANTS: { key: string; policy: TenantPolicyInput }[] = [
+export const JOB_TENANTS: readonly { key: string; policy: TenantPolicyInput }[] = [
   { key: KEYS.queue, policy: { id: 'queuer', mayQueue: true } },
   { key: KEYS.wait, policy: { id: 'waiter', mayQueue: true, maxHoldSeconds: 10 } },
   { key: KEYS.batch, policy: { id: 'batcher', mayQueue: true, priority: 'batch' } },
@@ -101,7 +101,8 @@ export async function startJobStack(
   }
   const env = readRuntimeEnv(processEnv)
   const adapters = createAwsAdapters(env)
-  for (const tenant of TENANTS) await seedTenantKey({ tenants: adapters.tenants, ...tenant, now: Date.now() })
+  for (const tenant of JOB_TENANTS)
+    await seedTenantKey({ tenants: adapters.tenants, ...tenant, now: Date.now() })
   const fleet = await startFleet({
     spec: options.fleet ?? 'h20=1x2',
     speed: options.speed ?? 1,
@@ -151,29 +152,8 @@ export async function startJobStack(
     processEnv,
     adapters,
     gatewayUrl,
-    async blockSlots(backendId, count) {
-      const leaseIds = Array.from({ length: count }, (_, i) => `blocker-${i}-${Math.random()}`)
-      for (const leaseId of leaseIds) {
-        const now = Date.now()
-        // Leases a killed worker left behind hold no slot, but take a map entry: reclaim them here.
-        const current = await adapters.registry.get(backendId)
-        const reclaim = current ? expiredLeaseIds(current, now) : []
-        const out = await adapters.capacity.acquire({
-          backendId,
-          leaseId,
-          now,
-          expiresAt: now + 600_000,
-          staleBefore: 0,
-          reclaim,
-          // A full map of a killed worker's expired leases only frees slots with the maximum pinned.
-          ...(current ? { maxConcurrency: current.maxConcurrency } : {}),
-        })
-        if (!out.ok) throw new Error(`could not block a slot of ${backendId}`)
-      }
-      return async () => {
-        for (const leaseId of leaseIds) await adapters.capacity.release({ backendId, leaseId })
-      }
-    },
+    blockSlots: (backendId, count) =>
+      holdSlots({ capacity: adapters.capacity, registry: adapters.registry, backendId, count }),
     simRequests: () => fleet.backends.reduce((sum, backend) => sum + backend.state().totals.requests, 0),
     async startWorkers(overrides = {}) {
       const started = await startLocalWorkers({

@@ -174,57 +174,60 @@ describe.each(DIALECTS)(
   },
 )
 
+/** A vLLM-like simulator and an agent for it, its log lines collected; the agent options override. */
+async function agentOnSim(options: {
+  id: string
+  maxNumSeqs: number
+  agent: Partial<Parameters<typeof startBackendAgent>[0]>
+}): Promise<{ backend: SimBackend; agent: BackendAgent; logs: string[]; stop(): Promise<void> }> {
+  const backend = await startSimBackend({
+    id: options.id,
+    hardware: 'h20',
+    models: [GPU_MODEL],
+    maxNumSeqs: options.maxNumSeqs,
+    speed: 0,
+  })
+  const logs: string[] = []
+  const agent = startBackendAgent({
+    engine: 'vllm',
+    backendUrl: backend.url,
+    gatewayUrl: stack.gatewayUrl,
+    agentKey: AGENT_KEY,
+    id: options.id,
+    hardware: 'h20',
+    intervalMs: INTERVAL_MS,
+    logger: { info: (line) => logs.push(line), warn: (line) => logs.push(line) },
+    ...options.agent,
+  })
+  return {
+    backend,
+    agent,
+    logs,
+    async stop() {
+      await agent.stop()
+      await backend.stop()
+    },
+  }
+}
+
 describe('spillway agent discovery', () => {
   it('ends in failed with a clear message when the engine does not report its slot count and --slots is absent', async () => {
-    const backend = await startSimBackend({
-      id: 'vllm-noslots',
-      hardware: 'h20',
-      models: [GPU_MODEL],
-      maxNumSeqs: 2,
-      speed: 0,
-    })
-    const logs: string[] = []
-    const agent = startBackendAgent({
-      engine: 'vllm',
-      backendUrl: backend.url,
-      gatewayUrl: stack.gatewayUrl,
-      agentKey: AGENT_KEY,
-      id: 'vllm-noslots',
-      hardware: 'h20',
-      intervalMs: INTERVAL_MS,
-      logger: { info: (line) => logs.push(line), warn: (line) => logs.push(line) },
-    })
+    const { agent, stop } = await agentOnSim({ id: 'vllm-noslots', maxNumSeqs: 2, agent: {} })
     try {
       const end = await agent.finished
       expect(end.state).toBe('failed')
       expect(end.problem).toBe('vllm does not report how many requests it runs at once: pass --slots')
       expect(await adminBackend('vllm-noslots')).toBeUndefined()
     } finally {
-      await agent.stop()
-      await backend.stop()
+      await stop()
     }
   })
 
   it("logs the gateway's own reason when it refuses the registration, and retries", async () => {
-    const backend = await startSimBackend({
+    const { agent, logs, stop } = await agentOnSim({
       id: 'bad-class',
-      hardware: 'h20',
-      models: [GPU_MODEL],
       maxNumSeqs: 1,
-      speed: 0,
-    })
-    const logs: string[] = []
-    const agent = startBackendAgent({
-      engine: 'vllm',
-      backendUrl: backend.url,
-      gatewayUrl: stack.gatewayUrl,
-      agentKey: AGENT_KEY,
-      id: 'bad-class',
-      hardware: 'tpu-v9',
-      slots: 1,
-      intervalMs: 50,
-      maxBackoffMs: 100,
-      logger: { info: (line) => logs.push(line), warn: (line) => logs.push(line) },
+      agent: { hardware: 'tpu-v9', slots: 1, intervalMs: 50, maxBackoffMs: 100 },
     })
     try {
       expect(await eventually(() => agent.status().state === 'gateway-error')).toBe(true)
@@ -233,8 +236,7 @@ describe('spillway agent discovery', () => {
       await new Promise((resolve) => setTimeout(resolve, 300))
       expect(logs.filter((line) => line.includes('gateway-error'))).toEqual(warnings)
     } finally {
-      await agent.stop()
-      await backend.stop()
+      await stop()
     }
   })
 })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { refusedResolvedHost, systemResolveHost } from '../../../shared/backends/backend-host-check.ts'
+import { refusedResolvedHost } from '../../../shared/backends/backend-host-check.ts'
 import { ServiceUnavailableError } from '../../../shared/errors.ts'
+import { systemResolveHost } from '../../../shared/net/resolve-host.ts'
 
 const resolvingTo = (addresses: string[]) => async (): Promise<readonly string[]> => addresses
 

@@ -66,7 +66,7 @@ describe('Function: loadGatewayConfigFile', () => {
 
   it('ships spillway.config.json with the built-in default models, so nothing changes by default', () => {
     // Act
-    const root = fileURLToPath(new URL('../../../', import.meta.url))
+    const root = fileURLToPath(new URL('../../..', import.meta.url))
     const shipped = loadGatewayConfigFile(join(root, CONFIG_FILE_NAME))
 
     // Assess

@@ -1,4 +1,5 @@
 import type { BackendRecord } from '../../../shared/backends/backend-record.ts'
+import type { GatewayConfigInput } from '../../../shared/config/gateway-config.ts'
 
 /** A small seeded PRNG (mulberry32), so distribution checks are the same on every run. */
 export function seeded(seed: number): () => number {
@@ -40,3 +41,20 @@ export function backendWithFree(
     leases,
   }
 }
+
+/** Two GPU classes and a CPU one: the classes the router tests' fleets are made of. */
+export const THREE_CLASSES = [
+  { id: 'h20', kind: 'gpu' },
+  { id: 'h100', kind: 'gpu' },
+  { id: 'cpu', kind: 'cpu' },
+] as const satisfies GatewayConfigInput['hardwareClasses']
+
+/** A model with a tier per GPU class and a degraded CPU variant, in that order. */
+export const MODEL_M = {
+  id: 'm',
+  tiers: [
+    { hardware: ['h20'], model: 'm' },
+    { hardware: ['h100'], model: 'm' },
+    { hardware: ['cpu'], model: 'm-q4', degraded: true },
+  ],
+} as const satisfies GatewayConfigInput['models'][number]

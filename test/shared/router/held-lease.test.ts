@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { LeaseRef } from '../../../shared/capacity/capacity-store.ts'
-import { MemoryBackendStore } from '../../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../../shared/capacity/memory-backend-store.ts'
 import { CapacityView } from '../../../shared/router/capacity-view.ts'
 import { HeldLease } from '../../../shared/router/held-lease.ts'
 

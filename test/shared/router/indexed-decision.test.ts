@@ -13,7 +13,7 @@ import { CapacityView } from '../../../shared/router/capacity-view.ts'
 import { CircuitBreakers } from '../../../shared/router/circuit-breakers.ts'
 import type { HeldLease } from '../../../shared/router/held-lease.ts'
 import { type RouteOptions, type RouteResult, Router } from '../../../shared/router/router.ts'
-import { seeded } from './fleet-fixtures.ts'
+import { MODEL_M, seeded, THREE_CLASSES } from './fleet-fixtures.ts'
 import { ReferenceRouter } from './reference-router.ts'
 
 const T0 = Date.UTC(2026, 0, 1)
@@ -23,20 +23,9 @@ const FAILURES_TO_OPEN = 2
 const COOL_DOWN_MS = 1_500
 
 const config = parseGatewayConfig({
-  hardwareClasses: [
-    { id: 'h20', kind: 'gpu' },
-    { id: 'h100', kind: 'gpu' },
-    { id: 'cpu', kind: 'cpu' },
-  ],
+  hardwareClasses: THREE_CLASSES,
   models: [
-    {
-      id: 'm',
-      tiers: [
-        { hardware: ['h20'], model: 'm' },
-        { hardware: ['h100'], model: 'm' },
-        { hardware: ['cpu'], model: 'm-q4', degraded: true },
-      ],
-    },
+    MODEL_M,
     // One tier over two classes: its backends are also in `m`'s tiers, so each item feeds two indexes.
     { id: 'wide', tiers: [{ hardware: ['h20', 'h100'], model: 'm' }] },
     { id: 'lonely', tiers: [{ hardware: ['h20'], model: 'lonely' }] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MemoryBackendStore } from '../../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../../shared/capacity/memory-backend-store.ts'
 import { parseGatewayConfig } from '../../../shared/config/gateway-config.ts'
 import { CapacityView } from '../../../shared/router/capacity-view.ts'
 import { CircuitBreakers } from '../../../shared/router/circuit-breakers.ts'

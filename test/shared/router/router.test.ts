@@ -2,33 +2,20 @@ import fc from 'fast-check'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { liveLeaseCount } from '../../../shared/backends/backend-record.ts'
 import type { AcquireOptions, AcquireResult, LeaseRef } from '../../../shared/capacity/capacity-store.ts'
-import { MemoryBackendStore } from '../../../shared/capacity/memory-capacity-store.ts'
+import { MemoryBackendStore } from '../../../shared/capacity/memory-backend-store.ts'
 import { parseGatewayConfig } from '../../../shared/config/gateway-config.ts'
 import { CapacityView } from '../../../shared/router/capacity-view.ts'
 import { CircuitBreakers } from '../../../shared/router/circuit-breakers.ts'
 import { type RouteResult, Router } from '../../../shared/router/router.ts'
+import { MODEL_M, THREE_CLASSES } from './fleet-fixtures.ts'
 
 const T0 = Date.UTC(2026, 0, 1)
 const LEASE_TTL_MS = 3_000
 const STALE_MS = 15_000
 
 const config = parseGatewayConfig({
-  hardwareClasses: [
-    { id: 'h20', kind: 'gpu' },
-    { id: 'h100', kind: 'gpu' },
-    { id: 'cpu', kind: 'cpu' },
-  ],
-  models: [
-    {
-      id: 'm',
-      tiers: [
-        { hardware: ['h20'], model: 'm' },
-        { hardware: ['h100'], model: 'm' },
-        { hardware: ['cpu'], model: 'm-q4', degraded: true },
-      ],
-    },
-    { id: 'lonely', tiers: [{ hardware: ['h20'], model: 'lonely' }] },
-  ],
+  hardwareClasses: THREE_CLASSES,
+  models: [MODEL_M, { id: 'lonely', tiers: [{ hardware: ['h20'], model: 'lonely' }] }],
 })
 const model = config.models[0]!
 const lonely = config.models[1]!

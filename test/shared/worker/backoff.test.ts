@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffSeconds } from '../../../functions/worker/backoff.ts'
+import { backoffSeconds } from '../../../shared/worker/backoff.ts'
 
 describe('Function: backoffSeconds', () => {
   it('doubles with each attempt up to the cap, between half and all of it', () => {

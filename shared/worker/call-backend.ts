@@ -1,11 +1,11 @@
-import type { ApiKind } from '../../shared/backends/backend-apis.ts'
-import { type BackendClient, callBackendApi } from '../../shared/backends/backend-client.ts'
-import type { BackendRecord } from '../../shared/backends/backend-record.ts'
-import { judgeBackendStatus, rejectionMessage } from '../../shared/backends/backend-status.ts'
-import { jsonBytes } from '../../shared/jobs/job-size.ts'
-import { wholeAnswerBody } from '../../shared/proxy/api-answers.ts'
-import { readCompletion, readTextCapped } from '../../shared/proxy/read-completion.ts'
-import { UpstreamTimers } from '../../shared/proxy/upstream-timers.ts'
+import type { ApiKind } from '../backends/backend-apis.ts'
+import { type BackendClient, callBackendApi } from '../backends/backend-client.ts'
+import type { BackendRecord } from '../backends/backend-record.ts'
+import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
+import { jsonBytes } from '../jobs/job-size.ts'
+import { wholeAnswerBody } from '../proxy/api-answers.ts'
+import { readCompletion, readTextCapped } from '../proxy/read-completion.ts'
+import { UpstreamTimers } from '../proxy/upstream-timers.ts'
 
 export type CallOutcome =
   /** `bytes`: the size of the result as it will be stored (compact JSON); the streamed body is far larger. */

@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import type { ModelTier } from '../../shared/config/gateway-config.ts'
-import { keepClaim } from '../../shared/jobs/claim-keeper.ts'
-import { enqueueJob } from '../../shared/jobs/enqueue-job.ts'
-import {
-  claimExpired,
-  isTerminal,
-  type JobError,
-  type JobRecord,
-  jobApi,
-} from '../../shared/jobs/job-record.ts'
-import { resultFits } from '../../shared/jobs/job-size.ts'
-import { notifyWebhook } from '../../shared/jobs/notify-webhook.ts'
-import type { JobMessage } from '../../shared/queue/job-queue.ts'
-import type { HeldLease } from '../../shared/router/held-lease.ts'
-import type { Route } from '../../shared/router/router.ts'
+import type { ModelTier } from '../config/gateway-config.ts'
+import { keepClaim } from '../jobs/claim-keeper.ts'
+import { enqueueJob } from '../jobs/enqueue-job.ts'
+import { claimExpired, isTerminal, type JobError, type JobRecord, jobApi } from '../jobs/job-record.ts'
+import { resultFits } from '../jobs/job-size.ts'
+import { notifyWebhook } from '../jobs/notify-webhook.ts'
+import type { JobMessage } from '../queue/job-queue.ts'
+import type { HeldLease } from '../router/held-lease.ts'
+import type { Route } from '../router/router.ts'
 import { backoffSeconds } from './backoff.ts'
 import { backendBody, callBackend } from './call-backend.ts'
 import type { Worker } from './worker.ts'

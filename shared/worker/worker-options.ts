@@ -1,6 +1,6 @@
-import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../../shared/jobs/notify-webhook.ts'
-import type { Lane } from '../../shared/queue/job-queue.ts'
-import { WORKER_TIMEOUT_SECONDS } from '../../shared/tables.ts'
+import { DEFAULT_WEBHOOK_SETTINGS, type WebhookSettings } from '../jobs/notify-webhook.ts'
+import type { Lane } from '../queue/job-queue.ts'
+import { WORKER_TIMEOUT_SECONDS } from '../tables.ts'
 
 export interface WorkerOptions {
   /** A claim lapses this long after its last renewal; the holder renews at a third of it. */
@@ -14,7 +14,7 @@ export interface WorkerOptions {
   /**
    * While a delivery waits, the fleet is re-read this often: other processes'
    * releases are otherwise seen only at the router's snapshot age (≤ 1 s).
-   * A read is one Query of the backends table per worker process.
+   * A read is one Scan of the backends table per worker process.
    */
   readonly slotRefreshMs: number
   /** Delay of the fresh message sent when no slot came up (grows with the message's attempt). */

@@ -1,11 +1,12 @@
-import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
-import { DEFAULT_WEBHOOK_SETTINGS } from '../../shared/jobs/notify-webhook.ts'
-import type { AppLogger } from '../../shared/logging.ts'
-import { type AwsAdapters, createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
-import type { RuntimeEnv } from '../../shared/runtime/runtime-env.ts'
-import { backendApiKeyFrom, webhookSecretFrom } from '../../shared/runtime/secrets.ts'
-import { createWorker, type Worker } from './worker.ts'
-import type { WorkerOptions } from './worker-options.ts'
+import { destroyAwsClients } from '../aws/clients.ts'
+import { HttpBackendClient } from '../backends/backend-client.ts'
+import { DEFAULT_WEBHOOK_SETTINGS } from '../jobs/notify-webhook.ts'
+import type { AppLogger } from '../logging.ts'
+import { createWorker, type Worker } from '../worker/worker.ts'
+import type { WorkerOptions } from '../worker/worker-options.ts'
+import { type AwsAdapters, createAwsAdapters } from './aws-adapters.ts'
+import type { RuntimeEnv } from './runtime-env.ts'
+import { backendApiKeyFrom, webhookSecretFrom } from './secrets.ts'
 
 /**
  * A worker on the AWS adapters of this environment (Lambda, or the local poller,
@@ -38,9 +39,6 @@ export async function workerFromEnv(options: {
   })
   return {
     ...worker,
-    close: () => {
-      adapters.clients.dynamo.destroy()
-      adapters.clients.sqs.destroy()
-    },
+    close: () => destroyAwsClients(adapters.clients),
   }
 }

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { backendBody, callBackend } from '../../../functions/worker/call-backend.ts'
 import { GPU_MODEL } from '../../../local/fleet/hardware-profiles.ts'
 import { type SimBackend, startSimBackend } from '../../../local/fleet/sim-backend.ts'
 import { HttpBackendClient } from '../../../shared/backends/backend-client.ts'
+import { backendBody, callBackend } from '../../../shared/worker/call-backend.ts'
 
 /**
  * The worker's backend call against the simulator over HTTP (defect 1 on the

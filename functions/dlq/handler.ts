@@ -1,9 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch'
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
-import { type AppLogger, silentLogger } from '../logging.ts'
-import { parseJobMessage } from '../queue/job-queue.ts'
-import type { JobStore } from './job-store.ts'
-import { type EndedJobWebhooks, notifyEndedJobs } from './notify-ended-jobs.ts'
+import type { JobStore } from '../../shared/jobs/job-store.ts'
+import { type EndedJobWebhooks, notifyEndedJobs } from '../../shared/jobs/notify-ended-jobs.ts'
+import { type AppLogger, silentLogger } from '../../shared/logging.ts'
+import { parseJobMessage } from '../../shared/queue/job-queue.ts'
 
 export interface DeadLetterHandlerOptions {
   readonly jobs: JobStore
@@ -11,6 +11,11 @@ export interface DeadLetterHandlerOptions {
   readonly webhooks?: EndedJobWebhooks
   readonly clock?: () => number
   readonly log?: AppLogger
+  /**
+   * Each job this handler ended (always `failed`), for the job-outcome metrics
+   * (`JobOutcomes`, `spillway_jobs_total`); called before the record is acknowledged, must not throw.
+   */
+  readonly onJobEnded?: (outcome: 'failed') => void | Promise<void>
 }
 
 /**
@@ -43,6 +48,7 @@ export function createDeadLetterHandler(options: DeadLetterHandlerOptions) {
         },
       })
       log.error('dead-lettered job', { jobId: message.jobId, receives, markedFailed: abandoned.ended })
+      if (abandoned.ended) await options.onJobEnded?.('failed')
       // Records run in parallel, so one batch is at most batch-size deliveries at once.
       if (abandoned.ended && abandoned.job) {
         await notifyEndedJobs({
