@@ -351,8 +351,11 @@ export class Router {
   }
 }
 
-/** Backends one look reads: a strongly consistent read costs a read unit per item. */
-const LOOK_LIMIT = 25
+/**
+ * Backends one look reads. A strongly consistent read costs a read unit per item, and a
+ * look repeats every few tens of ms while someone waits: a few items, not the tier.
+ */
+const LOOK_LIMIT = 4
 
 function sample<T>(items: T[], size: number, random: () => number): T[] {
   if (items.length <= size) return items

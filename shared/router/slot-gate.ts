@@ -268,8 +268,11 @@ export class SlotGate {
   }
 }
 
-/** Half the simulator's H20 time to first token: detection stays well inside one TTFT. */
-const DEFAULT_LOOK_MS = 15
+/**
+ * Under the simulator's H20 time to first token (30 ms), so a slot freed elsewhere is seen
+ * within about one TTFT; at most 4 item reads per look, 160 read units/s per waiting line.
+ */
+const DEFAULT_LOOK_MS = 25
 
 /** Interactive heads take freed slots first. */
 function lanePriority(line: Line): number {
