@@ -247,7 +247,7 @@ export class Router {
         const tier = this.#tierServing(lease.backend.id, options, now, staleBefore)
         if (!tier) return undefined
         taken = true
-        return this.#transfer(lease, tier, now, staleBefore)
+        return this.#transfer({ lease, model: options.model, tier, now, staleBefore })
       },
     }
     for (const taker of this.#takers) {
@@ -272,12 +272,14 @@ export class Router {
     return undefined
   }
 
-  async #transfer(
-    lease: HeldLease,
-    tier: ModelTier,
-    now: number,
-    staleBefore: number,
-  ): Promise<Extract<RouteResult, { ok: true }> | undefined> {
+  async #transfer(options: {
+    lease: HeldLease
+    model: ModelConfig
+    tier: ModelTier
+    now: number
+    staleBefore: number
+  }): Promise<Extract<RouteResult, { ok: true }> | undefined> {
+    const { lease, tier, now, staleBefore } = options
     const backend = await this.#o.store.transfer({
       backendId: lease.backend.id,
       leaseId: lease.leaseId,
@@ -287,6 +289,14 @@ export class Router {
     if (!backend) return undefined
     this.#o.view.update(backend)
     this.#o.circuits.onAttempt(backend.id, now)
+    this.#decided(() => ({
+      model: options.model.id,
+      outcome: tier.degraded ? 'fallback' : 'primary',
+      hardware: backend.hardware,
+      backendId: backend.id,
+      candidates: 1,
+      reason: `${backend.id}'s slot passed on from a request of this process that ended (no release, no acquire)`,
+    }))
     return {
       ok: true,
       lease: this.#held(backend, lease.leaseId, now),
