@@ -30,6 +30,8 @@ export class HeldLease {
   #handedOver = false
   #expiresAt: number
   #timer: NodeJS.Timeout | undefined
+  /** Renewals on the wire: a handover waits for them (see `#doRelease`). */
+  readonly #renewing = new Set<Promise<void>>()
   #released: Promise<void> | undefined
 
   constructor(options: {
@@ -54,7 +56,14 @@ export class HeldLease {
     this.#onRelease = options.onRelease
     this.#handOver = options.handOver
     this.#expiresAt = options.acquiredAt + options.ttlMs
-    this.#timer = setInterval(() => void this.#renew(), Math.max(250, Math.floor(this.#ttlMs / 3)))
+    this.#timer = setInterval(
+      () => {
+        const renewal = this.#renew()
+        this.#renewing.add(renewal)
+        void renewal.finally(() => this.#renewing.delete(renewal))
+      },
+      Math.max(250, Math.floor(this.#ttlMs / 3)),
+    )
     // A pending renewal must not keep a finished process (or a Lambda invocation) alive.
     this.#timer.unref()
   }
@@ -82,6 +91,10 @@ export class HeldLease {
     clearInterval(this.#timer)
     this.#timer = undefined
     this.#onRelease(this.#clock() - this.#acquiredAt)
+    // The new holder keeps this lease id, so a renewal still on the wire would land after the
+    // transfer and set back the expiry it wrote (to when the renewal started): then another
+    // process could reclaim the slot under its new holder. Let it land first.
+    if (this.#handOver) await Promise.allSettled(this.#renewing)
     // A lost lease's slot may be someone else's by now: only a lease still ours is passed on.
     const offered = this.#lost.signal.aborted ? false : this.#handOver?.(this)
     if (offered && (await offered)) {

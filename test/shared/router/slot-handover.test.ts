@@ -48,15 +48,35 @@ class CountingStore extends MemoryBackendStore {
   }
 }
 
+/** A store whose renewals stall (a slow write in flight) until `resume()`. */
+class StallingRenewStore extends CountingStore {
+  #stalled: (() => void)[] = []
+  stalling = false
+  get renewsInFlight(): number {
+    return this.#stalled.length
+  }
+  override async renew(lease: LeaseRef & { readonly expiresAt: number }): Promise<boolean> {
+    if (this.stalling) await new Promise<void>((resume) => this.#stalled.push(resume))
+    return super.renew(lease)
+  }
+  resume(): void {
+    this.stalling = false
+    for (const resume of this.#stalled.splice(0)) resume()
+  }
+}
+
 /** One gateway or worker process: its own view, router and slot gate over the shared store. */
-function process(store: CountingStore, options: { snapshotAgeMs?: number; refreshMs?: number } = {}) {
+function process(
+  store: CountingStore,
+  options: { snapshotAgeMs?: number; refreshMs?: number; leaseTtlMs?: number } = {},
+) {
   const view = new CapacityView({ store, maxAgeMs: options.snapshotAgeMs ?? 1_000 })
   const router = new Router({
     store,
     view,
     circuits: new CircuitBreakers({ failureThreshold: 3, coolDownMs: 30_000 }),
     clock: Date.now,
-    leaseTtlMs: LEASE_TTL_MS,
+    leaseTtlMs: options.leaseTtlMs ?? LEASE_TTL_MS,
     heartbeatStaleMs: 15_000,
   })
   const gate = new SlotGate({
@@ -204,6 +224,36 @@ describe('Feature: a freed slot passes to a waiting request of the same process'
 
     expect((await waiting).ok).toBe(false)
     expect((await store.get('gpu'))!.leases).toEqual({})
+  })
+  it("keeps the new holder's expiry when the old holder's renewal was still in flight", async () => {
+    // Prepare: the slot's holder has a renewal on the wire (written with the expiry it
+    // computed then) when it ends, and a request of the same process waits for the slot.
+    const ttlMs = 750
+    const store = new StallingRenewStore()
+    await register(store, 'a', 1)
+    const p = process(store, { leaseTtlMs: ttlMs })
+    const held = leaseOf(await p.wait())
+    const waiting = p.wait()
+    await inLine(p.gate, 1)
+    store.stalling = true
+    for (let i = 0; i < 200 && store.renewsInFlight === 0; i++) await new Promise((r) => setTimeout(r, 5))
+    expect(store.renewsInFlight).toBe(1)
+    await new Promise((r) => setTimeout(r, 30))
+
+    // Act: the holder ends; its stale renewal lands while (or after) the lease passes on.
+    const releasedAt = Date.now()
+    const releasing = held.release()
+    await new Promise((r) => setTimeout(r, 20))
+    store.resume()
+    await releasing
+    const next = leaseOf(await waiting)
+
+    // Assess: the lease in the store lives at least a TTL from the handover, not from the
+    // stale renewal (which would let another process reclaim it under its new holder).
+    expect(held.handedOver).toBe(true)
+    const [backend] = await store.read(['a'])
+    expect(backend?.leases[next.leaseId]).toBeGreaterThanOrEqual(releasedAt + ttlMs)
+    await next.release()
   })
 })
 
