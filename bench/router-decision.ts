@@ -51,11 +51,18 @@ class InstantStore implements CapacityStore {
   async snapshot() {
     return [...this.#byId.values()]
   }
+  async read(ids: readonly string[]) {
+    return ids.flatMap((id) => this.#byId.get(id) ?? [])
+  }
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
     return { ok: true, backend: this.#byId.get(options.backendId)! }
   }
   async renew() {
     return true
+  }
+  /** No waiter is ever offered a slot here: a transfer is refused, the lease released. */
+  async transfer() {
+    return undefined
   }
   async release(lease: { backendId: string }) {
     return this.#byId.get(lease.backendId)

@@ -26,6 +26,7 @@ import { type OverheadResult, runOverhead } from './overhead.ts'
 import { profileMarkdown, runProfiles } from './profile.ts'
 import { runRouterDecision } from './router-decision.ts'
 import { SETTINGS } from './settings.ts'
+import { runSnapshotReads } from './snapshot-reads.ts'
 import { startRig } from './support/rig.ts'
 import { runThroughput } from './throughput.ts'
 import { runUpstreamClient } from './upstream-client.ts'
@@ -147,6 +148,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
     }
     if (wanted('dynamo')) {
       result.dynamo = await runDynamoCost({ aws: rig.aws, ...settings.dynamo, progress })
+      result.snapshotReads = await runSnapshotReads({ aws: rig.aws, ...settings.snapshotReads, progress })
     }
     if (wanted('overflow')) {
       progress.step('overflow: burst of 10x capacity, drained by the worker')

@@ -5,6 +5,7 @@ import type { OverflowBenchOptions } from './overflow.ts'
 import type { OverheadOptions } from './overhead.ts'
 import type { ProfileOptions } from './profile.ts'
 import type { RouterOptions } from './router-decision.ts'
+import type { SnapshotReadsOptions } from './snapshot-reads.ts'
 import type { ThroughputOptions } from './throughput.ts'
 import type { UpstreamClientOptions } from './upstream-client.ts'
 
@@ -17,6 +18,7 @@ export interface BenchSettings {
   /** The SLO is the runner's: it searches at 10 ms and again at 50 ms. */
   readonly throughput: Tunables<ThroughputOptions, 'rig' | 'sloP99Ms'>
   readonly dynamo: Tunables<DynamoCostOptions, 'aws'>
+  readonly snapshotReads: Tunables<SnapshotReadsOptions, 'aws'>
   readonly router: Tunables<RouterOptions, never>
   readonly lambda: Tunables<LambdaShapeOptions, 'root' | 'env'>
   readonly profile: Tunables<ProfileOptions, 'rig' | 'root'>
@@ -39,6 +41,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
       warmupRequests: 500,
     },
     dynamo: { durationMs: 3_000 },
+    snapshotReads: { sizes: [10, 1_000, 10_000] },
     router: { sizes: SIZES, rounds: 5, iterations: 4_000 },
     lambda: { rounds: 5 },
     profile: { durationMs: 5_000, concurrency: 16 },
@@ -57,6 +60,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
       warmupRequests: 200,
     },
     dynamo: { durationMs: 1_000 },
+    snapshotReads: { sizes: [10, 1_000, 10_000] },
     router: { sizes: SIZES, rounds: 3, iterations: 1_000 },
     lambda: { rounds: 2 },
     profile: { durationMs: 1_500, concurrency: 16 },
@@ -82,6 +86,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
       warmupRequests: 4,
     },
     dynamo: { durationMs: 150 },
+    snapshotReads: { sizes: [10] },
     router: { sizes: [10, 100], rounds: 1, iterations: 20 },
     lambda: { rounds: 1 },
     profile: { durationMs: 200, concurrency: 2 },

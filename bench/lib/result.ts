@@ -4,6 +4,7 @@ import type { LambdaShapeResult } from '../lambda-shape.ts'
 import type { OverflowResult } from '../overflow.ts'
 import type { OverheadResult } from '../overhead.ts'
 import type { RouterResult } from '../router-decision.ts'
+import type { SnapshotReadsResult } from '../snapshot-reads.ts'
 import type { ThroughputResult } from '../throughput.ts'
 import type { UpstreamClientResult } from '../upstream-client.ts'
 import type { MachineInfo } from './machine.ts'
@@ -39,6 +40,8 @@ export interface BenchResult {
    */
   readonly throughputAtLooserSlo?: ThroughputResult
   readonly dynamo?: DynamoCostResult
+  /** Read units of the capacity snapshot per gateway instance per second, by fleet size. */
+  readonly snapshotReads?: SnapshotReadsResult
   readonly router?: RouterResult
   readonly overflow?: OverflowResult
   readonly lambda?: LambdaShapeResult

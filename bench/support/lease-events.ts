@@ -1,5 +1,10 @@
 import type { BackendRecord } from '../../shared/backends/backend-record.ts'
-import type { AcquireOptions, AcquireResult, LeaseRef } from '../../shared/capacity/capacity-store.ts'
+import type {
+  AcquireOptions,
+  AcquireResult,
+  LeaseRef,
+  TransferOptions,
+} from '../../shared/capacity/capacity-store.ts'
 
 export interface LeaseEvent {
   readonly kind: 'acquire' | 'release'
@@ -17,6 +22,7 @@ export const BLOCKER_PREFIX = 'bench-blocker-'
 interface CapacityMethods {
   acquire(options: AcquireOptions): Promise<AcquireResult>
   release(lease: LeaseRef): Promise<BackendRecord | undefined>
+  transfer(options: TransferOptions): Promise<BackendRecord | undefined>
 }
 
 export interface LeaseRecorder {
@@ -30,9 +36,11 @@ export interface LeaseRecorder {
  * Records every successful acquire and every release of a capacity store class,
  * whoever calls them in this process (the worker's router included), by wrapping
  * its prototype: the slot timeline of a drain, at the port where it happens.
+ * A lease handed over to a waiting request (`transfer`) counts as its holder's
+ * release and the taker's acquire at the same instant: the slot never sat free.
  */
 export function recordLeaseEvents(prototype: CapacityMethods): LeaseRecorder {
-  const { acquire, release } = prototype
+  const { acquire, release, transfer } = prototype
   let events: LeaseEvent[] = []
   const acquiredAt = new Map<string, number>()
   const owner = (leaseId: string) => (leaseId.startsWith(BLOCKER_PREFIX) ? 'blocker' : 'job')
@@ -45,17 +53,29 @@ export function recordLeaseEvents(prototype: CapacityMethods): LeaseRecorder {
     }
     return result
   }
-  prototype.release = async function recordedRelease(this: CapacityMethods, lease) {
-    const result = await release.call(this, lease)
-    const at = performance.now()
-    const since = acquiredAt.get(lease.leaseId)
+  const released = (leaseId: string, at: number) => {
+    const since = acquiredAt.get(leaseId)
     events.push({
       kind: 'release',
-      owner: owner(lease.leaseId),
+      owner: owner(leaseId),
       at,
-      leaseId: lease.leaseId,
+      leaseId,
       ...(since === undefined ? {} : { heldMs: at - since }),
     })
+  }
+  prototype.release = async function recordedRelease(this: CapacityMethods, lease) {
+    const result = await release.call(this, lease)
+    released(lease.leaseId, performance.now())
+    return result
+  }
+  prototype.transfer = async function recordedTransfer(this: CapacityMethods, options) {
+    const result = await transfer.call(this, options)
+    if (result) {
+      const at = performance.now()
+      released(options.leaseId, at)
+      acquiredAt.set(options.leaseId, at)
+      events.push({ kind: 'acquire', owner: owner(options.leaseId), at, leaseId: options.leaseId })
+    }
     return result
   }
   return {
@@ -68,6 +88,7 @@ export function recordLeaseEvents(prototype: CapacityMethods): LeaseRecorder {
     restore() {
       prototype.acquire = acquire
       prototype.release = release
+      prototype.transfer = transfer
     },
   }
 }

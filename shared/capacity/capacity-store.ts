@@ -49,12 +49,34 @@ export interface LeaseRef {
   readonly leaseId: string
 }
 
+export interface TransferOptions extends LeaseRef {
+  /** The lease's new expiry, for its new holder. */
+  readonly expiresAt: number
+  /** Heartbeats older than this mean the backend is out of rotation. */
+  readonly staleBefore: number
+}
+
 export interface CapacityStore {
   /** Every registered backend with its leases; the router caches it briefly. */
   snapshot(): Promise<BackendRecord[]>
+  /**
+   * The named backends as stored now (a strongly consistent read of just those items):
+   * a waiting request's look at the few backends it may use, instead of a whole snapshot.
+   * Unknown ids are left out.
+   */
+  read(backendIds: readonly string[]): Promise<BackendRecord[]>
   acquire(options: AcquireOptions): Promise<AcquireResult>
   /** Extends a held lease; false when it is gone (reclaimed after expiry), so the holder knows. */
   renew(lease: LeaseRef & { readonly expiresAt: number }): Promise<boolean>
+  /**
+   * Hands a held lease to another request of the same process that waits for a slot:
+   * one write instead of a release and an acquire, and no free slot for anyone to miss
+   * in between. It succeeds only where an acquire would have: the lease is still there,
+   * the backend is in rotation and, counting this lease, at or under its maxConcurrency
+   * (a lowered maximum drains instead). The backend as written, or undefined: then the
+   * holder releases as usual.
+   */
+  transfer(options: TransferOptions): Promise<BackendRecord | undefined>
   /** Frees the slot; returns the backend as written, to refresh the cached snapshot. */
   release(lease: LeaseRef): Promise<BackendRecord | undefined>
   /**

@@ -1,5 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from '../backends/backend-item.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
 import { deleteTombstone } from '../backends/dynamo-backend-registry.ts'
@@ -9,7 +14,10 @@ import {
   type CapacityStore,
   type LeaseRef,
   MAX_RECLAIM_PER_WRITE,
+  type TransferOptions,
 } from './capacity-store.ts'
+
+const BATCH_GET_LIMIT = 100
 
 /**
  * Leases as entries of the backend item's `leases` map. Cost per routed request:
@@ -31,6 +39,26 @@ export class DynamoCapacityStore implements CapacityStore {
 
   async snapshot(): Promise<BackendRecord[]> {
     return scanBackends(this.#doc, this.#table)
+  }
+
+  async read(backendIds: readonly string[]): Promise<BackendRecord[]> {
+    const backends: BackendRecord[] = []
+    // BatchGetItem takes at most 100 keys, and may hand some back unprocessed under throttling.
+    for (let start = 0; start < backendIds.length; start += BATCH_GET_LIMIT) {
+      let keys: Record<string, unknown>[] | undefined = backendIds
+        .slice(start, start + BATCH_GET_LIMIT)
+        .map((id) => ({ id }))
+      for (let round = 0; keys && keys.length > 0 && round < 3; round++) {
+        const out: BatchGetCommandOutput = await this.#doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } },
+          }),
+        )
+        for (const item of out.Responses?.[this.#table] ?? []) backends.push(backendFromItem(item))
+        keys = out.UnprocessedKeys?.[this.#table]?.Keys
+      }
+    }
+    return backends
   }
 
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
@@ -113,6 +141,39 @@ export class DynamoCapacityStore implements CapacityStore {
       return true
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false
+      throw error
+    }
+  }
+
+  async transfer(options: TransferOptions): Promise<BackendRecord | undefined> {
+    try {
+      const out = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: { id: options.backendId },
+          UpdateExpression: 'SET #leases.#lease = :exp',
+          // The lease stays, so the count stays: it may only pass on while that count fits the
+          // maximum (a lowered one drains through releases) and the backend still takes work.
+          ConditionExpression:
+            'attribute_exists(#leases.#lease) AND #state = :active AND #hb >= :staleBefore AND size(#leases) <= #max',
+          ExpressionAttributeNames: {
+            '#leases': A.leases,
+            '#lease': options.leaseId,
+            '#state': A.state,
+            '#hb': A.heartbeatAt,
+            '#max': A.maxConcurrency,
+          },
+          ExpressionAttributeValues: {
+            ':exp': options.expiresAt,
+            ':active': 'active',
+            ':staleBefore': options.staleBefore,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      )
+      return backendFromItem(out.Attributes ?? {})
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined
       throw error
     }
   }

@@ -13,6 +13,7 @@ import {
   type CapacityStore,
   type LeaseRef,
   MAX_RECLAIM_PER_WRITE,
+  type TransferOptions,
 } from './capacity-store.ts'
 
 /**
@@ -25,6 +26,10 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
 
   async snapshot(): Promise<BackendRecord[]> {
     return [...this.#backends.values()]
+  }
+
+  async read(backendIds: readonly string[]): Promise<BackendRecord[]> {
+    return backendIds.flatMap((id) => this.#backends.get(id) ?? [])
   }
 
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
@@ -57,6 +62,14 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     if (!backend || !(lease.leaseId in backend.leases)) return false
     this.#put({ ...backend, leases: { ...backend.leases, [lease.leaseId]: lease.expiresAt } })
     return true
+  }
+
+  async transfer(options: TransferOptions): Promise<BackendRecord | undefined> {
+    const backend = this.#backends.get(options.backendId)
+    if (!backend || !(options.leaseId in backend.leases)) return undefined
+    if (backend.state !== 'active' || backend.heartbeatAt < options.staleBefore) return undefined
+    if (Object.keys(backend.leases).length > backend.maxConcurrency) return undefined
+    return this.#put({ ...backend, leases: { ...backend.leases, [options.leaseId]: options.expiresAt } })
   }
 
   async release(lease: LeaseRef): Promise<BackendRecord | undefined> {

@@ -60,6 +60,15 @@ export class CapacityView {
   }
 
   /**
+   * Reads just these backends again (a waiter's look for slots other processes freed):
+   * each one read replaces the snapshot's record, as a write's returned item does.
+   */
+  async refreshBackends(backendIds: readonly string[]): Promise<void> {
+    if (backendIds.length === 0) return
+    for (const backend of await this.#store.read(backendIds)) this.update(backend)
+  }
+
+  /**
    * The tier's candidates for one API as of `now` (heartbeats older than `staleBefore` are out
    * of rotation): one index per (tier, API), so a draw never lands on a backend without the API.
    */

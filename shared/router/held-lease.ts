@@ -11,6 +11,10 @@ import type { CapacityView } from './capacity-view.ts'
  * than its slots: `lost` aborts when a renewal finds the lease gone (reclaimed by
  * another process after it expired) or when renewals kept failing until the lease
  * had expired anyway (its slot may be someone else's by then).
+ *
+ * A release first offers the slot to this process's waiters (`handOver`): when one
+ * takes it, the lease passes to that request in one write and is never freed in
+ * between, so the slot does not sit idle for a release and an acquire round trip.
  */
 export class HeldLease {
   readonly backend: BackendRecord
@@ -21,9 +25,13 @@ export class HeldLease {
   readonly #ttlMs: number
   readonly #clock: () => number
   readonly #onRelease: (heldMs: number) => void
+  readonly #handOver: ((lease: HeldLease) => Promise<boolean> | false) | undefined
   readonly #lost = new AbortController()
+  #handedOver = false
   #expiresAt: number
   #timer: NodeJS.Timeout | undefined
+  /** Renewals on the wire: a handover waits for them (see `#doRelease`). */
+  readonly #renewing = new Set<Promise<void>>()
   #released: Promise<void> | undefined
 
   constructor(options: {
@@ -35,6 +43,8 @@ export class HeldLease {
     ttlMs: number
     clock: () => number
     onRelease: (heldMs: number) => void
+    /** Offers the slot to a waiter of this process; resolves true when the lease passed on. */
+    handOver?: (lease: HeldLease) => Promise<boolean> | false
   }) {
     this.backend = options.backend
     this.leaseId = options.leaseId
@@ -44,8 +54,16 @@ export class HeldLease {
     this.#ttlMs = options.ttlMs
     this.#clock = options.clock
     this.#onRelease = options.onRelease
+    this.#handOver = options.handOver
     this.#expiresAt = options.acquiredAt + options.ttlMs
-    this.#timer = setInterval(() => void this.#renew(), Math.max(250, Math.floor(this.#ttlMs / 3)))
+    this.#timer = setInterval(
+      () => {
+        const renewal = this.#renew()
+        this.#renewing.add(renewal)
+        void renewal.finally(() => this.#renewing.delete(renewal))
+      },
+      Math.max(250, Math.floor(this.#ttlMs / 3)),
+    )
     // A pending renewal must not keep a finished process (or a Lambda invocation) alive.
     this.#timer.unref()
   }
@@ -59,6 +77,11 @@ export class HeldLease {
     return this.#released !== undefined
   }
 
+  /** After `release()`: whether the lease went to a waiting request instead of being freed. */
+  get handedOver(): boolean {
+    return this.#handedOver
+  }
+
   release(): Promise<void> {
     this.#released ??= this.#doRelease()
     return this.#released
@@ -68,6 +91,16 @@ export class HeldLease {
     clearInterval(this.#timer)
     this.#timer = undefined
     this.#onRelease(this.#clock() - this.#acquiredAt)
+    // The new holder keeps this lease id, so a renewal still on the wire would land after the
+    // transfer and set back the expiry it wrote (to when the renewal started): then another
+    // process could reclaim the slot under its new holder. Let it land first.
+    if (this.#handOver) await Promise.allSettled(this.#renewing)
+    // A lost lease's slot may be someone else's by now: only a lease still ours is passed on.
+    const offered = this.#lost.signal.aborted ? false : this.#handOver?.(this)
+    if (offered && (await offered)) {
+      this.#handedOver = true
+      return
+    }
     const backend = await this.#store.release({ backendId: this.backend.id, leaseId: this.leaseId })
     if (backend) this.#view.update(backend)
   }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { ApiKind } from '../backends/backend-apis.ts'
-import { expiredLeaseIds, freeSlots } from '../backends/backend-record.ts'
+import { type BackendRecord, expiredLeaseIds, freeSlots } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
 import type { CapacityView } from './capacity-view.ts'
@@ -33,6 +33,24 @@ export type RouteResult =
   | { readonly ok: true; readonly lease: HeldLease; readonly tier: ModelTier; readonly route: Route }
   /** `saturated`: allowed tiers have healthy backends, all busy. `no-backend`: none healthy at all. */
   | { readonly ok: false; readonly reason: 'saturated' | 'no-backend'; readonly retryAfterSeconds: number }
+
+/** A slot this process is about to free, offered to its waiters before it is. */
+export interface FreedSlot {
+  readonly backendId: string
+  /**
+   * Passes the lease to a request for `model`: the route it gets, or undefined when the
+   * model may not use this backend here (then synchronously, so another waiter may ask),
+   * when the slot already went to someone, or when the store refused the transfer.
+   */
+  take(options: {
+    readonly model: ModelConfig
+    readonly mayDegrade: boolean
+    readonly api?: ApiKind
+  }): Promise<Extract<RouteResult, { ok: true }> | undefined> | undefined
+}
+
+/** Resolves true when a waiter took the slot; false (or a false promise) frees it. */
+export type SlotTaker = (slot: FreedSlot) => Promise<boolean> | false
 
 /** What the router decided for one request and why, for operators (the dashboard's "last decisions"). */
 export interface RouteDecision {
@@ -70,10 +88,37 @@ export class Router {
   readonly #onDecision: RouterOptions['onDecision']
   /** Mean seconds a lease is held, per hardware class: drives Retry-After. */
   readonly #holdSeconds = new Map<string, number>()
+  readonly #takers = new Set<SlotTaker>()
 
   constructor(options: RouterOptions) {
     this.#o = { random: Math.random, maxAttemptsPerTier: 8, ...options }
     this.#onDecision = options.onDecision
+  }
+
+  /**
+   * Offers `taker` every slot a lease of this router is about to free (the worker's and
+   * the gateway's slot gates): returns the unsubscribe function.
+   */
+  onSlotFreed(taker: SlotTaker): () => void {
+    this.#takers.add(taker)
+    return () => this.#takers.delete(taker)
+  }
+
+  /**
+   * Re-reads the backends a waiting request may use (its allowed tiers' backends in
+   * rotation, at most `LOOK_LIMIT`, a random sample beyond), so that a slot another
+   * process freed is seen now rather than at the next snapshot.
+   */
+  async lookAgain(options: Pick<RouteOptions, 'model' | 'mayDegrade' | 'api'>): Promise<void> {
+    const now = this.#o.clock()
+    const staleBefore = now - this.#o.heartbeatStaleMs
+    const ids = new Set<string>()
+    for (const tier of options.model.tiers) {
+      if (tier.degraded && !options.mayDegrade) continue
+      for (const member of this.#o.view.candidates(tier, now, staleBefore, options.api ?? 'chat').members)
+        if (member.eligible) ids.add(member.id)
+    }
+    await this.#o.view.refreshBackends(sample([...ids], LOOK_LIMIT, this.#o.random))
   }
 
   async acquire(options: RouteOptions): Promise<RouteResult> {
@@ -169,16 +214,7 @@ export class Router {
       if (result.ok) {
         view.update(result.backend)
         this.#o.circuits.onAttempt(choice.id, now)
-        return new HeldLease({
-          store: this.#o.store,
-          view,
-          backend: result.backend,
-          leaseId,
-          acquiredAt: now,
-          ttlMs: this.#o.leaseTtlMs,
-          clock: this.#o.clock,
-          onRelease: (heldMs) => this.#recordHold(result.backend.hardware, heldMs),
-        })
+        return this.#held(result.backend, leaseId, now)
       }
       // Lost the race (or the backend left rotation since the snapshot): skip it. Skipped in
       // this draw too, in case a read replaced the index while the write was in flight.
@@ -186,6 +222,92 @@ export class Router {
       draw.skip(choice)
     }
     return undefined
+  }
+
+  #held(backend: BackendRecord, leaseId: string, now: number): HeldLease {
+    return new HeldLease({
+      store: this.#o.store,
+      view: this.#o.view,
+      backend,
+      leaseId,
+      acquiredAt: now,
+      ttlMs: this.#o.leaseTtlMs,
+      clock: this.#o.clock,
+      onRelease: (heldMs) => this.#recordHold(backend.hardware, heldMs),
+      handOver: (lease) => this.#offer(lease),
+    })
+  }
+
+  /** The first taker whose waiter may use the slot gets it; none, and the lease is freed. */
+  #offer(lease: HeldLease): Promise<boolean> | false {
+    if (this.#takers.size === 0) return false
+    let taken = false
+    const slot: FreedSlot = {
+      backendId: lease.backend.id,
+      take: (options) => {
+        if (taken) return undefined
+        const now = this.#o.clock()
+        const staleBefore = now - this.#o.heartbeatStaleMs
+        const tier = this.#tierServing(lease.backend.id, options, now, staleBefore)
+        if (!tier) return undefined
+        taken = true
+        return this.#transfer({ lease, model: options.model, tier, now, staleBefore })
+      },
+    }
+    for (const taker of this.#takers) {
+      const offered = taker(slot)
+      if (offered) return offered
+    }
+    return false
+  }
+
+  /** The first tier, in the model's order, where this backend is eligible for the request. */
+  #tierServing(
+    backendId: string,
+    options: { readonly model: ModelConfig; readonly mayDegrade: boolean; readonly api?: ApiKind },
+    now: number,
+    staleBefore: number,
+  ): ModelTier | undefined {
+    if (!this.#o.circuits.allows(backendId, now)) return undefined
+    for (const tier of options.model.tiers) {
+      if (tier.degraded && !options.mayDegrade) continue
+      if (this.#o.view.candidates(tier, now, staleBefore, options.api ?? 'chat').member(backendId)?.eligible)
+        return tier
+    }
+    return undefined
+  }
+
+  async #transfer(options: {
+    lease: HeldLease
+    model: ModelConfig
+    tier: ModelTier
+    now: number
+    staleBefore: number
+  }): Promise<Extract<RouteResult, { ok: true }> | undefined> {
+    const { lease, tier, now, staleBefore } = options
+    const backend = await this.#o.store.transfer({
+      backendId: lease.backend.id,
+      leaseId: lease.leaseId,
+      expiresAt: now + this.#o.leaseTtlMs,
+      staleBefore,
+    })
+    if (!backend) return undefined
+    this.#o.view.update(backend)
+    this.#o.circuits.onAttempt(backend.id, now)
+    this.#decided(() => ({
+      model: options.model.id,
+      outcome: tier.degraded ? 'fallback' : 'primary',
+      hardware: backend.hardware,
+      backendId: backend.id,
+      candidates: 1,
+      reason: `${backend.id}'s slot passed on from a request of this process that ended (no release, no acquire)`,
+    }))
+    return {
+      ok: true,
+      lease: this.#held(backend, lease.leaseId, now),
+      tier,
+      route: tier.degraded ? 'fallback' : 'primary',
+    }
   }
 
   /**
@@ -242,6 +364,24 @@ export class Router {
     for (const seconds of this.#holdSeconds.values()) sum += seconds
     return this.#holdSeconds.size ? sum / this.#holdSeconds.size : 2
   }
+}
+
+/**
+ * Backends one look reads. A strongly consistent read costs a read unit per item, and a
+ * look repeats every few tens of ms while someone waits: a few items, not the tier.
+ */
+const LOOK_LIMIT = 4
+
+function sample<T>(items: T[], size: number, random: () => number): T[] {
+  if (items.length <= size) return items
+  // A partial Fisher-Yates shuffle: the first `size` places end up a uniform sample.
+  for (let i = 0; i < size; i++) {
+    const j = i + Math.floor(random() * (items.length - i))
+    const picked = items[j] as T
+    items[j] = items[i] as T
+    items[i] = picked
+  }
+  return items.slice(0, size)
 }
 
 /** With S slots each held H seconds on average, one frees every H/S seconds. */

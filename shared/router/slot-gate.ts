@@ -1,7 +1,7 @@
 import type { ApiKind } from '../backends/backend-apis.ts'
 import type { ModelConfig } from '../config/gateway-config.ts'
 import type { Lane } from '../queue/job-queue.ts'
-import type { RouteResult, Router } from './router.ts'
+import type { FreedSlot, RouteResult, Router } from './router.ts'
 
 interface Waiter {
   readonly lane: Lane
@@ -10,6 +10,8 @@ interface Waiter {
   readonly patienceMs: number
   /** Gives up here unless the line moves (a slot goes to anyone in it) first. */
   idleUntil: number
+  /** Left the line (its client went away): a slot handed to it meanwhile goes back. */
+  left: boolean
   readonly resolve: (result: RouteResult) => void
   readonly reject: (error: unknown) => void
 }
@@ -27,7 +29,11 @@ interface Line {
   readonly mayDegrade: boolean
   readonly api: ApiKind
   readonly waiters: Waiter[]
+  /** When the head last re-read the line's backends (`Router.lookAgain`). */
+  lookedAt: number
 }
+
+type GateRouter = Pick<Router, 'acquire'> & Partial<Pick<Router, 'onSlotFreed' | 'lookAgain'>>
 
 /**
  * The deliveries of one worker process that wait for a slot, in one line per
@@ -39,9 +45,13 @@ interface Line {
  * The head wakes as soon as this process's view changes (our own release frees a
  * slot), and while it waits it re-reads the fleet every `refreshMs`, because the
  * router's snapshot (≤ 1 s old) would hide other processes' releases that long.
+ *
+ * A slot that a request of this process frees never idles while someone here waits:
+ * the router offers it to the gate first, and the head of a line the backend may
+ * serve takes the lease over (one write, no release-then-acquire gap).
  */
 export class SlotGate {
-  readonly #router: Pick<Router, 'acquire'>
+  readonly #router: GateRouter
   readonly #clock: () => number
   readonly #pollMs: Readonly<Record<Lane, number>>
   readonly #lines = new Map<string, Line>()
@@ -51,22 +61,32 @@ export class SlotGate {
   /** Sleeping heads, woken early by a change to the view. */
   readonly #sleepers = new Set<() => void>()
 
+  readonly #lookMs: number
+
   constructor(options: {
-    router: Pick<Router, 'acquire'>
+    router: GateRouter
     clock: () => number
     pollMs: Readonly<Record<Lane, number>>
     signals?: CapacitySignals
     refreshMs?: number
+    /**
+     * How often an interactive head re-reads just its line's backends (a few strongly
+     * consistent item reads), so another process's release reaches it within about this
+     * long plus a round trip, instead of at the next whole-fleet refresh.
+     */
+    lookMs?: number
   }) {
     this.#router = options.router
     this.#clock = options.clock
     this.#pollMs = options.pollMs
     this.#signals = options.signals
     this.#refreshMs = options.refreshMs ?? 250
+    this.#lookMs = options.lookMs ?? DEFAULT_LOOK_MS
     this.#signals?.subscribe(() => {
       for (const wake of this.#sleepers) wake()
       this.#sleepers.clear()
     })
+    this.#router.onSlotFreed?.((slot) => this.#take(slot))
   }
 
   /**
@@ -93,7 +113,13 @@ export class SlotGate {
     let line = this.#lines.get(key)
     const start = !line
     if (!line) {
-      line = { model: options.model, mayDegrade: options.mayDegrade, api, waiters: [] }
+      line = {
+        model: options.model,
+        mayDegrade: options.mayDegrade,
+        api,
+        waiters: [],
+        lookedAt: Number.NEGATIVE_INFINITY,
+      }
       this.#lines.set(key, line)
     }
     const { waiters } = line
@@ -103,6 +129,7 @@ export class SlotGate {
         until: options.until,
         patienceMs: options.patienceMs,
         idleUntil: this.#clock() + options.patienceMs,
+        left: false,
         resolve,
         reject,
       }
@@ -113,6 +140,7 @@ export class SlotGate {
       options.signal?.addEventListener(
         'abort',
         () => {
+          waiter.left = true
           const index = waiters.indexOf(waiter)
           if (index !== -1) waiters.splice(index, 1)
           resolve({ ok: false, reason: 'saturated', retryAfterSeconds: 1 })
@@ -122,6 +150,53 @@ export class SlotGate {
     })
     if (start) void this.#pump(key, line)
     return result
+  }
+
+  /**
+   * A slot this process frees: the head of the first line (interactive heads first) whose
+   * model may use the backend takes it over. Out of the line while the transfer writes, so
+   * the pump cannot give it a second slot; back at the head if the store refuses.
+   */
+  #take(slot: FreedSlot): Promise<boolean> | false {
+    const lines = [...this.#lines.entries()].filter(([, line]) => line.waiters.length > 0)
+    lines.sort(([, a], [, b]) => lanePriority(a) - lanePriority(b))
+    for (const [key, line] of lines) {
+      const taking = slot.take({ model: line.model, mayDegrade: line.mayDegrade, api: line.api })
+      if (!taking) continue
+      const waiter = line.waiters.shift()
+      return taking.then(async (result) => {
+        if (!waiter) {
+          await result?.lease.release()
+          return result !== undefined
+        }
+        if (!result) {
+          if (!waiter.left) this.#rejoin(key, line, waiter)
+          return false
+        }
+        if (waiter.left) {
+          // Its client went away while the lease was passing: the slot is freed, not kept.
+          await result.lease.release()
+          return true
+        }
+        waiter.resolve(result)
+        const now = this.#clock()
+        for (const other of line.waiters) other.idleUntil = now + other.patienceMs
+        return true
+      })
+    }
+    return false
+  }
+
+  /** Back at the head of its line; the line's pump starts again if it had stopped meanwhile. */
+  #rejoin(key: string, line: Line, waiter: Waiter): void {
+    const current = this.#lines.get(key)
+    if (current) {
+      current.waiters.unshift(waiter)
+      return
+    }
+    line.waiters.unshift(waiter)
+    this.#lines.set(key, line)
+    void this.#pump(key, line)
   }
 
   /** Is anyone of this process in line for this model? A newcomer then queues behind them. */
@@ -170,13 +245,19 @@ export class SlotGate {
         }
         const head = waiters[0]
         if (!head) break
+        const looks = head.lane === 'interactive' && this.#router.lookAgain !== undefined
+        if (looks && now - line.lookedAt >= this.#lookMs) {
+          line.lookedAt = now
+          await this.#router.lookAgain?.({ model: line.model, mayDegrade: line.mayDegrade, api: line.api })
+          continue
+        }
         if (this.#signals && now - this.#refreshedAt >= this.#refreshMs) {
           // Shared by every line of the process: one read per period, whatever the lines.
           this.#refreshedAt = now
           await this.#signals.refresh()
           continue
         }
-        await this.#sleep(this.#pollMs[head.lane])
+        await this.#sleep(looks ? Math.min(this.#lookMs, this.#pollMs[head.lane]) : this.#pollMs[head.lane])
       }
     } catch (error) {
       for (const waiter of waiters.splice(0)) waiter.reject(error)
@@ -196,6 +277,17 @@ export class SlotGate {
       this.#sleepers.add(wake)
     })
   }
+}
+
+/**
+ * Under the simulator's H20 time to first token (30 ms), so a slot freed elsewhere is seen
+ * within about one TTFT; at most 4 item reads per look, 160 read units/s per waiting line.
+ */
+const DEFAULT_LOOK_MS = 25
+
+/** Interactive heads take freed slots first. */
+function lanePriority(line: Line): number {
+  return line.waiters[0]?.lane === 'interactive' ? 0 : 1
 }
 
 function lineKey(model: ModelConfig, mayDegrade: boolean, api: ApiKind): string {

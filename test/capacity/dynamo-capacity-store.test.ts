@@ -177,6 +177,61 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
     })
   })
 
+  describe('Method: transfer', () => {
+    const transfer = (backendId: string, leaseId: string, expiresAt = T0 + 2 * TTL) =>
+      store.transfer({ backendId, leaseId, expiresAt, staleBefore: 0 })
+
+    it('passes a held lease on with its new expiry, in one write that keeps the lease count', async () => {
+      await register('handed', 1)
+      await acquire('handed', 'held')
+
+      const backend = await transfer('handed', 'held')
+
+      expect(backend?.leases).toEqual({ held: T0 + 2 * TTL })
+    })
+
+    it('refuses a lease that is gone (reclaimed after expiry), and never creates one', async () => {
+      await register('handed-gone', 1)
+
+      expect(await transfer('handed-gone', 'never-held')).toBeUndefined()
+      expect((await registry.get('handed-gone'))?.leases).toEqual({})
+    })
+
+    it('refuses on a backend above a lowered maxConcurrency, so a release brings it down', async () => {
+      await putWithLeases('handed-shrunk', { maxConcurrency: 2, expired: 0, live: 2 })
+      await register('handed-shrunk', 1)
+
+      expect(await transfer('handed-shrunk', 'live-000000')).toBeUndefined()
+    })
+
+    it('refuses on a draining or deregistered backend', async () => {
+      await register('handed-draining', 2)
+      await acquire('handed-draining', 'a')
+      await acquire('handed-draining', 'b')
+      await registry.setState('handed-draining', 'draining')
+      const draining = await transfer('handed-draining', 'a')
+      await registry.deregister('handed-draining')
+      const removed = await transfer('handed-draining', 'b')
+
+      expect([draining, removed]).toEqual([undefined, undefined])
+    })
+  })
+
+  describe('Method: read', () => {
+    it('returns the named backends as stored now and leaves unknown ids out', async () => {
+      await register('read-1', 1)
+      await register('read-2', 1)
+      await acquire('read-2', 'seen')
+
+      const backends = await store.read(['read-1', 'read-2', 'read-unknown'])
+
+      expect(backends.map((b) => [b.id, Object.keys(b.leases)]).sort()).toEqual([
+        ['read-1', []],
+        ['read-2', ['seen']],
+      ])
+    })
+  })
+
   describe('Method: release', () => {
     it('frees the slot and returns the item as written', async () => {
       await register('released', 1)

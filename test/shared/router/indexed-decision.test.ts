@@ -51,6 +51,9 @@ class ScriptedStore implements CapacityStore {
     const records = [...this.records.values()]
     return this.copiesOnRead ? records.map((b) => ({ ...b, leases: { ...b.leases } })) : records
   }
+  async read(ids: readonly string[]) {
+    return ids.flatMap((id) => this.records.get(id) ?? [])
+  }
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
     this.attempts.push(options.backendId)
     const backend = this.records.get(options.backendId)
@@ -62,6 +65,10 @@ class ScriptedStore implements CapacityStore {
   }
   async renew() {
     return true
+  }
+  /** No waiter is ever offered a slot here: a transfer is refused, the lease released. */
+  async transfer() {
+    return undefined
   }
   async release(lease: LeaseRef) {
     const backend = this.records.get(lease.backendId)

@@ -1,0 +1,117 @@
+/**
+ * What the capacity snapshot costs a gateway instance as the fleet grows: the
+ * read units of one `CapacityStore.snapshot()` (today a Scan of the whole
+ * backends table) at 10 / 1,000 / 10,000 backends, and so the units per second
+ * per instance at the view's refresh rate (once per `snapshotMaxAgeMs`, 1 s).
+ * Units are the emulator's ConsumedCapacity, i.e. DynamoDB's rule: a Scan is
+ * billed by the bytes it reads, 0.5 unit per 4 KB (eventually consistent).
+ */
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
+import { destroyAwsClients } from '../shared/aws/clients.ts'
+import { BACKEND_ATTR as A } from '../shared/backends/backend-item.ts'
+import { newLeaseId } from '../shared/router/router.ts'
+import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
+import { tableName } from '../shared/runtime/runtime-env.ts'
+import { countAwsCalls } from './lib/aws-calls.ts'
+import { INSTANT_CLASS, INSTANT_MODEL } from './lib/bench-setup.ts'
+import type { Progress } from './lib/progress.ts'
+import { round } from './lib/stats.ts'
+import { freshRuntimeEnv } from './support/bench-tables.ts'
+import type { LocalAwsInfo } from './support/rig.ts'
+
+export interface SnapshotReadsOptions {
+  readonly aws: LocalAwsInfo
+  readonly sizes: readonly number[]
+  readonly progress: Progress
+}
+
+export interface SnapshotReadsAtSize {
+  readonly backends: number
+  /** Scan pages (DynamoDB returns at most 1 MB per page). */
+  readonly scanCalls: number
+  readonly readUnitsPerSnapshot: number
+  /** At one snapshot per `snapshotMaxAgeMs`, as a busy instance refreshes. */
+  readonly readUnitsPerSecondPerInstance: number
+  readonly snapshotMs: number
+}
+
+export interface SnapshotReadsResult {
+  readonly snapshotMaxAgeMs: number
+  /** Slots per backend and leases held in the items read (half full, 12-character lease ids). */
+  readonly slotsPerBackend: number
+  readonly sizes: readonly SnapshotReadsAtSize[]
+}
+
+const SLOTS = 8
+/** BatchWriteItem takes at most 25 items. */
+const BATCH = 25
+
+export async function runSnapshotReads(o: SnapshotReadsOptions): Promise<SnapshotReadsResult> {
+  let maxAgeMs = 1_000
+  const sizes: SnapshotReadsAtSize[] = []
+  for (const size of o.sizes) {
+    o.progress.detail(`snapshot reads: writing ${size} backends`)
+    const env = await freshRuntimeEnv({ aws: o.aws, prefix: `bench-snapshot-${size}` })
+    maxAgeMs = env.config.snapshotMaxAgeMs
+    const adapters = createAwsAdapters(env)
+    try {
+      await putBackends(adapters.clients.doc, tableName(env, 'backends'), size)
+      const counter = countAwsCalls()
+      try {
+        const started = performance.now()
+        const backends = await adapters.capacity.snapshot()
+        const snapshotMs = performance.now() - started
+        if (backends.length !== size) throw new Error(`snapshot read ${backends.length} of ${size} backends`)
+        const { dynamo } = counter.snapshot()
+        sizes.push({
+          backends: size,
+          scanCalls: dynamo.calls.Scan ?? 0,
+          readUnitsPerSnapshot: round(dynamo.readUnits, 1),
+          readUnitsPerSecondPerInstance: round((dynamo.readUnits * 1000) / Math.max(1, maxAgeMs), 1),
+          snapshotMs: round(snapshotMs, 1),
+        })
+      } finally {
+        counter.restore()
+      }
+    } finally {
+      destroyAwsClients(adapters.clients)
+    }
+  }
+  o.progress.detail(
+    `snapshot reads per instance per second: ${sizes
+      .map((s) => `${s.backends} backends ${s.readUnitsPerSecondPerInstance} RCU/s`)
+      .join(', ')}`,
+  )
+  return { snapshotMaxAgeMs: maxAgeMs, slotsPerBackend: SLOTS, sizes }
+}
+
+/** Backend items as registration and service leave them: half their slots leased. */
+async function putBackends(
+  doc: ReturnType<typeof createAwsAdapters>['clients']['doc'],
+  table: string,
+  count: number,
+): Promise<void> {
+  const now = Date.now()
+  const item = (i: number) => ({
+    [A.id]: `backend-${String(i).padStart(5, '0')}`,
+    [A.url]: `http://10.0.${Math.floor(i / 250)}.${i % 250}:8000`,
+    [A.hardware]: INSTANT_CLASS,
+    [A.models]: [INSTANT_MODEL],
+    [A.maxConcurrency]: SLOTS,
+    [A.state]: 'active',
+    [A.registeredAt]: now,
+    [A.heartbeatAt]: now,
+    [A.load]: { running: SLOTS / 2, waiting: 0, kvCacheUsage: 0.4 },
+    [A.leases]: Object.fromEntries(Array.from({ length: SLOTS / 2 }, () => [newLeaseId(), now + 60_000])),
+  })
+  for (let start = 0; start < count; start += BATCH) {
+    let requests: { PutRequest: { Item: Record<string, unknown> } }[] | undefined = Array.from(
+      { length: Math.min(BATCH, count - start) },
+      (_, k) => ({ PutRequest: { Item: item(start + k) } }),
+    )
+    while (requests && requests.length > 0) {
+      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }))
+      requests = out.UnprocessedItems?.[table] as typeof requests
+    }
+  }
+}
