@@ -4,8 +4,7 @@
  * drift from the measured figures.
  */
 
-import type { Target } from '../support/rig.ts'
-import type { ThroughputResult } from '../throughput.ts'
+import type { ThroughputResult, ThroughputTarget } from '../throughput.ts'
 import type { BenchResult } from './result.ts'
 
 const ms = (v: number | undefined, digits = 2) =>
@@ -77,7 +76,7 @@ export function summaryTables(r: BenchResult): string {
       )
     }
   }
-  const rpsAt = (t: ThroughputResult) => (target: Target) => {
+  const rpsAt = (t: ThroughputResult) => (target: ThroughputTarget) => {
     const low = t.lowestRateTried[target]
     return t.rps[target].median > 0 || !low
       ? `${t.rps[target].median}`
