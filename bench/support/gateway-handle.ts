@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
+import { type IpcChild, spawnIpcChild } from '../../local/processes/ipc-child.ts'
 import { type Percentiles, percentiles, roundPercentiles } from '../lib/stats.ts'
 import type { GatewayChildSpec } from './gateway-child.ts'
-import { type IpcChild, spawnIpcChild } from './ipc-child.ts'
 import type { ProcessStats } from './process-stats.ts'
 
 const SCRIPT = fileURLToPath(new URL('./gateway-child.ts', import.meta.url))

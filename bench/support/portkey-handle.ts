@@ -8,9 +8,9 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { spawnIpcChild } from '../../local/processes/ipc-child.ts'
 import type { CallTarget } from '../lib/http-call.ts'
 import { type MeasuredGateway, statsOf } from './gateway-handle.ts'
-import { spawnIpcChild } from './ipc-child.ts'
 
 const PRELOAD = fileURLToPath(new URL('./portkey-preload.ts', import.meta.url))
 

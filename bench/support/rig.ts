@@ -1,6 +1,7 @@
 import type { Agent } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { type Fleet, startFleet } from '../../local/fleet/fleet.ts'
+import { spawnIpcChild } from '../../local/processes/ipc-child.ts'
 import type { BackendRegistration } from '../../shared/backends/backend-record.ts'
 import {
   ADMIN_KEY,
@@ -19,7 +20,6 @@ import type { CallTarget } from '../lib/http-call.ts'
 import { loadAgent } from '../lib/http-call.ts'
 import type { CpuPlan } from '../lib/pinning.ts'
 import { type BenchGateway, type MeasuredGateway, startBenchGateway } from './gateway-handle.ts'
-import { spawnIpcChild } from './ipc-child.ts'
 import { type PortkeyPeer, startPortkey } from './portkey-handle.ts'
 
 const EMULATORS = fileURLToPath(new URL('./emulators-child.ts', import.meta.url))

@@ -22,7 +22,7 @@ export interface IpcChild {
   stop(graceMs?: number): Promise<void>
 }
 
-/** Spawns a benchmark helper process with an IPC channel (no port or stdout protocol to parse). */
+/** Spawns a helper process (a benchmark gateway, a part of the local stack) with an IPC channel: no port or stdout protocol to parse. */
 export function spawnIpcChild(options: IpcChildOptions): IpcChild {
   const node = [
     ...(options.nodeArgs ?? []),
