@@ -104,6 +104,8 @@ export async function startProcessStack(options: LocalStackOptions): Promise<Pro
       ...(options.backendApiKey ? { apiKey: options.backendApiKey } : {}),
     }
     const fleetChild = spawn('fleet-process.ts', fleetOptions)
+    // Spawned now so its modules load while the emulators start; it gets its env below.
+    const workers = options.workers ? spawn('workers-process.ts', {}) : undefined
     // Both start at once: the fleet needs nothing from the emulators.
     const [{ aws }, { backends }] = await Promise.all([
       emulators.next<{ type: 'ready'; aws: Omit<LocalAws, 'stop'> }>('ready'),
@@ -159,14 +161,14 @@ export async function startProcessStack(options: LocalStackOptions): Promise<Pro
       agentKey: options.agentKey,
       intervalMs: options.heartbeatIntervalMs ?? 1000,
     })
-    let workers: IpcChild | undefined
-    if (options.workers) {
-      workers = spawn('workers-process.ts', { env })
+    if (workers) {
       workers.child.on('message', (message: { type?: string; outcome?: string }) => {
         if (message?.type === 'job-outcome' && message.outcome && isJobOutcome(message.outcome))
           observability.recordJobOutcome(message.outcome)
       })
-      await workers.next('ready')
+      const started = workers.next('ready')
+      workers.send({ type: 'start', env })
+      await started
     }
 
     return {
