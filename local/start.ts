@@ -48,6 +48,8 @@ function parseCommandLine() {
   }
 }
 
+// Captured before the (slow, on a loaded machine) start-up: a parent that dies meanwhile is noticed.
+const parent = process.ppid
 const args = parseCommandLine()
 if (args.help) {
   console.log(USAGE)
@@ -170,7 +172,6 @@ void stack.lostChild.then((name) => {
 process.on('exit', () => removeStateFile(settings.stateFile, process.pid))
 // Run through `npm start`, a signal may end npm and its shell but not this process: once the
 // parent is gone (re-parented to init), stop as if signalled rather than keep holding the port.
-const parent = process.ppid
 setInterval(() => {
   if (process.ppid !== parent) void shutdown('parent process exited')
 }, 500).unref()

@@ -26,7 +26,7 @@ async function until(check: () => boolean, timeoutMs: number): Promise<boolean> 
 }
 
 // Spawns the whole stack as a process: generous bounds for a loaded machine.
-describe('npm start processes', { timeout: 120_000 }, () => {
+describe('npm start processes', { timeout: 150_000 }, () => {
   it('runs the emulators, the fleet and the workers outside the gateway process, and none outlives a killed gateway', async () => {
     // Prepare
     const child = spawn(process.execPath, ['--experimental-strip-types', START, '--speed', '0.05'], {
@@ -61,5 +61,36 @@ describe('npm start processes', { timeout: 120_000 }, () => {
 
     // Assess: each child notices its parent is gone and exits, freeing its ports.
     expect(await until(() => parts.every((part) => !alive(part)), 15_000)).toBe(true)
+  })
+
+  it('stops by itself when the process that ran it dies during start-up, leaving no process behind', async () => {
+    // Prepare: a launcher (as npm is) that starts the stack and exits once it has begun, long before it is up.
+    const log = join(tmpdir(), `spillway-orphan-test-${process.pid}.log`)
+    const launch = [
+      "const fs = require('node:fs')",
+      `const out = fs.openSync(${JSON.stringify(log)}, 'w')`,
+      `const c = require('node:child_process').spawn(process.execPath, ['--experimental-strip-types', ${JSON.stringify(START)}, '--speed', '0.05'], { stdio: ['ignore', out, 'ignore'] })`,
+      'console.log(c.pid)',
+      `setInterval(() => { if (fs.readFileSync(${JSON.stringify(log)}, 'utf8').includes('starting the local stack')) process.exit(0) }, 20)`,
+    ].join('\n')
+    const launcher = spawn(process.execPath, ['-e', launch], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        SPILLWAY_FLEET: 'h20=1x1',
+        SPILLWAY_STATE_FILE: join(tmpdir(), `spillway-orphan-test-${process.pid}.json`),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const pid = await new Promise<number>((resolve) =>
+      createInterface({ input: launcher.stdout }).once('line', (text) => resolve(Number(text))),
+    )
+
+    // Act: nothing; the launcher is gone.
+    const gone = await until(() => !alive(pid), 100_000)
+
+    // Assess
+    if (!gone) process.kill(pid, 'SIGTERM')
+    expect(gone).toBe(true)
   })
 })
