@@ -9,7 +9,7 @@ import { runClosedLoop } from './lib/load.ts'
 import type { Progress } from './lib/progress.ts'
 import { medianOfRounds, type Percentiles, percentiles, ratio, round, roundPercentiles } from './lib/stats.ts'
 import { caller } from './lib/targets.ts'
-import { type Rig, type Store, TARGETS, type Target } from './support/rig.ts'
+import { GATEWAYS, type Gateway, type Rig, type Store, TARGETS, type Target } from './support/rig.ts'
 
 export interface OverheadOptions {
   readonly rig: Rig
@@ -47,16 +47,29 @@ export interface OverheadCell {
   readonly baseline: TargetFigures
   readonly memory: TargetFigures
   readonly dynamo: TargetFigures
+  /** Zero-latency cells only: Portkey 1.15.2 on Node 24 answers every stream with a 500 (see `PEER_PAYLOADS`). */
+  readonly portkey?: TargetFigures
   /** Gateway minus baseline, ms; ratios gateway / baseline. */
-  readonly added: Readonly<Record<Store, AddedFigures>>
+  readonly added: Readonly<Record<Store, AddedFigures>> & { readonly portkey?: AddedFigures }
+  /** Spillway's added p50 over Portkey's added p50, in the same cell (≤ 1: no dearer than the stateless peer). */
+  readonly addedP50VsPortkey?: Readonly<Record<Store, number>>
 }
+
+/**
+ * Portkey 1.15.2 fails every streamed answer on Node 24 ("TypeError: immutable"
+ * appending a header to the fetched upstream Response, then a 500), so the
+ * peer is compared on the non-streaming payload only.
+ */
+const PEER_PAYLOADS: ReadonlySet<Payload['name']> = new Set(['instant'])
 
 export interface OverheadResult {
   readonly cells: readonly OverheadCell[]
   /** CPU time of the gateway process per request, ms (user + system), over every measured cell. */
-  readonly gatewayCpuMsPerRequest: Readonly<Record<Store, Readonly<Record<Payload['name'], number>>>>
+  readonly gatewayCpuMsPerRequest: Readonly<Record<Store, Readonly<Record<Payload['name'], number>>>> & {
+    readonly portkey: { readonly instant: number }
+  }
   /** Garbage collection in the gateway process over every measured cell: pauses stop the event loop. */
-  readonly gatewayGc: Readonly<Record<Store, GcFigures>>
+  readonly gatewayGc: Readonly<Record<Gateway, GcFigures>>
 }
 
 export interface GcFigures {
@@ -76,22 +89,23 @@ interface Samples {
 
 export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
   const payloads = [PAYLOADS.instant, PAYLOADS.paced]
-  const callers = (payload: Payload) => ({
+  const callers = (payload: Payload): Record<Target, () => Promise<CallResult>> => ({
     baseline: caller({ agent: o.rig.agent, targets: o.rig.baselineTargets(payload), payload }),
-    memory: caller({ agent: o.rig.agent, targets: [o.rig.gatewayTarget('memory')], payload }),
-    dynamo: caller({ agent: o.rig.agent, targets: [o.rig.gatewayTarget('dynamo')], payload }),
+    memory: caller({ agent: o.rig.agent, targets: o.rig.targetsOf('memory', payload), payload }),
+    dynamo: caller({ agent: o.rig.agent, targets: o.rig.targetsOf('dynamo', payload), payload }),
+    portkey: caller({ agent: o.rig.agent, targets: o.rig.targetsOf('portkey', payload), payload }),
   })
   const samples = new Map<string, Samples>()
-  const cpu = { memory: { instant: [0, 0], paced: [0, 0] }, dynamo: { instant: [0, 0], paced: [0, 0] } }
-  const gc = {
-    memory: { pauses: 0, totalMs: 0, longestPauseMs: 0, cpuMs: 0 },
-    dynamo: { pauses: 0, totalMs: 0, longestPauseMs: 0, cpuMs: 0 },
-  }
+  const cpu = perGatewayOf(() => ({ instant: [0, 0], paced: [0, 0] }))
+  const gc = perGatewayOf(() => ({ pauses: 0, totalMs: 0, longestPauseMs: 0, cpuMs: 0 }))
+
+  const targetsFor = (payload: Payload) =>
+    PEER_PAYLOADS.has(payload.name) ? TARGETS : TARGETS.filter((t) => t !== 'portkey')
 
   o.progress.step('overhead: warm-up')
   for (const payload of payloads) {
     const call = callers(payload)
-    for (const target of TARGETS) {
+    for (const target of targetsFor(payload)) {
       await runClosedLoop({
         concurrency: 8,
         durationMs: 0,
@@ -108,9 +122,10 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       const line: string[] = []
       for (const concurrency of o.concurrencies) {
         // Rotate who goes first each round so no side always runs on a warmer or cooler machine.
-        const order = TARGETS.map((_, i) => TARGETS[(i + r) % TARGETS.length]!)
+        const targets = targetsFor(payload)
+        const order = targets.map((_, i) => targets[(i + r) % targets.length]!)
         for (const target of order) {
-          const before = target === 'baseline' ? undefined : await o.rig.gateways[target].stats()
+          const before = target === 'baseline' ? undefined : await o.rig.measured(target).stats()
           const run = await runClosedLoop({
             concurrency,
             durationMs: o.cellMs,
@@ -119,7 +134,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
             call: () => call[target](),
           })
           if (target !== 'baseline' && before) {
-            const after = await o.rig.gateways[target].stats()
+            const after = await o.rig.measured(target).stats()
             const used = after.cpuMs - before.cpuMs
             const acc = cpu[target][payload.name]
             acc[0] = (acc[0] ?? 0) + used
@@ -134,7 +149,7 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
         }
         const p50 = (t: Target) =>
           samples.get(`${payload.name}/${concurrency}/${t}`)?.latency.at(-1)?.p50 ?? 0
-        line.push(`c=${concurrency} ${TARGETS.map((t) => `${t} ${p50(t).toFixed(2)}`).join(' / ')} ms`)
+        line.push(`c=${concurrency} ${targets.map((t) => `${t} ${p50(t).toFixed(2)}`).join(' / ')} ms`)
       }
       o.progress.detail(`round ${r + 1}/${o.rounds} ${payload.name}: p50 ${line.join('; ')}`)
     }
@@ -147,13 +162,25 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
       const baseline = figures('baseline')
       const memory = figures('memory')
       const dynamo = figures('dynamo')
+      const portkey = PEER_PAYLOADS.has(payload.name) ? figures('portkey') : undefined
+      const addedBy = { memory: added(memory, baseline), dynamo: added(dynamo, baseline) }
+      const peer = portkey ? added(portkey, baseline) : undefined
       cells.push({
         payload: payload.name,
         concurrency,
         baseline,
         memory,
         dynamo,
-        added: { memory: added(memory, baseline), dynamo: added(dynamo, baseline) },
+        added: { ...addedBy, ...(peer ? { portkey: peer } : {}) },
+        ...(portkey && peer
+          ? {
+              portkey,
+              addedP50VsPortkey: {
+                memory: ratio(addedBy.memory.p50, peer.p50),
+                dynamo: ratio(addedBy.dynamo.p50, peer.p50),
+              },
+            }
+          : {}),
       })
     }
   }
@@ -163,9 +190,14 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult> {
     gatewayCpuMsPerRequest: {
       memory: { instant: perRequest(cpu.memory.instant), paced: perRequest(cpu.memory.paced) },
       dynamo: { instant: perRequest(cpu.dynamo.instant), paced: perRequest(cpu.dynamo.paced) },
+      portkey: { instant: perRequest(cpu.portkey.instant) },
     },
-    gatewayGc: { memory: gcFigures(gc.memory), dynamo: gcFigures(gc.dynamo) },
+    gatewayGc: perGatewayOf((g) => gcFigures(gc[g])),
   }
+}
+
+function perGatewayOf<T>(make: (gateway: Gateway) => T): Record<Gateway, T> {
+  return Object.fromEntries(GATEWAYS.map((g) => [g, make(g)])) as Record<Gateway, T>
 }
 
 function gcFigures(g: { pauses: number; totalMs: number; longestPauseMs: number; cpuMs: number }): GcFigures {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { drainChart, latencyChart } from './charts.ts'
 import { costModel } from './cost-model.ts'
 import { runDynamoCost } from './dynamo-cost.ts'
+import { runGatewayCpu } from './gateway-cpu.ts'
 import { runLambdaShape } from './lambda-shape.ts'
 import { ADMIN_KEY, AGENT_KEY } from './lib/bench-setup.ts'
 import { isLibraryOrOwnCode } from './lib/cpu-profile.ts'
@@ -34,6 +35,7 @@ import { runUpstreamClient } from './upstream-client.ts'
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BENCHMARKS = [
   'router',
+  'cpu',
   'overhead',
   'throughput',
   'profile',
@@ -81,7 +83,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
       settings,
       topology:
         'load generator and simulated backends in one process, emulators (dynalite, fauxqs) in a second, ' +
-        'each gateway in its own process; loopback HTTP with keep-alive',
+        'each gateway (Spillway memory store, Spillway DynamoDB store, Portkey) in its own process; loopback HTTP with keep-alive',
       pinning: cpus.pinned
         ? 'the gateway processes run pinned to their own core (taskset)'
         : 'not pinned (default): on small VMs cross-core wake-ups add milliseconds at low load; --pin pins the gateway',
@@ -98,8 +100,17 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
   const rig = await startRig({ cpus })
   let overhead: OverheadResult | undefined
   try {
+    if (wanted('cpu')) {
+      progress.step(
+        `gateway CPU per request: ${settings.cpu.requests} requests at concurrency ${settings.cpu.concurrency}, Spillway vs Portkey ${rig.portkey.version}`,
+      )
+      result.gatewayCpu = await runGatewayCpu({ rig, ...settings.cpu, progress })
+      result.emulatorRoundTrip = await rig.gateways.dynamo.emulatorRoundTrip()
+    }
     if (wanted('overhead')) {
-      progress.step('overhead: baseline vs gateway (memory store, DynamoDB emulator)')
+      progress.step(
+        'overhead: baseline vs gateways (Spillway on memory store and DynamoDB emulator, Portkey)',
+      )
       overhead = await runOverhead({ rig, ...settings.overhead, progress })
       result.overhead = overhead
     }

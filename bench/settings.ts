@@ -1,4 +1,5 @@
 import type { DynamoCostOptions } from './dynamo-cost.ts'
+import type { GatewayCpuOptions } from './gateway-cpu.ts'
 import type { LambdaShapeOptions } from './lambda-shape.ts'
 import type { BenchMode } from './lib/result.ts'
 import type { OverflowBenchOptions } from './overflow.ts'
@@ -15,6 +16,7 @@ type Tunables<Options, Supplied extends keyof Options> = Omit<Options, Supplied 
 /** How long and how often each benchmark runs, per mode. `quick` is ~1 minute, `full` under ~10. */
 export interface BenchSettings {
   readonly overhead: Tunables<OverheadOptions, 'rig'>
+  readonly cpu: Tunables<GatewayCpuOptions, 'rig'>
   /** The SLO is the runner's: it searches at 10 ms and again at 50 ms. */
   readonly throughput: Tunables<ThroughputOptions, 'rig' | 'sloP99Ms'>
   readonly dynamo: Tunables<DynamoCostOptions, 'aws'>
@@ -31,6 +33,7 @@ const SIZES = [10, 100, 1_000, 10_000]
 export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
   full: {
     overhead: { rounds: 5, concurrencies: [1, 16, 64], cellMs: 1_000, minRequests: 100, warmupRequests: 300 },
+    cpu: { rounds: 3, requests: 3_000, concurrency: 8, warmupRequests: 500 },
     throughput: {
       rounds: 3,
       stepMs: 1_000,
@@ -50,6 +53,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
   },
   quick: {
     overhead: { rounds: 2, concurrencies: [1, 16, 64], cellMs: 300, minRequests: 30, warmupRequests: 100 },
+    cpu: { rounds: 1, requests: 3_000, concurrency: 8, warmupRequests: 300 },
     throughput: {
       rounds: 1,
       stepMs: 500,
@@ -76,6 +80,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
       maxRequests: 6,
       warmupRequests: 4,
     },
+    cpu: { rounds: 1, requests: 20, concurrency: 4, warmupRequests: 4 },
     throughput: {
       rounds: 1,
       stepMs: 100,

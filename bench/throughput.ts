@@ -9,7 +9,12 @@ import { runClosedLoop, runOpenLoop } from './lib/load.ts'
 import type { Progress } from './lib/progress.ts'
 import { median, percentiles, ratio, round } from './lib/stats.ts'
 import { caller } from './lib/targets.ts'
-import { type Rig, type Store, TARGETS, type Target } from './support/rig.ts'
+import type { Rig, Store } from './support/rig.ts'
+
+/** Spillway on each store against the backend alone (the peer's CPU and latency are compared in overhead). */
+export type ThroughputTarget = 'baseline' | Store
+type Target = ThroughputTarget
+const TARGETS: readonly Target[] = ['baseline', 'memory', 'dynamo']
 
 export interface ThroughputOptions {
   readonly rig: Rig
@@ -35,6 +40,10 @@ export interface ThroughputResult {
   /** The lowest rate each search tried (last round), with its p99: why a target that met nothing did not. */
   readonly lowestRateTried: Readonly<
     Record<Target, { readonly rate: number; readonly p99Ms: number; readonly failed: number }>
+  >
+  /** GC pauses in each gateway process over the whole search (every step, every round), ms. */
+  readonly gcPauseMs: Readonly<
+    Record<Store, { readonly pauses: number; readonly p99: number; readonly max: number }>
   >
 }
 
@@ -64,6 +73,10 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
     })
   }
 
+  // Reset the pause lists the warm-up filled: only the search's own pauses count.
+  for (const store of STORES) await o.rig.gateways[store].stats()
+  const pauses: Record<Store, number[]> = { memory: [], dynamo: [] }
+
   for (let r = 0; r < o.rounds; r++) {
     for (const target of TARGETS) delete lowest[target]
     const searches = new Map<Target, Search>(
@@ -81,6 +94,8 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
           maxInFlight: 512,
           call: (scheduledAt) => calls[target](scheduledAt),
         })
+        if (target !== 'baseline')
+          pauses[target].push(...(await o.rig.gateways[target].stats()).gcPausesMsSinceLast)
         const failed = run.results.filter((res) => !res.ok).length
         const p99 = percentiles(run.results.filter((res) => res.ok).map((res) => res.latencyMs)).p99
         const ok = failed === 0 && p99 < o.sloP99Ms
@@ -117,5 +132,15 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       dynamo: ratio(result.dynamo.median, result.baseline.median),
     },
     lowestRateTried: lowest,
+    gcPauseMs: { memory: pauseFigures(pauses.memory), dynamo: pauseFigures(pauses.dynamo) },
   }
+}
+
+const STORES: readonly Store[] = ['memory', 'dynamo']
+
+function pauseFigures(samples: readonly number[]) {
+  const max = samples.reduce((a, b) => Math.max(a, b), 0)
+  // No pause at all is a p99 of 0, not an unknown.
+  const p99 = samples.length === 0 ? 0 : percentiles(samples).p99
+  return { pauses: samples.length, p99: round(p99, 2), max: round(max, 2) }
 }

@@ -8,8 +8,8 @@ import {
 import { withTenantDefaults } from '../shared/config/tenant-defaults.ts'
 import { generateWebhookSecret, parseWebhookSecret } from '../shared/jobs/webhook-secret.ts'
 import { consoleLogger } from '../shared/logging.ts'
-import { startLocalStack } from './local-stack.ts'
 import { portInUse } from './port-check.ts'
+import { startProcessStack } from './process-stack.ts'
 import { removeStateFile, stateFilePath, writeStateFile } from './state-file.ts'
 
 // `npm start`: the whole system on this machine, no AWS account, no Docker.
@@ -48,6 +48,8 @@ function parseCommandLine() {
   }
 }
 
+// Captured before the (slow, on a loaded machine) start-up: a parent that dies meanwhile is noticed.
+const parent = process.ppid
 const args = parseCommandLine()
 if (args.help) {
   console.log(USAGE)
@@ -113,7 +115,8 @@ step(
     ? `using AWS endpoint ${process.env.AWS_ENDPOINT_URL}`
     : `embedded DynamoDB (${dynamodb === 'local' ? 'DynamoDB Local, Java' : 'dynalite'}) and SQS (fauxqs)`,
 )
-const stack = await startLocalStack({
+// The gateway alone in this process; emulators, fleet and workers in children of their own.
+const stack = await startProcessStack({
   fleet: settings.fleet,
   speed,
   port: settings.port,
@@ -146,7 +149,7 @@ const stack = await startLocalStack({
 )
 
 let stopping = false
-const shutdown = async (reason: string) => {
+const shutdown = async (reason: string, code: 0 | 1 = 0) => {
   if (stopping) return
   stopping = true
   removeStateFile(settings.stateFile, process.pid)
@@ -155,16 +158,20 @@ const shutdown = async (reason: string) => {
   force.unref()
   await stack.stop()
   console.log('Spillway stopped.')
-  process.exit(0)
+  process.exit(code)
 }
 process.on('SIGINT', () => void shutdown('SIGINT'))
 process.on('SIGTERM', () => void shutdown('SIGTERM'))
 process.on('SIGHUP', () => void shutdown('SIGHUP'))
+// A part that dies (killed, crashed) leaves a stack that cannot serve: stop all of it, with a reason.
+void stack.lostChild.then((name) => {
+  console.error(`spillway: the ${name} process ended`)
+  void shutdown('a local-stack process ended', 1)
+})
 // Whatever ends the process, the state file must not outlive it.
 process.on('exit', () => removeStateFile(settings.stateFile, process.pid))
 // Run through `npm start`, a signal may end npm and its shell but not this process: once the
 // parent is gone (re-parented to init), stop as if signalled rather than keep holding the port.
-const parent = process.ppid
 setInterval(() => {
   if (process.ppid !== parent) void shutdown('parent process exited')
 }, 500).unref()
@@ -190,6 +197,7 @@ const lines = [
   `  dynamodb     ${stack.aws.endpoints.dynamodb}${stack.aws.embedded ? `  (${dynamodb === 'local' ? 'DynamoDB Local' : 'dynalite'}, embedded)` : ''}`,
   `  sqs          ${stack.aws.endpoints.sqs}${stack.aws.embedded ? '  (fauxqs, embedded)' : ''}`,
   '  worker       polling the interactive and batch queues; DLQ handler and reaper running',
+  `  processes    gateway ${process.pid} (alone on its event loop); emulators ${stack.pids.emulators}, fleet ${stack.pids.fleet}, workers ${stack.pids.workers}`,
   ...stack.fleet.backends.map(
     (b) =>
       `  backend      ${b.id.padEnd(8)} ${b.url}  ${b.hardware}, ${b.maxConcurrency} slots, ${b.models.join(', ')}`,

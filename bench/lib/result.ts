@@ -1,10 +1,12 @@
 import type { CostResult } from '../cost-model.ts'
 import type { DynamoCostResult } from '../dynamo-cost.ts'
+import type { GatewayCpuResult } from '../gateway-cpu.ts'
 import type { LambdaShapeResult } from '../lambda-shape.ts'
 import type { OverflowResult } from '../overflow.ts'
 import type { OverheadResult } from '../overhead.ts'
 import type { RouterResult } from '../router-decision.ts'
 import type { SnapshotReadsResult } from '../snapshot-reads.ts'
+import type { EmulatorRoundTrip } from '../support/gateway-handle.ts'
 import type { ThroughputResult } from '../throughput.ts'
 import type { UpstreamClientResult } from '../upstream-client.ts'
 import type { MachineInfo } from './machine.ts'
@@ -30,6 +32,10 @@ export interface BenchResult {
   readonly cpus: CpuPlan
   readonly method: Readonly<Record<string, unknown>>
   readonly overhead?: OverheadResult
+  /** CPU per routed request of each gateway process, side by side with Portkey. */
+  readonly gatewayCpu?: GatewayCpuResult
+  /** Bare GetItem / UpdateItem from the DynamoDB gateway's own process and client: the latency floor of the store. */
+  readonly emulatorRoundTrip?: EmulatorRoundTrip
   readonly throughput?: ThroughputResult & {
     /** 1000 / gateway CPU ms per request: what one core could serve if CPU were all that mattered. */
     readonly cpuBoundRpsPerCore: Readonly<Record<'memory' | 'dynamo', number>>

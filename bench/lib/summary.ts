@@ -4,8 +4,7 @@
  * drift from the measured figures.
  */
 
-import type { Target } from '../support/rig.ts'
-import type { ThroughputResult } from '../throughput.ts'
+import type { ThroughputResult, ThroughputTarget } from '../throughput.ts'
 import type { BenchResult } from './result.ts'
 
 const ms = (v: number | undefined, digits = 2) =>
@@ -22,7 +21,46 @@ export function summaryTables(r: BenchResult): string {
       `${r.cpus.pinned ? `, gateway pinned to CPU ${r.cpus.gatewayCore}` : ''}.`,
     '',
   )
+  if (r.gatewayCpu) {
+    const g = r.gatewayCpu
+    const cpu = g.cpuMsPerRequest
+    out.push(
+      `**Gateway CPU per routed request** (each gateway in its own process, same zero-latency backends, ${g.requests} requests at concurrency ${g.concurrency}, median of ${cpu.portkey.rounds.length} interleaved rounds; ms):`,
+      '',
+      '| gateway | CPU per request | ratio to Portkey |',
+      '| --- | ---: | ---: |',
+      `| Spillway, DynamoDB emulator | ${ms(cpu.dynamo.median, 3)} | ×${g.ratioToPortkey.dynamo} |`,
+      `| Spillway, memory store | ${ms(cpu.memory.median, 3)} | ×${g.ratioToPortkey.memory} |`,
+      `| Portkey ${g.portkeyVersion} | ${ms(cpu.portkey.median, 3)} | ×1 |`,
+      '',
+    )
+  }
   if (r.overhead) {
+    const peer = r.overhead.cells.filter((c) => c.added.portkey)
+    if (peer.length > 0) {
+      out.push(
+        '**Added latency next to Portkey** (zero-latency backend; added p50 in ms, and as a ratio to Portkey’s added p50):',
+        '',
+        '| concurrency | Spillway, DynamoDB | Spillway, memory | Portkey | backend alone p50 |',
+        '| ---: | ---: | ---: | ---: | ---: |',
+        ...peer.map(
+          (c) =>
+            `| ${c.concurrency} | ${ms(c.added.dynamo.p50)} (×${c.addedP50VsPortkey?.dynamo ?? 'n/a'}) | ` +
+            `${ms(c.added.memory.p50)} (×${c.addedP50VsPortkey?.memory ?? 'n/a'}) | ${ms(c.added.portkey?.p50)} | ${ms(c.baseline.latency.p50)} |`,
+        ),
+        '',
+      )
+      const rt = r.emulatorRoundTrip
+      const c1 = peer.find((c) => c.concurrency === 1)
+      if (rt && c1)
+        out.push(
+          `**Latency floor**: one bare emulator round trip from the DynamoDB gateway's own client, p50 GetItem ${ms(rt.getItemMs.p50)} ms, ` +
+            `UpdateItem ${ms(rt.updateItemMs.p50)} ms; Spillway's added p50 at concurrency 1 is ${ms(c1.added.dynamo.p50)} ms ` +
+            `(goal: ≤ one round trip + 0.5 ms = ${ms(rt.updateItemMs.p50 + 0.5)} ms). The Node gateway awaits the release write before ` +
+            'it answers a non-streaming request (shared/proxy/forward-completion.ts), so two writes are on the client’s path today.',
+          '',
+        )
+    }
     out.push(
       '**Added latency** (gateway minus the same backend called directly; ms, median of round percentiles):',
       '',
@@ -77,7 +115,7 @@ export function summaryTables(r: BenchResult): string {
       )
     }
   }
-  const rpsAt = (t: ThroughputResult) => (target: Target) => {
+  const rpsAt = (t: ThroughputResult) => (target: ThroughputTarget) => {
     const low = t.lowestRateTried[target]
     return t.rps[target].median > 0 || !low
       ? `${t.rps[target].median}`
@@ -99,7 +137,9 @@ export function summaryTables(r: BenchResult): string {
     out.push(
       '',
       `At p99 < ${t.sloP99Ms} ms: backend alone ${rps('baseline')}, gateway with memory store ${rps('memory')} ` +
-        `(×${t.ratio.memory}), with DynamoDB emulator ${rps('dynamo')} (×${t.ratio.dynamo}) requests/s.`,
+        `(×${t.ratio.memory}), with DynamoDB emulator ${rps('dynamo')} (×${t.ratio.dynamo}) requests/s. ` +
+        `GC pauses in the gateway over the search: p99 ${ms(t.gcPauseMs.memory.p99, 1)} ms (memory store), ` +
+        `${ms(t.gcPauseMs.dynamo.p99, 1)} ms (DynamoDB); longest ${ms(t.gcPauseMs.memory.max, 1)} / ${ms(t.gcPauseMs.dynamo.max, 1)} ms.`,
     )
   }
   if (r.upstreamClient) {

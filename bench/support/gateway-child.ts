@@ -6,7 +6,8 @@
  * the request path it measures.
  *
  *   parent → { type: 'stats' } | { type: 'stop' } | { type: 'profile-start' } | { type: 'profile-stop', path }
- *   child  → { type: 'ready', url } | { type: 'stats', ... } | { type: 'profile-started' | 'profile-written' }
+ *            | { type: 'round-trip', samples }  (bare GetItem / UpdateItem on this process's DynamoDB client)
+ *   child  → { type: 'ready', url } | { type: 'stats', ... } (process-stats.ts) | { type: 'round-trip', ... } | { type: 'profile-started' | 'profile-written' }
  *
  * The profiler is started and stopped on request (V8's inspector, in process), so
  * a profile covers the warm hot path only, not module loading or the warm-up.
@@ -15,7 +16,7 @@ import { writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { Session } from 'node:inspector/promises'
 import type { AddressInfo } from 'node:net'
-import { PerformanceObserver } from 'node:perf_hooks'
+import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import { createAdaptorServer } from '@hono/node-server'
 import { seedTenantKey } from '../../local/tenants.ts'
 import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
@@ -33,6 +34,7 @@ import { hashApiKey } from '../../shared/tenants/api-keys.ts'
 import { MemoryTenantStore } from '../../shared/tenants/memory-tenant-store.ts'
 import type { TenantPolicyInput } from '../../shared/tenants/tenant-policy.ts'
 import { NodeHttpBackendClient } from './node-http-backend-client.ts'
+import { answerStatsOverIpc } from './process-stats.ts'
 
 export interface GatewayChildSpec {
   readonly store: 'memory' | 'dynamo'
@@ -44,19 +46,10 @@ export interface GatewayChildSpec {
   readonly backendClient?: 'fetch' | 'node-http'
 }
 
-export interface GatewayChildStats {
-  readonly type: 'stats'
-  /** process.cpuUsage(), µs. */
-  readonly cpuUserMicros: number
-  readonly cpuSystemMicros: number
-  readonly rssBytes: number
-  /** Garbage collections so far: how many, their total pause, and the longest since the last stats call. */
-  readonly gcCount: number
-  readonly gcTotalMs: number
-  readonly gcMaxMsSinceLast: number
-}
-
 const spec = JSON.parse(process.env.SPILLWAY_BENCH_GATEWAY ?? '{}') as GatewayChildSpec
+
+/** The DynamoDB gateway's own client and backends table, for the bare round-trip probe. */
+let probe: { dynamo: DynamoDBClient; table: string } | undefined
 
 async function buildDeps(): Promise<AppDeps> {
   if (spec.store === 'memory') {
@@ -77,6 +70,7 @@ async function buildDeps(): Promise<AppDeps> {
     SPILLWAY_ADMIN_KEY: spec.adminKey,
   })
   const adapters = createAwsAdapters(env)
+  probe = { dynamo: adapters.clients.dynamo, table: env.tables.backends }
   return gatewayDeps({ env, adapters, secrets: await resolveSecrets(env), log: silentLogger })
 }
 
@@ -98,15 +92,7 @@ const stop = () => {
 process.on('SIGTERM', stop)
 // The parent died without stopping us (killed, or its output pipe closed): do not linger.
 process.on('disconnect', () => process.exit(0))
-// GC pauses stop the event loop: they are what a p99 at a modest rate is made of.
-const gc = { count: 0, totalMs: 0, maxMs: 0 }
-new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) {
-    gc.count++
-    gc.totalMs += entry.duration
-    gc.maxMs = Math.max(gc.maxMs, entry.duration)
-  }
-}).observe({ entryTypes: ['gc'] })
+answerStatsOverIpc()
 
 let profiler: Session | undefined
 const startProfile = async () => {
@@ -124,23 +110,40 @@ const stopProfile = async (path: string) => {
   process.send?.({ type: 'profile-written' })
 }
 
-process.on('message', (message: { type?: string; path?: string }) => {
+/** One call at a time on an item nobody else touches: what one store round trip costs from here. */
+const roundTrip = async (samples: number) => {
+  const key = { id: { S: 'bench-round-trip-probe' } }
+  const timed = async (send: () => Promise<unknown>) => {
+    const times: number[] = []
+    // The first calls open the connection and warm the JIT.
+    for (let i = 0; i < samples + 20; i++) {
+      const started = performance.now()
+      await send()
+      if (i >= 20) times.push(performance.now() - started)
+    }
+    return times
+  }
+  if (!probe) return process.send?.({ type: 'round-trip', getItemMs: [], updateItemMs: [] })
+  const { dynamo, table } = probe
+  const updateItemMs = await timed(() =>
+    dynamo.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key,
+        UpdateExpression: 'ADD #n :one',
+        ExpressionAttributeNames: { '#n': 'n' },
+        ExpressionAttributeValues: { ':one': { N: '1' } },
+      }),
+    ),
+  )
+  const getItemMs = await timed(() => dynamo.send(new GetItemCommand({ TableName: table, Key: key })))
+  process.send?.({ type: 'round-trip', getItemMs, updateItemMs })
+}
+
+process.on('message', (message: { type?: string; path?: string; samples?: number }) => {
   if (message.type === 'stop') stop()
+  if (message.type === 'round-trip') void roundTrip(message.samples ?? 200)
   if (message.type === 'profile-start') void startProfile()
   if (message.type === 'profile-stop' && message.path) void stopProfile(message.path)
-  if (message.type === 'stats') {
-    const cpu = process.cpuUsage()
-    const stats: GatewayChildStats = {
-      type: 'stats',
-      cpuUserMicros: cpu.user,
-      cpuSystemMicros: cpu.system,
-      rssBytes: process.memoryUsage.rss(),
-      gcCount: gc.count,
-      gcTotalMs: gc.totalMs,
-      gcMaxMsSinceLast: gc.maxMs,
-    }
-    gc.maxMs = 0
-    process.send?.(stats)
-  }
 })
 process.send?.({ type: 'ready', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })

@@ -1,6 +1,7 @@
 import type { Agent } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { type Fleet, startFleet } from '../../local/fleet/fleet.ts'
+import { spawnIpcChild } from '../../local/processes/ipc-child.ts'
 import type { BackendRegistration } from '../../shared/backends/backend-record.ts'
 import {
   ADMIN_KEY,
@@ -18,15 +19,18 @@ import {
 import type { CallTarget } from '../lib/http-call.ts'
 import { loadAgent } from '../lib/http-call.ts'
 import type { CpuPlan } from '../lib/pinning.ts'
-import { type BenchGateway, startBenchGateway } from './gateway-handle.ts'
-import { spawnIpcChild } from './ipc-child.ts'
+import { type BenchGateway, type MeasuredGateway, startBenchGateway } from './gateway-handle.ts'
+import { type PortkeyPeer, startPortkey } from './portkey-handle.ts'
 
 const EMULATORS = fileURLToPath(new URL('./emulators-child.ts', import.meta.url))
 
 export type Store = 'memory' | 'dynamo'
-/** What the side-by-side runs call: the simulated backend alone, then the gateway on each store. */
-export type Target = 'baseline' | Store
-export const TARGETS: readonly Target[] = ['baseline', 'memory', 'dynamo']
+/** Every gateway process the bench measures: Spillway on each store, and the Portkey peer. */
+export type Gateway = Store | 'portkey'
+/** What the side-by-side runs call: the simulated backend alone, then each gateway. */
+export type Target = 'baseline' | Gateway
+export const TARGETS: readonly Target[] = ['baseline', 'memory', 'dynamo', 'portkey']
+export const GATEWAYS: readonly Gateway[] = ['memory', 'dynamo', 'portkey']
 
 export interface LocalAwsInfo {
   readonly env: Record<string, string>
@@ -36,15 +40,22 @@ export interface LocalAwsInfo {
 /**
  * The set-up the overhead, throughput and profile runs share: emulators in their
  * own process, two simulated fleets in this one (next to the load generator),
- * and one gateway process per store, pinned to its own core.
+ * one gateway process per store and the Portkey peer's process, each pinned to
+ * the gateway core when pinning is on.
  */
 export interface Rig {
   readonly aws: LocalAwsInfo
   readonly agent: Agent
   readonly gateways: Readonly<Record<Store, BenchGateway>>
+  /** The stateless peer, on the same fleets. */
+  readonly portkey: PortkeyPeer
   /** The backends themselves, for the baseline (round robin over them). */
   baselineTargets(payload: Payload): CallTarget[]
   gatewayTarget(store: Store): CallTarget
+  /** Where to send `payload` through `gateway`: Portkey is told the backend per request, round robin. */
+  targetsOf(gateway: Gateway, payload: Payload): CallTarget[]
+  /** The process behind `gateway`, for its CPU and GC figures. */
+  measured(gateway: Gateway): MeasuredGateway
   /** A target on any gateway process of this rig (the variants an experiment starts). */
   targetOf(gateway: BenchGateway): CallTarget
   /** Another gateway process on the same fleets (an experiment's variant). */
@@ -108,23 +119,34 @@ export async function startRig(options: { cpus: CpuPlan }): Promise<Rig> {
       memory: await startGateway({ store: 'memory' }),
       dynamo: await startGateway({ store: 'dynamo' }),
     }
+    const portkey = await startPortkey(
+      options.cpus.gatewayCore === undefined ? {} : { core: options.cpus.gatewayCore },
+    )
+    stops.push(() => portkey.stop())
     const agent = loadAgent()
     stops.push(async () => agent.destroy())
 
     const auth = { authorization: `Bearer ${TENANT_KEY}` }
+    const gatewayTarget = (store: Store) => ({
+      url: new URL('/v1/chat/completions', gateways[store].url),
+      headers: auth,
+    })
     return {
       aws: { env: aws.env, endpoints: aws.endpoints },
       agent,
       gateways,
+      portkey,
       baselineTargets: (payload) =>
         fleets[payload.name].backends.map((b) => ({
           url: new URL('/v1/chat/completions', b.url),
           headers: {},
         })),
-      gatewayTarget: (store) => ({
-        url: new URL('/v1/chat/completions', gateways[store].url),
-        headers: auth,
-      }),
+      gatewayTarget,
+      targetsOf: (gateway, payload) =>
+        gateway === 'portkey'
+          ? portkey.targetsFor(fleets[payload.name].backends.map((b) => b.url))
+          : [gatewayTarget(gateway)],
+      measured: (gateway) => (gateway === 'portkey' ? portkey : gateways[gateway]),
       targetOf: (gateway) => ({ url: new URL('/v1/chat/completions', gateway.url), headers: auth }),
       startGateway,
       stop: stopAll,

@@ -21,6 +21,20 @@ export interface AwsClients {
  */
 const MAX_SOCKETS = 256
 
+/**
+ * Per-call steps the hot path pays for and nothing reads: the logger step runs
+ * the SDK's sensitive-field filters over every input and output even with no
+ * logger configured, and the user-agent step rebuilds the `user-agent` header
+ * from feature flags on every call. Retry (the transient-error semantics the
+ * stores rely on), signing, recursion detection (the Lambda trace id) and the
+ * serializers stay.
+ */
+const UNNEEDED_STEPS = ['loggerMiddleware', 'getUserAgentMiddleware'] as const
+
+function dropUnneededSteps(client: { middlewareStack: { remove(name: string): boolean } }): void {
+  for (const name of UNNEEDED_STEPS) client.middlewareStack.remove(name)
+}
+
 /** Emulators accept any credentials; static ones skip the credential chain (and its IMDS probe). */
 const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
 
@@ -50,11 +64,14 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
   const dynamo = new DynamoDBClient(
     clientConfig({ region: options.region, endpoint: options.endpoints?.dynamodb }),
   )
+  dropUnneededSteps(dynamo)
+  // The document client shares the low-level client's stack, so it is trimmed too.
   const doc = DynamoDBDocumentClient.from(dynamo, {
     // Optional fields of domain records are `undefined`, which DynamoDB cannot store.
     marshallOptions: { removeUndefinedValues: true },
   })
   const sqs = new SQSClient(clientConfig({ region: options.region, endpoint: options.endpoints?.sqs }))
+  dropUnneededSteps(sqs)
   return { dynamo, doc, sqs }
 }
 

@@ -6,8 +6,9 @@ import type { RequestFacts } from './request-facts.ts'
 /**
  * Observes each `/v1/*` request from outside its route: status and the
  * `x-spillway-*` headers of the answer, the tenant auth set, the model of the
- * body the route parsed, and timings to the first and the last body byte (the
- * body is wrapped, so a stream is measured to its end). The facts are recorded
+ * body the route parsed, and timings to the first and the last body byte (a
+ * stream's body is wrapped, so it is measured to its end; a buffered answer is
+ * whole when the route returns it). The facts are recorded
  * before the body closes: on Lambda nothing runs after the stream ends.
  */
 export function observeRequests(options: {
@@ -42,6 +43,14 @@ export function observeRequests(options: {
     const finish = (end: { ttfbMs?: number; aborted?: boolean }) =>
       observability.recordRequest({ ...base, durationMs: clock() - startedAt, ...end } satisfies RequestFacts)
 
+    // A buffered answer (JSON, an error) is whole once the route returns it: its first and
+    // last byte are ready now. Only a stream is measured to its end; wrapping every body in a
+    // measuring stream cost a web stream per request and forced Hono's node adapter to turn a
+    // string body into a stream.
+    if (!isEventStream(headers.get('content-type'))) {
+      await finish({ ttfbMs: clock() - startedAt })
+      return
+    }
     const body = c.res.body
     if (!body) {
       await finish({})
@@ -49,6 +58,10 @@ export function observeRequests(options: {
     }
     c.res = new Response(measuredBody(body, startedAt, clock, finish), c.res)
   }
+}
+
+function isEventStream(contentType: string | null): boolean {
+  return contentType?.startsWith('text/event-stream') ?? false
 }
 
 /** The body as it was, with `finish` awaited once, before it closes or when the client cancels it. */

@@ -71,7 +71,8 @@ function gatewayUrl(started: Started): Promise<string> {
   })
 }
 
-describe('npm start -- --config FILE', () => {
+// Each case spawns the stack (four processes) or its start-up checks: generous bounds for a loaded machine.
+describe('npm start -- --config FILE', { timeout: 120_000 }, () => {
   it('serves the models of its own configuration file end to end', async () => {
     // Prepare
     const file = writeFile('acme.json', JSON.stringify(ACME))

@@ -1,12 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 
 export interface IpcChildOptions {
-  /** A .ts entry, run by Node's type stripping. */
+  /** A .ts entry, run by Node's type stripping (or a plain .js one). */
   readonly script: string
   readonly env: Readonly<Record<string, string>>
   /** Pin the process to this CPU with `taskset` (one core, as the issue asks). */
   readonly core?: number
   readonly nodeArgs?: readonly string[]
+  /** Arguments after the script. */
+  readonly args?: readonly string[]
+  /** `ignore` for a child whose own console output is noise (a third-party server's banner). */
+  readonly stdout?: 'inherit' | 'ignore'
 }
 
 export interface IpcChild {
@@ -18,16 +22,21 @@ export interface IpcChild {
   stop(graceMs?: number): Promise<void>
 }
 
-/** Spawns a benchmark helper process with an IPC channel (no port or stdout protocol to parse). */
+/** Spawns a helper process (a benchmark gateway, a part of the local stack) with an IPC channel: no port or stdout protocol to parse. */
 export function spawnIpcChild(options: IpcChildOptions): IpcChild {
-  const node = [...(options.nodeArgs ?? []), '--experimental-strip-types', options.script]
+  const node = [
+    ...(options.nodeArgs ?? []),
+    '--experimental-strip-types',
+    options.script,
+    ...(options.args ?? []),
+  ]
   const [command, args] =
     options.core === undefined
       ? [process.execPath, node]
       : ['taskset', ['-c', String(options.core), process.execPath, ...node]]
   const child = spawn(command, args, {
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
   })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   return {
