@@ -28,7 +28,7 @@ import type { AppDeps } from '../../shared/http/app-deps.ts'
 import { silentLogger } from '../../shared/logging.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../../shared/runtime/gateway-deps.ts'
-import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
+import { readRuntimeEnv, tableName } from '../../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../../shared/runtime/secrets.ts'
 import { hashApiKey } from '../../shared/tenants/api-keys.ts'
 import { MemoryTenantStore } from '../../shared/tenants/memory-tenant-store.ts'
@@ -70,7 +70,7 @@ async function buildDeps(): Promise<AppDeps> {
     SPILLWAY_ADMIN_KEY: spec.adminKey,
   })
   const adapters = createAwsAdapters(env)
-  probe = { dynamo: adapters.clients.dynamo, table: env.tables.backends }
+  probe = { dynamo: adapters.clients.dynamo, table: tableName(env, 'backends') }
   return gatewayDeps({ env, adapters, secrets: await resolveSecrets(env), log: silentLogger })
 }
 
