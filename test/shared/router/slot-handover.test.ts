@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { ApiKind } from '../../../shared/backends/backend-apis.ts'
 import type {
   AcquireOptions,
   AcquireResult,
@@ -89,9 +90,12 @@ function process(
       refresh: () => view.refresh(Date.now()),
     },
   })
-  const wait = (options: { model?: typeof model; signal?: AbortSignal; forMs?: number } = {}) =>
+  const wait = (
+    options: { model?: typeof model; signal?: AbortSignal; forMs?: number; api?: ApiKind } = {},
+  ) =>
     gate.acquire({
       model: options.model ?? model,
+      ...(options.api ? { api: options.api } : {}),
       mayDegrade: false,
       lane: 'interactive',
       patienceMs: options.forMs ?? 5_000,
@@ -101,7 +105,13 @@ function process(
   return { view, router, gate, wait }
 }
 
-async function register(store: MemoryBackendStore, id: string, slots: number, hardware = 'h20') {
+async function register(
+  store: MemoryBackendStore,
+  id: string,
+  slots: number,
+  hardware = 'h20',
+  apis?: readonly ApiKind[],
+) {
   await store.register(
     {
       id,
@@ -109,6 +119,7 @@ async function register(store: MemoryBackendStore, id: string, slots: number, ha
       hardware,
       models: hardware === 'cpu' ? ['other'] : ['m'],
       maxConcurrency: slots,
+      ...(apis ? { apis } : {}),
     },
     Date.now(),
   )
@@ -203,6 +214,30 @@ describe('Feature: a freed slot passes to a waiting request of the same process'
     expect((await store.get('gpu'))!.leases).toEqual({})
     expect((await waitingOther).ok).toBe(false)
     await cpuHolder.release()
+  })
+
+  it('offers the slot only to waiters whose API the backend serves', async () => {
+    // Prepare: a chat-only backend in use, and an embeddings request waiting on a full embeddings backend
+    const store = new CountingStore()
+    await register(store, 'chat-only', 1, 'h20', ['chat', 'completions'])
+    await register(store, 'embedder', 1, 'h20', ['embeddings'])
+    const p = process(store)
+    const chatHolder = leaseOf(await p.router.acquire({ model, mayDegrade: false, api: 'chat' }))
+    const embedHolder = leaseOf(await p.router.acquire({ model, mayDegrade: false, api: 'embeddings' }))
+    const waiting = p.wait({ api: 'embeddings' })
+    await inLine(p.gate, 1)
+
+    // Act
+    await chatHolder.release()
+
+    // Assert: the chat-only slot is freed, not passed on; the waiter gets the embeddings backend's
+    expect(chatHolder.handedOver).toBe(false)
+    expect((await store.get('chat-only'))!.leases).toEqual({})
+    expect(p.gate.waiting).toBe(1)
+    await embedHolder.release()
+    const served = leaseOf(await waiting)
+    expect(served.backend.id).toBe('embedder')
+    await served.release()
   })
 
   it('gives the slot back when the waiter left while the lease was passing', async () => {
