@@ -1,4 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger'
 import { createApp } from '../../shared/http/app.ts'
 import { EmfRequestSink } from '../../shared/observability/emf-metrics.ts'
 import { Observability } from '../../shared/observability/observability.ts'
@@ -6,11 +5,12 @@ import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv } from '../../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../../shared/runtime/secrets.ts'
+import { lambdaLogger } from '../lambda-logger.ts'
 import { functionUrlStreamHandler } from './function-url-stream.ts'
 
 // Function URL with RESPONSE_STREAM: streamed, not buffered (Hono's `handle` would buffer SSE).
 const env = readRuntimeEnv(process.env)
-const log = new Logger({ serviceName: 'spillway-gateway', logLevel: env.logLevel.toUpperCase() as 'INFO' })
+const log = lambdaLogger({ serviceName: 'spillway-gateway', env })
 const adapters = createAwsAdapters(env)
 const secrets = await resolveSecrets(env)
 // Each request's EMF line is written before its response stream closes (observeRequests).
