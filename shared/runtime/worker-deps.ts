@@ -6,7 +6,7 @@ import { createWorker, type Worker } from '../worker/worker.ts'
 import type { WorkerOptions } from '../worker/worker-options.ts'
 import { type AwsAdapters, createAwsAdapters } from './aws-adapters.ts'
 import type { RuntimeEnv } from './runtime-env.ts'
-import { backendApiKeyFrom, webhookSecretFrom } from './secrets.ts'
+import { backendApiKeyFrom, type SecretStore, webhookSecretFrom } from './secrets.ts'
 
 /**
  * A worker on the AWS adapters of this environment (Lambda, or the local poller,
@@ -17,15 +17,19 @@ export async function workerFromEnv(options: {
   log: AppLogger
   options?: Partial<WorkerOptions>
   adapters?: AwsAdapters
+  /** Where ARN-named secrets are read (Secrets Manager on Lambda); local processes have plain values. */
+  secretStore?: SecretStore
 }): Promise<Worker & { close(): void }> {
   const adapters = options.adapters ?? createAwsAdapters(options.env)
-  const webhookSecret = await webhookSecretFrom(options.env)
+  const webhookSecret = await webhookSecretFrom(options.env, options.secretStore)
   const worker = createWorker({
     config: options.env.config,
     jobs: adapters.jobs,
     queue: adapters.queue,
     capacity: adapters.capacity,
-    backendClient: new HttpBackendClient({ apiKey: await backendApiKeyFrom(options.env) }),
+    backendClient: new HttpBackendClient({
+      apiKey: await backendApiKeyFrom(options.env, options.secretStore),
+    }),
     log: options.log,
     ...(webhookSecret ? { webhookSecret } : {}),
     options: {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { EmfRequestSink, emitFleetGauges, emitJobOutcomes } from '../../functions/emf-metrics.ts'
 import { PROJECT_ROOT } from '../../infra/constructs/functions.ts'
 import { IDLE_LOAD } from '../../shared/backends/backend-record.ts'
-import { EmfRequestSink, emitFleetGauges, emitJobOutcomes } from '../../shared/observability/emf-metrics.ts'
 import { CLOUDWATCH_METRICS, METRICS_NAMESPACE } from '../../shared/observability/metric-names.ts'
 import { type Synthesized, synthSpillway } from './synth-spillway.ts'
 

@@ -1,10 +1,10 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
-import type { BackendRecord } from '../backends/backend-record.ts'
-import { backendHealth } from './backend-health.ts'
-import { CLOUDWATCH_METRICS as CW, METRICS_NAMESPACE } from './metric-names.ts'
-import type { RequestSink } from './observability.ts'
-import { isRoutedPath } from './observability.ts'
-import type { RequestFacts } from './request-facts.ts'
+import type { BackendRecord } from '../shared/backends/backend-record.ts'
+import { backendHealth } from '../shared/observability/backend-health.ts'
+import { CLOUDWATCH_METRICS as CW, METRICS_NAMESPACE } from '../shared/observability/metric-names.ts'
+import type { RequestSink } from '../shared/observability/observability.ts'
+import { isRoutedPath } from '../shared/observability/observability.ts'
+import type { RequestFacts } from '../shared/observability/request-facts.ts'
 
 /**
  * CloudWatch embedded metric format through Powertools Metrics: each call
