@@ -7,13 +7,15 @@ import {
   parseGatewayConfig,
 } from '../shared/config/gateway-config.ts'
 import { createApp } from '../shared/http/app.ts'
+import type { AppDeps } from '../shared/http/app-deps.ts'
+import { Overflow, type OverflowOptions } from '../shared/jobs/overflow.ts'
 import { generateWebhookSecret } from '../shared/jobs/webhook-secret.ts'
 import { type AppLogger, silentLogger } from '../shared/logging.ts'
 import { isJobOutcome } from '../shared/observability/job-outcomes.ts'
 import { Observability } from '../shared/observability/observability.ts'
-import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
+import { type AwsAdapters, createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
-import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
+import { type RuntimeEnv, readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
 import { resolveSecrets } from '../shared/runtime/secrets.ts'
 import type { TenantPolicyInput } from '../shared/tenants/tenant-policy.ts'
 import { type DynamoEngine, type LocalAws, startLocalAws } from './emulators.ts'
@@ -23,8 +25,19 @@ import { fleetModels } from './fleet-models.ts'
 import { seedTenantKey } from './tenants.ts'
 import { type LocalWorkers, startLocalWorkers } from './worker-poller.ts'
 
+/** Gateway settings tests tune; a deployment takes the defaults. */
+export interface LocalGatewayOptions extends Pick<AppDeps, 'hold' | 'capacitySignal' | 'maxHoldSeconds'> {
+  /** Over the overflow path's defaults (its stores and webhook policy come from the stack). */
+  readonly overflow?: Partial<OverflowOptions>
+}
+
 export interface LocalStackOptions {
   readonly fleet: string
+  /**
+   * The models each hardware class serves, instead of those the config gives it
+   * (`fleetModels`); a class left out serves the simulator's default.
+   */
+  readonly models?: StartFleetOptions['models']
   /** Simulator speed factor (1 = realistic timing). */
   readonly speed?: number
   readonly faults?: StartFleetOptions['faults']
@@ -43,6 +56,12 @@ export interface LocalStackOptions {
   readonly webhookSecret?: string
   readonly tenants?: readonly { policy: TenantPolicyInput; key: string }[]
   readonly heartbeatIntervalMs?: number
+  /**
+   * Register the backends through a heartbeat agent each (default), or once, straight into the
+   * registry: for tests that want no heartbeat traffic (set `heartbeatStaleSeconds` to outlast them).
+   */
+  readonly heartbeatAgents?: boolean
+  readonly gateway?: LocalGatewayOptions
   /** Run the worker (through the local SQS poller), the DLQ handler and the reaper in this process. */
   readonly workers?: boolean
   readonly log?: AppLogger
@@ -63,6 +82,10 @@ export interface LocalStack {
   readonly gatewayUrl: string
   /** The env a separate gateway or worker process needs to join this stack. */
   readonly env: Record<string, string>
+  /** That env as the gateway read it. */
+  readonly runtime: RuntimeEnv
+  /** The gateway's adapters (shared by the in-process workers), for tests to look behind the API. */
+  readonly adapters: AwsAdapters
   readonly agents: readonly HeartbeatAgent[]
   /** The gateway's metrics, log lines and dashboard data (the worker's job outcomes land here too). */
   readonly observability: Observability
@@ -79,10 +102,9 @@ export interface LocalStack {
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? silentLogger
   // Before the emulators start: a fleet the config cannot route to is refused with nothing to stop.
-  const models = fleetModels({
-    spec: options.fleet,
-    config: parseGatewayConfig(options.config ?? DEFAULT_CONFIG),
-  })
+  const models =
+    options.models ??
+    fleetModels({ spec: options.fleet, config: parseGatewayConfig(options.config ?? DEFAULT_CONFIG) })
   const aws = await startLocalAws({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.endpointUrl ? { endpointUrl: options.endpointUrl } : {}),
@@ -120,8 +142,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiKey: options.backendApiKey,
   })
   const observability = new Observability({ log, openWithoutKey: options.openDashboard ?? false })
+  const deps = gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log })
+  const { overflow, ...gateway } = options.gateway ?? {}
   const app = createApp({
-    ...gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }),
+    ...deps,
+    ...(overflow
+      ? {
+          overflow: new Overflow({
+            jobs: adapters.jobs,
+            queue: adapters.queue,
+            log,
+            webhookPolicy: { allowPrivateNetworks: runtime.webhookAllowPrivateNetworks },
+            ...overflow,
+          }),
+        }
+      : {}),
+    ...gateway,
     observability,
   })
   const server = createAdaptorServer({ fetch: app.fetch }) as Server
@@ -143,7 +179,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
   const quiet = { info() {}, warn() {} }
-  const agents = fleet.backends.map((backend) =>
+  if (options.heartbeatAgents === false) {
+    for (const backend of fleet.backends) {
+      const { id, url, hardware, models, maxConcurrency, apis } = backend
+      await adapters.registry.register({ id, url, hardware, models, maxConcurrency, apis }, Date.now())
+    }
+  }
+  const agents = (options.heartbeatAgents === false ? [] : fleet.backends).map((backend) =>
     startHeartbeatAgent({
       backend,
       gatewayUrl,
@@ -170,6 +212,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     fleet,
     gatewayUrl,
     env: { ...env, SPILLWAY_GATEWAY_URL: gatewayUrl },
+    runtime,
+    adapters,
     agents,
     observability,
     async ready() {

@@ -1,24 +1,17 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
 import OpenAI from 'openai'
-import { type LocalAws, startLocalAws } from '../../../local/emulators.ts'
-import { type Fleet, type StartFleetOptions, startFleet } from '../../../local/fleet/fleet.ts'
-import { seedTenantKey } from '../../../local/tenants.ts'
+import type { LocalAws } from '../../../local/emulators.ts'
+import type { Fleet, StartFleetOptions } from '../../../local/fleet/fleet.ts'
+import { startLocalStack } from '../../../local/local-stack.ts'
 import {
   type LocalWorkers,
   type LocalWorkersOptions,
   startLocalWorkers,
 } from '../../../local/worker-poller.ts'
 import { DEFAULT_CONFIG, type GatewayConfigInput } from '../../../shared/config/gateway-config.ts'
-import { createApp } from '../../../shared/http/app.ts'
 import type { AppDeps } from '../../../shared/http/app-deps.ts'
-import { Overflow, type OverflowOptions } from '../../../shared/jobs/overflow.ts'
-import { silentLogger } from '../../../shared/logging.ts'
-import { type AwsAdapters, createAwsAdapters } from '../../../shared/runtime/aws-adapters.ts'
-import { gatewayDeps } from '../../../shared/runtime/gateway-deps.ts'
-import { type RuntimeEnv, readRuntimeEnv } from '../../../shared/runtime/runtime-env.ts'
-import { hashApiKey } from '../../../shared/tenants/api-keys.ts'
+import type { OverflowOptions } from '../../../shared/jobs/overflow.ts'
+import type { AwsAdapters } from '../../../shared/runtime/aws-adapters.ts'
+import type { RuntimeEnv } from '../../../shared/runtime/runtime-env.ts'
 import type { TenantPolicyInput } from '../../../shared/tenants/tenant-policy.ts'
 import { BACKEND_KEY, postChat as postChatWith } from '../../support/gateway-stack.ts'
 import { holdSlots } from '../../support/hold-slots.ts'
@@ -89,60 +82,26 @@ export async function startJobStack(
     app?: Pick<AppDeps, 'hold' | 'capacitySignal' | 'maxHoldSeconds'>
   } = {},
 ): Promise<JobStack> {
-  const aws = await startLocalAws({ prefix: `jobs-${Math.random().toString(36).slice(2, 8)}` })
-  const processEnv = {
-    ...aws.env,
-    SPILLWAY_CONFIG: JSON.stringify(options.config ?? gpuOnlyConfig()),
-    SPILLWAY_WEBHOOK_SECRET: WEBHOOK_SECRET,
-    // The test receivers listen on 127.0.0.1.
-    SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    SPILLWAY_BACKEND_API_KEY: BACKEND_KEY,
-    LOG_LEVEL: 'error',
-  }
-  const env = readRuntimeEnv(processEnv)
-  const adapters = createAwsAdapters(env)
-  for (const tenant of JOB_TENANTS)
-    await seedTenantKey({ tenants: adapters.tenants, ...tenant, now: Date.now() })
-  const fleet = await startFleet({
-    spec: options.fleet ?? 'h20=1x2',
+  const stack = await startLocalStack({
+    prefix: `jobs-${Math.random().toString(36).slice(2, 8)}`,
+    fleet: options.fleet ?? 'h20=1x2',
     speed: options.speed ?? 1,
     ...(options.faults ? { faults: options.faults } : {}),
-    ...(options.models ? { models: options.models } : {}),
-    apiKey: BACKEND_KEY,
+    // The simulator's defaults unless told, as the job tests were written against.
+    models: options.models ?? {},
+    config: options.config ?? gpuOnlyConfig(),
+    adminKey: 'sk-test-admin',
+    agentKey: 'sk-test-agent',
+    backendApiKey: BACKEND_KEY,
+    webhookSecret: WEBHOOK_SECRET,
+    tenants: JOB_TENANTS,
+    // Registered once, no heartbeats: gpuOnlyConfig keeps a registration fresh for the whole file.
+    heartbeatAgents: false,
+    gateway: { ...options.app, overflow: { retryAfterSeconds: 1, ...options.overflow } },
   })
-  for (const backend of fleet.backends) {
-    await adapters.registry.register(
-      {
-        id: backend.id,
-        url: backend.url,
-        hardware: backend.hardware,
-        models: backend.models,
-        maxConcurrency: backend.maxConcurrency,
-        apis: backend.apis,
-      },
-      Date.now(),
-    )
-  }
-  const deps = gatewayDeps({
-    env,
-    adapters,
-    secrets: { adminKeyHash: hashApiKey('sk-test-admin'), backendApiKey: BACKEND_KEY },
-    log: silentLogger,
-  })
-  const app = createApp({
-    ...deps,
-    overflow: new Overflow({
-      jobs: adapters.jobs,
-      queue: adapters.queue,
-      retryAfterSeconds: 1,
-      webhookPolicy: { allowPrivateNetworks: true },
-      ...options.overflow,
-    }),
-    ...options.app,
-  })
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const gatewayUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const { aws, fleet, runtime: env, adapters, gatewayUrl } = stack
+  // Worker processes joining the stack stay quiet but for errors.
+  const processEnv = { ...stack.env, LOG_LEVEL: 'error' }
   const workers: LocalWorkers[] = []
 
   return {
@@ -176,12 +135,7 @@ export async function startJobStack(
     openai: (key) => new OpenAI({ baseURL: `${gatewayUrl}/v1`, apiKey: key, maxRetries: 0, timeout: 30_000 }),
     async stop() {
       await Promise.all(workers.map((w) => w.stop()))
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-      await fleet.stop()
-      adapters.clients.dynamo.destroy()
-      adapters.clients.sqs.destroy()
-      await aws.stop()
+      await stack.stop()
     },
   }
 }
