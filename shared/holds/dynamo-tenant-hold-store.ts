@@ -1,5 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { conditionHeld } from '../aws/dynamo-toolkit.ts'
 import type { HoldEntryResult, TenantHoldStore } from './tenant-hold-store.ts'
 
 /**
@@ -148,13 +148,7 @@ export class DynamoTenantHoldStore implements TenantHoldStore {
     })
   }
 
-  async #conditional(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
-    try {
-      await this.#doc.send(new UpdateCommand(input))
-      return true
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false
-      throw error
-    }
+  #conditional(input: ConstructorParameters<typeof UpdateCommand>[0]): Promise<boolean> {
+    return conditionHeld(() => this.#doc.send(new UpdateCommand(input)))
   }
 }
