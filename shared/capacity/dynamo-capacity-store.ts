@@ -195,7 +195,7 @@ export class DynamoCapacityStore implements CapacityStore {
       const backend = backendFromItem(out.Attributes ?? {})
       // The last lease of a removed backend is gone: its tombstone has nothing left to guard.
       if (backend.state === 'removed' && Object.keys(backend.leases).length === 0) {
-        await deleteTombstone(this.#doc, this.#table, backend.id)
+        await deleteTombstone({ doc: this.#doc, tableName: this.#table, id: backend.id })
       }
       return backend
     } catch (error) {
@@ -205,7 +205,7 @@ export class DynamoCapacityStore implements CapacityStore {
   }
 
   purgeRemoved(backendId: string): Promise<boolean> {
-    return deleteTombstone(this.#doc, this.#table, backendId)
+    return deleteTombstone({ doc: this.#doc, tableName: this.#table, id: backendId })
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
