@@ -68,3 +68,21 @@ export function expressionValues(
 export function placeholdersFor(attributes: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(attributes).map(([key, attribute]) => [`#${key}`, attribute]))
 }
+
+/**
+ * Document paths to keys of one map attribute (`#leases.#r0`, …) with the names they
+ * need: keys are data (lease ids), so each gets its own placeholder rather than
+ * being spliced into the expression.
+ */
+export function mapKeyPaths(
+  map: string,
+  keys: readonly string[],
+  prefix = '#k',
+): { paths: string[]; names: Record<string, string> } {
+  const names: Record<string, string> = {}
+  const paths = keys.map((key, i) => {
+    names[`${prefix}${i}`] = key
+    return `${map}.${prefix}${i}`
+  })
+  return { paths, names }
+}

@@ -15,9 +15,9 @@ import type {
 export interface BackendRegistry {
   register(registration: BackendRegistration, now: number, by?: Registrant): Promise<BackendRecord>
   /** Undefined when the backend is not registered (the agent then registers again). */
-  heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined>
+  heartbeat(options: { id: string; load: BackendLoad; now: number }): Promise<BackendRecord | undefined>
   /** Undefined when the backend is not registered or removed. */
-  setState(id: string, state: BackendState): Promise<BackendRecord | undefined>
+  setState(options: { id: string; state: BackendState }): Promise<BackendRecord | undefined>
   /**
    * Takes the backend out of rotation for good. Deleted at once when nothing holds a
    * lease on it, else kept as a `removed` tombstone until its leases end. False when unknown.

@@ -85,7 +85,12 @@ export class DynamoBackendRegistry implements BackendRegistry {
     return registered ?? write(`${settings}, #state = :active REMOVE #circuit`)
   }
 
-  async heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
+  async heartbeat(options: {
+    id: string
+    load: BackendLoad
+    now: number
+  }): Promise<BackendRecord | undefined> {
+    const { id, load, now } = options
     return this.#updateExisting({
       id,
       update: 'SET #load = :load, #hb = :now',
@@ -96,7 +101,8 @@ export class DynamoBackendRegistry implements BackendRegistry {
     })
   }
 
-  async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
+  async setState(options: { id: string; state: BackendState }): Promise<BackendRecord | undefined> {
+    const { id, state } = options
     return this.#updateExisting({
       id,
       update: 'SET #state = :state',
@@ -114,7 +120,8 @@ export class DynamoBackendRegistry implements BackendRegistry {
     })
     if (!removed) return false
     // No acquire succeeds on a removed backend, so its lease map only shrinks from here.
-    if (Object.keys(removed.leases).length === 0) await deleteTombstone(this.#doc, this.#table, id)
+    if (Object.keys(removed.leases).length === 0)
+      await deleteTombstone({ doc: this.#doc, tableName: this.#table, id })
     return true
   }
 
@@ -170,11 +177,12 @@ export class DynamoBackendRegistry implements BackendRegistry {
  * the reaper's reclaim emptied it). A lease still there, even an expired one, keeps it: its
  * holder may yet renew it, and the slot must not be handed out twice.
  */
-export async function deleteTombstone(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  id: string,
-): Promise<boolean> {
+export async function deleteTombstone(options: {
+  doc: DynamoDBDocumentClient
+  tableName: string
+  id: string
+}): Promise<boolean> {
+  const { doc, tableName, id } = options
   return conditionHeld(() =>
     doc.send(
       new DeleteCommand({

@@ -5,6 +5,7 @@ import {
   type DynamoDBDocumentClient,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { mapKeyPaths } from '../aws/dynamo-toolkit.ts'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from '../backends/backend-item.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
 import { deleteTombstone } from '../backends/dynamo-backend-registry.ts'
@@ -75,15 +76,15 @@ export class DynamoCapacityStore implements CapacityStore {
       ':staleBefore': options.staleBefore,
       ':exp': options.expiresAt,
     }
-    const reclaimed = options.reclaim.slice(0, MAX_RECLAIM_PER_WRITE).map((leaseId, i) => {
-      names[`#r${i}`] = leaseId
-      return `#leases.#r${i}`
-    })
+    const {
+      paths: reclaimed,
+      names: reclaimNames,
+      stillExpired: reclaimedAreExpired,
+    } = expiredLeaseRemoval(options.reclaim.slice(0, MAX_RECLAIM_PER_WRITE))
+    Object.assign(names, reclaimNames)
 
     const inRotation = 'attribute_exists(#id) AND #state = :active AND #hb >= :staleBefore'
     const leaseIsNew = 'attribute_not_exists(#leases.#lease)'
-    // A lease is only ever removed here if it is already expired: a renewed one blocks the write.
-    const reclaimedAreExpired = reclaimed.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`)
     // Removes nothing and adds one: ends at or under the maximum.
     const slotFree = 'size(#leases) < #max'
     const parts = [inRotation, leaseIsNew, ...reclaimedAreExpired]
@@ -194,7 +195,7 @@ export class DynamoCapacityStore implements CapacityStore {
       const backend = backendFromItem(out.Attributes ?? {})
       // The last lease of a removed backend is gone: its tombstone has nothing left to guard.
       if (backend.state === 'removed' && Object.keys(backend.leases).length === 0) {
-        await deleteTombstone(this.#doc, this.#table, backend.id)
+        await deleteTombstone({ doc: this.#doc, tableName: this.#table, id: backend.id })
       }
       return backend
     } catch (error) {
@@ -204,7 +205,7 @@ export class DynamoCapacityStore implements CapacityStore {
   }
 
   purgeRemoved(backendId: string): Promise<boolean> {
-    return deleteTombstone(this.#doc, this.#table, backendId)
+    return deleteTombstone({ doc: this.#doc, tableName: this.#table, id: backendId })
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
@@ -248,15 +249,10 @@ export class DynamoCapacityStore implements CapacityStore {
     leaseIds: readonly string[]
     now: number
   }): Promise<number> {
-    const names: Record<string, string> = { '#id': A.id, '#leases': A.leases }
-    const paths = options.leaseIds.map((leaseId, i) => {
-      names[`#r${i}`] = leaseId
-      return `#leases.#r${i}`
-    })
-    const condition = [
-      'attribute_exists(#id)',
-      ...paths.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`),
-    ]
+    const removal = expiredLeaseRemoval(options.leaseIds)
+    const names: Record<string, string> = { '#id': A.id, '#leases': A.leases, ...removal.names }
+    const paths = removal.paths
+    const condition = ['attribute_exists(#id)', ...removal.stillExpired]
     try {
       const out = await this.#doc.send(
         new UpdateCommand({
@@ -279,4 +275,16 @@ export class DynamoCapacityStore implements CapacityStore {
       throw error
     }
   }
+}
+
+/**
+ * The REMOVE paths for expired leases (`#leases.#r0`, …; `#leases` is the caller's
+ * name), their names, and per path the condition that it is gone or still expired
+ * at `:now`: a lease is only ever removed if it is already expired, so one renewed
+ * meanwhile blocks the write.
+ */
+function expiredLeaseRemoval(leaseIds: readonly string[]) {
+  const { paths, names } = mapKeyPaths('#leases', leaseIds, '#r')
+  const stillExpired = paths.map((p) => `(attribute_not_exists(${p}) OR ${p} < :now)`)
+  return { paths, names, stillExpired }
 }

@@ -129,12 +129,18 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     })
   }
 
-  async heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
+  async heartbeat(options: {
+    id: string
+    load: BackendLoad
+    now: number
+  }): Promise<BackendRecord | undefined> {
+    const { id, load, now } = options
     const backend = this.#backends.get(id)
     return backend && this.#put({ ...backend, load: { ...load }, heartbeatAt: now })
   }
 
-  async setState(id: string, state: BackendState): Promise<BackendRecord | undefined> {
+  async setState(options: { id: string; state: BackendState }): Promise<BackendRecord | undefined> {
+    const { id, state } = options
     const backend = this.#backends.get(id)
     if (!backend || backend.state === 'removed') return undefined
     return this.#put({ ...backend, state })

@@ -1,13 +1,12 @@
 import type { ApiKind } from '../backends/backend-apis.ts'
-import { callBackendApi } from '../backends/backend-client.ts'
-import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
 import type { ModelTier } from '../config/gateway-config.ts'
 import { keepClaim } from '../jobs/claim-keeper.ts'
 import { enqueueJob } from '../jobs/enqueue-job.ts'
 import { type JobError, type JobRecord, jobApi } from '../jobs/job-record.ts'
 import { jsonBytes, resultFits } from '../jobs/job-size.ts'
 import { backendBody } from '../proxy/api-answers.ts'
-import { readCompletion, readTextCapped } from '../proxy/read-completion.ts'
+import { askBackend } from '../proxy/ask-backend.ts'
+import { readCompletion } from '../proxy/read-completion.ts'
 import { UpstreamTimers } from '../proxy/upstream-timers.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route } from '../router/router.ts'
@@ -38,7 +37,6 @@ export interface HeldRunOptions {
 }
 
 const encoder = new TextEncoder()
-const MAX_ERROR_BODY_BYTES = 64 * 1024
 
 /**
  * Runs a job this gateway claimed, on the slot it holds, with the worker's
@@ -139,33 +137,21 @@ export async function runHeldJob(ctx: HoldContext, o: HeldRunOptions): Promise<H
 
   try {
     const stream = job.stream && o.write !== undefined
-    let res: Response
-    try {
-      res = await callBackendApi(ctx.backendClient, {
-        api,
-        backend: lease.backend,
-        body: backendBody({ api, request: job.request, tierModel: o.tier.model, stream }),
-        signal: timers.signal,
-      })
-    } catch (error) {
+    const reply = await askBackend(ctx.backendClient, {
+      api,
+      backend: lease.backend,
+      body: backendBody({ api, request: job.request, tierModel: o.tier.model, stream }),
+      timers,
+    })
+    if (reply.kind === 'unreachable') {
       if (timers.fired === 'total') return await end(tooLong(ctx))
-      return await failed(
-        timers.fired
-          ? `${timers.fired} timeout`
-          : error instanceof Error
-            ? error.message
-            : 'connection failed',
-      )
+      return await failed(reply.reason)
     }
-    const verdict = judgeBackendStatus(res.status)
-    if (verdict.kind === 'retry') {
-      await res.body?.cancel().catch(() => undefined)
-      return await failed(verdict.reason, verdict.countsAgainstBackend)
+    if (reply.kind === 'retry') return await failed(reply.reason, reply.countsAgainstBackend)
+    if (reply.kind === 'rejected') {
+      return await end({ code: 'backend_rejected', message: reply.message, status: reply.status })
     }
-    if (verdict.kind === 'rejected') {
-      const message = rejectionMessage(await readTextCapped(res, MAX_ERROR_BODY_BYTES))
-      return await end({ code: 'backend_rejected', message, status: res.status })
-    }
+    const res = reply.response
     let relayed = false
     const read = await readCompletion(res, {
       timers,

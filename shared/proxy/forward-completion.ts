@@ -1,6 +1,5 @@
 import type { ApiKind } from '../backends/backend-apis.ts'
-import { type BackendClient, callBackendApi } from '../backends/backend-client.ts'
-import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
+import type { BackendClient } from '../backends/backend-client.ts'
 import type { ModelConfig } from '../config/gateway-config.ts'
 import { SpillwayError, UpstreamError } from '../errors.ts'
 import type { AppLogger } from '../logging.ts'
@@ -8,7 +7,8 @@ import type { CircuitBreakers } from '../router/circuit-breakers.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route, Router } from '../router/router.ts'
 import { streamStep, wholeAnswerBody } from './api-answers.ts'
-import { interrupted, type ReadCompletionResult, readCompletion, readTextCapped } from './read-completion.ts'
+import { askBackend } from './ask-backend.ts'
+import { interrupted, type ReadCompletionResult, readCompletion } from './read-completion.ts'
 import { eventData, SseEventSplitter } from './sse-events.ts'
 import { relaySse } from './sse-relay.ts'
 import { UpstreamTimers } from './upstream-timers.ts'
@@ -16,8 +16,6 @@ import { UpstreamTimers } from './upstream-timers.ts'
 /** Defaults for the options below that callers may leave out. */
 export const DEFAULT_TOTAL_TIMEOUT_MS = 15 * 60_000
 export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-/** A rejection is read only for its message. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024
 
 export interface ForwardOptions {
   readonly router: Router
@@ -125,35 +123,23 @@ async function attemptOnce(
     return { failed: true, countsAgainstBackend: countsAgainstBackend && !notTheBackend, reason }
   }
   try {
-    let res: Response
-    try {
-      res = await callBackendApi(o.client, {
-        api,
-        backend: lease.backend,
-        body: o.stream ? body : wholeAnswerBody(api, body),
-        signal: timers.signal,
-      })
-    } catch (error) {
+    const reply = await askBackend(o.client, {
+      api,
+      backend: lease.backend,
+      body: o.stream ? body : wholeAnswerBody(api, body),
+      timers,
+    })
+    if (reply.kind === 'unreachable') {
       if (timers.fired === 'total' || o.signal.aborted)
         return await endedByUs(o, lease, timers, interrupted(timers))
-      return await fail(
-        timers.fired
-          ? `${timers.fired} timeout`
-          : error instanceof Error
-            ? error.message
-            : 'connection failed',
-      )
+      return await fail(reply.reason)
     }
-    const verdict = judgeBackendStatus(res.status)
-    if (verdict.kind === 'retry') {
-      await res.body?.cancel().catch(() => undefined)
-      return await fail(verdict.reason, verdict.countsAgainstBackend)
-    }
-    if (verdict.kind === 'rejected') {
-      const text = await readTextCapped(res, MAX_ERROR_BODY_BYTES)
+    if (reply.kind === 'retry') return await fail(reply.reason, reply.countsAgainstBackend)
+    if (reply.kind === 'rejected') {
       await lease.release()
-      return clientErrorFromBackend(res.status, text)
+      return clientErrorFromBackend(reply.status, reply.message)
     }
+    const res = reply.response
     if (!o.stream) {
       const read = await readCompletion(res, { timers, maxBytes, api })
       if (read.ok) {
@@ -249,7 +235,6 @@ async function endedByUs(
  * A backend's 4xx that is about the request (context too long, bad parameter):
  * pass its message on in our error shape, never its raw body, which may name internals.
  */
-function clientErrorFromBackend(status: number, text: string): Response {
-  const message = rejectionMessage(text)
+function clientErrorFromBackend(status: number, message: string): Response {
   return new SpillwayError(status, 'invalid_request_error', message, { code: 'invalid_request' }).toResponse()
 }

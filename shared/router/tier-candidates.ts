@@ -1,25 +1,10 @@
-import { type ApiKind, backendApis } from '../backends/backend-apis.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
-import { circuitOpenForAll, isInRotation } from '../backends/backend-record.ts'
+import { servesTier, type TierSpec, tierEligibility } from './eligibility.ts'
 import { FenwickTree } from './fenwick-tree.ts'
 import type { WeightedCandidates } from './pick-backend.ts'
 import { newTimer, type Timer, TimerHeap } from './timer-heap.ts'
 
-/** The part of a model tier that decides which backends may serve it. */
-export interface TierSpec {
-  readonly hardware: readonly string[]
-  readonly model: string
-  /** The API the tier's requests use: a backend that does not serve it is no candidate. Chat when absent. */
-  readonly api?: ApiKind
-}
-
-function servesTier(tier: TierSpec, backend: BackendRecord): boolean {
-  return (
-    tier.hardware.includes(backend.hardware) &&
-    backend.models.includes(tier.model) &&
-    backendApis(backend).includes(tier.api ?? 'chat')
-  )
-}
+export type { TierSpec } from './eligibility.ts'
 
 /** One backend of the tier, as the index sees it at the index's instant. */
 export class TierMember {
@@ -206,9 +191,10 @@ export class TierCandidates {
 
   #evaluate(member: TierMember): void {
     const { record } = member
-    const inRotation = isInRotation(record, this.#staleBefore)
-    const circuitOpen = inRotation && circuitOpenForAll(record, this.#now)
-    const eligible = inRotation && !circuitOpen
+    const { inRotation, circuitOpen, eligible } = tierEligibility(this.#tier, record, {
+      now: this.#now,
+      staleBefore: this.#staleBefore,
+    })
     const leases = eligible ? liveLeases(record, this.#now) : undefined
     const weight = leases && !member.markedFull ? Math.max(0, record.maxConcurrency - leases.count) : 0
 

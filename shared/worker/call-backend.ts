@@ -1,10 +1,10 @@
 import type { ApiKind } from '../backends/backend-apis.ts'
-import { type BackendClient, callBackendApi } from '../backends/backend-client.ts'
+import type { BackendClient } from '../backends/backend-client.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
-import { judgeBackendStatus, rejectionMessage } from '../backends/backend-status.ts'
 import { jsonBytes } from '../jobs/job-size.ts'
 import { wholeAnswerBody } from '../proxy/api-answers.ts'
-import { readCompletion, readTextCapped } from '../proxy/read-completion.ts'
+import { askBackend } from '../proxy/ask-backend.ts'
+import { readCompletion } from '../proxy/read-completion.ts'
 import { UpstreamTimers } from '../proxy/upstream-timers.ts'
 
 export type CallOutcome =
@@ -65,36 +65,16 @@ export async function callBackend(options: {
     return { kind: 'failed', reason, countsAgainstBackend }
   }
   try {
-    let res: Response
-    try {
-      res = await callBackendApi(options.client, {
-        api,
-        backend: options.backend,
-        body: wholeAnswerBody(api, options.body),
-        signal: timers.signal,
-      })
-    } catch (error) {
-      return failed(
-        timers.fired
-          ? `${timers.fired} timeout`
-          : error instanceof Error
-            ? error.message
-            : 'connection failed',
-      )
-    }
-    const verdict = judgeBackendStatus(res.status)
-    if (verdict.kind === 'retry') {
-      await res.body?.cancel().catch(() => undefined)
-      return failed(verdict.reason, verdict.countsAgainstBackend)
-    }
-    if (verdict.kind === 'rejected') {
-      return {
-        kind: 'rejected',
-        status: res.status,
-        message: rejectionMessage(await readTextCapped(res, 64 * 1024)),
-      }
-    }
-    const read = await readCompletion(res, { timers, maxBytes: options.maxResponseBytes, api })
+    const reply = await askBackend(options.client, {
+      api,
+      backend: options.backend,
+      body: wholeAnswerBody(api, options.body),
+      timers,
+    })
+    if (reply.kind === 'unreachable') return failed(reply.reason)
+    if (reply.kind === 'retry') return failed(reply.reason, reply.countsAgainstBackend)
+    if (reply.kind === 'rejected') return { kind: 'rejected', status: reply.status, message: reply.message }
+    const read = await readCompletion(reply.response, { timers, maxBytes: options.maxResponseBytes, api })
     if (read.ok) return { kind: 'ok', result: read.completion, bytes: jsonBytes(read.completion) }
     if (read.failure === 'too-large') {
       return {

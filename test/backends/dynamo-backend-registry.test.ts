@@ -63,7 +63,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     // and close an open circuit by re-registering it.
     it("lets an agent's re-registration change nothing but the heartbeat", async () => {
       await stores.registry.register(registration('owned'), T0, 'admin')
-      await stores.registry.setState('owned', 'draining')
+      await stores.registry.setState({ id: 'owned', state: 'draining' })
       await stores.capacity.openCircuit({ backendId: 'owned', until: T0 + 600_000 })
 
       const after = await stores.registry.register(
@@ -84,7 +84,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
 
     it("keeps the admin's drain on the admin's own re-registration, and applies its new settings", async () => {
       await stores.registry.register(registration('drained'), T0, 'admin')
-      await stores.registry.setState('drained', 'draining')
+      await stores.registry.setState({ id: 'drained', state: 'draining' })
       await stores.capacity.openCircuit({ backendId: 'drained', until: T0 + 600_000 })
 
       const after = await stores.registry.register(
@@ -165,7 +165,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
       await acquire('no-undrain', 'held')
       await stores.registry.deregister('no-undrain')
 
-      expect(await stores.registry.setState('no-undrain', 'active')).toBeUndefined()
+      expect(await stores.registry.setState({ id: 'no-undrain', state: 'active' })).toBeUndefined()
       expect((await stores.registry.get('no-undrain'))?.state).toBe('removed')
     })
   })

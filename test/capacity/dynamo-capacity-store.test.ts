@@ -208,7 +208,7 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
       await register('handed-draining', 2)
       await acquire('handed-draining', 'a')
       await acquire('handed-draining', 'b')
-      await registry.setState('handed-draining', 'draining')
+      await registry.setState({ id: 'handed-draining', state: 'draining' })
       const draining = await transfer('handed-draining', 'a')
       await registry.deregister('handed-draining')
       const removed = await transfer('handed-draining', 'b')

@@ -35,18 +35,24 @@ const config = parseGatewayConfig({ ...DEFAULT_CONFIG, maxBodyBytes: MAX_BODY })
 
 /** The memory store, refusing what DynamoDB refuses, so a value that would 5xx on AWS fails here too. */
 class DynamoLimitedStore extends MemoryBackendStore {
-  override heartbeat(id: string, load: BackendLoad, now: number): Promise<BackendRecord | undefined> {
+  override heartbeat(options: {
+    id: string
+    load: BackendLoad
+    now: number
+  }): Promise<BackendRecord | undefined> {
+    const { id, load, now } = options
     assertKey(id)
     for (const n of Object.values(load)) {
       if (Math.abs(n) > Number.MAX_SAFE_INTEGER || (n !== 0 && Math.abs(n) < 1e-130)) {
         throw new Error(`ValidationException: number ${n} out of range`)
       }
     }
-    return super.heartbeat(id, load, now)
+    return super.heartbeat({ id, load, now })
   }
-  override setState(id: string, state: BackendState) {
+  override setState(options: { id: string; state: BackendState }) {
+    const { id, state } = options
     assertKey(id)
-    return super.setState(id, state)
+    return super.setState({ id, state })
   }
   override deregister(id: string) {
     assertKey(id)

@@ -30,7 +30,7 @@ beforeAll(async () => {
     { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [GPU_MODEL], maxConcurrency: 4 },
     T0,
   )
-  await store.heartbeat('h20-1', { running: 0, waiting: 0, kvCacheUsage: 0 }, T0)
+  await store.heartbeat({ id: 'h20-1', load: { running: 0, waiting: 0, kvCacheUsage: 0 }, now: T0 })
   const app = createApp({
     config,
     capacity: store,

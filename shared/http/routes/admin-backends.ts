@@ -123,7 +123,7 @@ export function adminBackendRoutes(options: {
     })
     .post('/admin/backends/:id/heartbeat', agentOrAdmin, async (c) => {
       const load = parseJsonBody(Heartbeat, await c.req.text())
-      const backend = await registry.heartbeat(backendIdParam(c.req.param('id')), load, clock())
+      const backend = await registry.heartbeat({ id: backendIdParam(c.req.param('id')), load, now: clock() })
       if (!backend)
         throw new NotFoundError('No such backend; register it first.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
@@ -133,12 +133,12 @@ export function adminBackendRoutes(options: {
       return c.json({ data: (await registry.list()).map((b) => describeBackend(b, now)) })
     })
     .post('/admin/backends/:id/drain', adminOnly, async (c) => {
-      const backend = await registry.setState(backendIdParam(c.req.param('id')), 'draining')
+      const backend = await registry.setState({ id: backendIdParam(c.req.param('id')), state: 'draining' })
       if (!backend) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
     })
     .post('/admin/backends/:id/undrain', adminOnly, async (c) => {
-      const backend = await registry.setState(backendIdParam(c.req.param('id')), 'active')
+      const backend = await registry.setState({ id: backendIdParam(c.req.param('id')), state: 'active' })
       if (!backend) throw new NotFoundError('No such backend.', { code: 'backend_not_found' })
       return c.json(describeBackend(backend, clock()))
     })

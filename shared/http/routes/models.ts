@@ -1,10 +1,10 @@
 import { Hono } from 'hono'
-import { backendApis } from '../../backends/backend-apis.ts'
 import type { BackendRecord } from '../../backends/backend-record.ts'
-import { circuitOpenForAll, freeSlots, isInRotation } from '../../backends/backend-record.ts'
+import { freeSlots } from '../../backends/backend-record.ts'
 import type { GatewayConfig, ModelConfig } from '../../config/gateway-config.ts'
 import { modelApis } from '../../config/model-apis.ts'
 import { NotFoundError } from '../../errors.ts'
+import { type EligibilityInstant, tierEligibility } from '../../router/eligibility.ts'
 import type { Routing } from '../../router/routing.ts'
 import { type TenantPolicy, tenantMayUseModel } from '../../tenants/tenant-policy.ts'
 import type { AppEnv } from '../app-deps.ts'
@@ -20,9 +20,9 @@ import type { AppEnv } from '../app-deps.ts'
 export function modelRoutes(config: GatewayConfig, routing: Routing, clock: () => number) {
   const describe = async (models: readonly ModelConfig[], tenant: TenantPolicy) => {
     const now = clock()
-    const staleBefore = now - config.heartbeatStaleSeconds * 1000
+    const at = { now, staleBefore: now - config.heartbeatStaleSeconds * 1000 }
     const backends = await routing.view.backends(now)
-    return models.map((model) => describeModel({ model, tenant, backends, now, staleBefore }))
+    return models.map((model) => describeModel({ model, tenant, backends, at }))
   }
 
   return (
@@ -56,10 +56,9 @@ function describeModel(options: {
   model: ModelConfig
   tenant: TenantPolicy
   backends: readonly BackendRecord[]
-  now: number
-  staleBefore: number
+  at: EligibilityInstant
 }) {
-  const { model, tenant, backends, now, staleBefore } = options
+  const { model, tenant, backends, at } = options
   return {
     id: model.id,
     object: 'model',
@@ -68,22 +67,21 @@ function describeModel(options: {
     kind: model.kind,
     apis: modelApis(model),
     tiers: model.tiers.map((tier) => {
-      const serving = backends.filter(
-        (b) =>
-          tier.hardware.includes(b.hardware) &&
-          b.models.includes(tier.model) &&
-          isInRotation(b, staleBefore) &&
-          !circuitOpenForAll(b, now),
+      // Per API, the backends the router would draw from for a request of it now;
+      // a backend counts once if it is a candidate for any of the model's APIs.
+      const servingByApi = modelApis(model).map(
+        (api) => [api, backends.filter((b) => tierEligibility({ ...tier, api }, b, at).eligible)] as const,
       )
+      const serving = [...new Set(servingByApi.flatMap(([, eligible]) => eligible))]
       return {
         hardware: tier.hardware,
         model: tier.model,
         degraded: tier.degraded,
-        apis: modelApis(model).filter((api) => serving.some((b) => backendApis(b).includes(api))),
+        apis: servingByApi.filter(([, eligible]) => eligible.length > 0).map(([api]) => api),
         available: tier.degraded ? tenant.mayDegrade : true,
         backends: serving.length,
         slots: serving.reduce((sum, b) => sum + b.maxConcurrency, 0),
-        free_slots: serving.reduce((sum, b) => sum + freeSlots(b, now), 0),
+        free_slots: serving.reduce((sum, b) => sum + freeSlots(b, at.now), 0),
       }
     }),
   }

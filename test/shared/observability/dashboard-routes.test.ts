@@ -21,7 +21,7 @@ async function app(observability?: Observability) {
     { id: 'cpu-1', url: 'http://127.0.0.1:8', hardware: 'cpu', models: ['q'], maxConcurrency: 1 },
     now,
   )
-  await store.setState('cpu-1', 'draining')
+  await store.setState({ id: 'cpu-1', state: 'draining' })
   return createApp({
     config: parseGatewayConfig(DEFAULT_CONFIG),
     capacity: store,

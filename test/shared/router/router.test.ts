@@ -199,9 +199,17 @@ describe('Class: Router', () => {
       await register(store, 'live', 'h20', 2)
       await register(store, 'draining', 'h20', 8)
       vi.setSystemTime(T0 + STALE_MS + 1)
-      await store.heartbeat('live', { running: 0, waiting: 0, kvCacheUsage: 0 }, Date.now())
-      await store.heartbeat('draining', { running: 0, waiting: 0, kvCacheUsage: 0 }, Date.now())
-      await store.setState('draining', 'draining')
+      await store.heartbeat({
+        id: 'live',
+        load: { running: 0, waiting: 0, kvCacheUsage: 0 },
+        now: Date.now(),
+      })
+      await store.heartbeat({
+        id: 'draining',
+        load: { running: 0, waiting: 0, kvCacheUsage: 0 },
+        now: Date.now(),
+      })
+      await store.setState({ id: 'draining', state: 'draining' })
       const { router } = gateway(store)
 
       // Act
@@ -357,7 +365,11 @@ describe('Class: Router', () => {
       await register(store, 'h20-1', 'h20', 1)
       await takeSlot(store, 'h20-1', 'crashed')
       vi.setSystemTime(T0 + LEASE_TTL_MS + 1)
-      await store.heartbeat('h20-1', { running: 0, waiting: 0, kvCacheUsage: 0 }, Date.now())
+      await store.heartbeat({
+        id: 'h20-1',
+        load: { running: 0, waiting: 0, kvCacheUsage: 0 },
+        now: Date.now(),
+      })
       const { router } = gateway(store)
       store.acquires = 0
 
@@ -448,7 +460,11 @@ describe('Class: HeldLease', () => {
       // Act: three TTLs pass while the request runs; the backend keeps heartbeating.
       for (let i = 0; i < 3; i++) {
         await vi.advanceTimersByTimeAsync(LEASE_TTL_MS)
-        await store.heartbeat('h20-1', { running: 1, waiting: 0, kvCacheUsage: 0 }, Date.now())
+        await store.heartbeat({
+          id: 'h20-1',
+          load: { running: 1, waiting: 0, kvCacheUsage: 0 },
+          now: Date.now(),
+        })
       }
       const other = await gateway(store).router.acquire({ model, mayDegrade: false })
 

@@ -189,7 +189,7 @@ describe('Feature: a freed slot passes to a waiting request of the same process'
     const holder = leaseOf(await p.router.acquire({ model, mayDegrade: false }))
     const waiting = p.wait({ forMs: 300 })
     await inLine(p.gate, 1)
-    await store.setState('gpu', 'draining')
+    await store.setState({ id: 'gpu', state: 'draining' })
 
     await holder.release()
 
