@@ -140,10 +140,16 @@ async function scenario(
     const first = gateways[0]!
     const now = Date.now()
     for (const b of fleet.backends) {
-      await first.adapters.registry.register(
-        { id: b.id, url: b.url, hardware: b.hardware, models: b.models, maxConcurrency: b.maxConcurrency },
+      await first.adapters.registry.register({
+        registration: {
+          id: b.id,
+          url: b.url,
+          hardware: b.hardware,
+          models: b.models,
+          maxConcurrency: b.maxConcurrency,
+        },
         now,
-      )
+      })
     }
     await seedTenantKey({ tenants: first.adapters.tenants, policy: TENANT, key: TENANT_KEY, now })
 

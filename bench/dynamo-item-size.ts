@@ -40,16 +40,16 @@ export async function writeUnitsBySlotsHeld(
     reclaim: [],
   })
   try {
-    await adapters.registry.register(
-      {
+    await adapters.registry.register({
+      registration: {
         id: backendId,
         url: 'http://127.0.0.1:9',
         hardware: INSTANT_CLASS,
         models: [INSTANT_MODEL],
         maxConcurrency: ITEM_SWEEP_SLOTS,
       },
-      Date.now(),
-    )
+      now: Date.now(),
+    })
     const costs: ItemSizeCost[] = []
     let held = 0
     for (const target of HELD) {

@@ -103,16 +103,16 @@ export async function runOverflow(o: OverflowBenchOptions): Promise<OverflowResu
   const leases = recordLeaseEvents(DynamoCapacityStore.prototype)
   let workers: Awaited<ReturnType<typeof startLocalWorkers>> | undefined
   try {
-    await own.registry.register(
-      {
+    await own.registry.register({
+      registration: {
         id: backend.id,
         url: backend.url,
         hardware: backend.hardware,
         models: backend.models,
         maxConcurrency: o.slots,
       },
-      Date.now(),
-    )
+      now: Date.now(),
+    })
     await seedTenantKey({
       tenants: own.tenants,
       policy: { id: 'bench-queue', mayQueue: true },

@@ -182,7 +182,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   if (options.heartbeatAgents === false) {
     for (const backend of fleet.backends) {
       const { id, url, hardware, models, maxConcurrency, apis } = backend
-      await adapters.registry.register({ id, url, hardware, models, maxConcurrency, apis }, Date.now())
+      await adapters.registry.register({
+        registration: { id, url, hardware, models, maxConcurrency, apis },
+        now: Date.now(),
+      })
     }
   }
   const agents = (options.heartbeatAgents === false ? [] : fleet.backends).map((backend) =>

@@ -78,7 +78,7 @@ const built = await buildDeps()
 const deps: AppDeps =
   spec.backendClient === 'node-http' ? { ...built, backendClient: new NodeHttpBackendClient() } : built
 const now = Date.now()
-for (const backend of spec.backends) await deps.registry.register(backend, now)
+for (const backend of spec.backends) await deps.registry.register({ registration: backend, now })
 await seedTenantKey({ tenants: deps.tenants, policy: spec.tenant.policy, key: spec.tenant.key, now })
 
 const app = createApp(deps)

@@ -5,11 +5,7 @@ import { FunctionUrlAuthType, type IFunctionUrl, InvokeMode } from 'aws-cdk-lib/
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
-import {
-  DEFAULT_CONFIG,
-  type GatewayConfigInput,
-  parseGatewayConfig,
-} from '../../shared/config/gateway-config.ts'
+import type { GatewayConfigInput } from '../../shared/config/gateway-config.ts'
 import { parseCorsOrigins } from '../../shared/runtime/cors-origins.ts'
 import {
   DEAD_LETTER_QUEUE_ENV,

@@ -12,8 +12,15 @@ import type {
  * of a backend that exists changes nothing but its heartbeat: one shared agent key
  * must not be able to re-point, resize, undrain or close the circuit of any backend.
  */
+export interface RegisterBackendOptions {
+  readonly registration: BackendRegistration
+  readonly now: number
+  /** Who registers: an agent only refreshes an existing backend's heartbeat. Default admin. */
+  readonly by?: Registrant
+}
+
 export interface BackendRegistry {
-  register(registration: BackendRegistration, now: number, by?: Registrant): Promise<BackendRecord>
+  register(options: RegisterBackendOptions): Promise<BackendRecord>
   /** Undefined when the backend is not registered (the agent then registers again). */
   heartbeat(options: { id: string; load: BackendLoad; now: number }): Promise<BackendRecord | undefined>
   /** Undefined when the backend is not registered or removed. */

@@ -7,14 +7,8 @@ import {
 } from '../aws/dynamo-toolkit.ts'
 import { backendApis } from './backend-apis.ts'
 import { BACKEND_ATTR as A, backendFromItem, scanBackends } from './backend-item.ts'
-import type {
-  BackendLoad,
-  BackendRecord,
-  BackendRegistration,
-  BackendState,
-  Registrant,
-} from './backend-record.ts'
-import type { BackendRegistry } from './backend-registry.ts'
+import type { BackendLoad, BackendRecord, BackendState } from './backend-record.ts'
+import type { BackendRegistry, RegisterBackendOptions } from './backend-registry.ts'
 
 const NAMES = {
   '#id': A.id,
@@ -40,11 +34,7 @@ export class DynamoBackendRegistry implements BackendRegistry {
     this.#table = options.tableName
   }
 
-  async register(
-    registration: BackendRegistration,
-    now: number,
-    by: Registrant = 'admin',
-  ): Promise<BackendRecord> {
+  async register({ registration, now, by = 'admin' }: RegisterBackendOptions): Promise<BackendRecord> {
     const values: Record<string, unknown> = {
       ':url': registration.url,
       ':hw': registration.hardware,

@@ -1,12 +1,6 @@
-import type {
-  BackendLoad,
-  BackendRecord,
-  BackendRegistration,
-  BackendState,
-  Registrant,
-} from '../backends/backend-record.ts'
+import type { BackendLoad, BackendRecord, BackendState } from '../backends/backend-record.ts'
 import { IDLE_LOAD } from '../backends/backend-record.ts'
-import type { BackendRegistry } from '../backends/backend-registry.ts'
+import type { BackendRegistry, RegisterBackendOptions } from '../backends/backend-registry.ts'
 import {
   type AcquireOptions,
   type AcquireResult,
@@ -108,11 +102,7 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     return present.length
   }
 
-  async register(
-    registration: BackendRegistration,
-    now: number,
-    by: Registrant = 'admin',
-  ): Promise<BackendRecord> {
+  async register({ registration, now, by = 'admin' }: RegisterBackendOptions): Promise<BackendRecord> {
     const existing = this.#backends.get(registration.id)
     // As in DynamoDB: an agent only refreshes an existing backend; the admin keeps its drain state.
     if (existing && by === 'agent') return this.#put({ ...existing, heartbeatAt: now })

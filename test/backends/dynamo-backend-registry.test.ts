@@ -54,7 +54,11 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
 
   describe('Method: register', () => {
     it('creates a backend for an agent, active and with no leases', async () => {
-      const backend = await stores.registry.register(registration('new'), T0, 'agent')
+      const backend = await stores.registry.register({
+        registration: registration('new'),
+        now: T0,
+        by: 'agent',
+      })
 
       expect(backend).toMatchObject({ id: 'new', state: 'active', maxConcurrency: 2, leases: {} })
     })
@@ -62,15 +66,19 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     // Defect 7: one shared agent key could re-point and resize any backend, undo a drain
     // and close an open circuit by re-registering it.
     it("lets an agent's re-registration change nothing but the heartbeat", async () => {
-      await stores.registry.register(registration('owned'), T0, 'admin')
+      await stores.registry.register({ registration: registration('owned'), now: T0, by: 'admin' })
       await stores.registry.setState({ id: 'owned', state: 'draining' })
       await stores.capacity.openCircuit({ backendId: 'owned', until: T0 + 600_000 })
 
-      const after = await stores.registry.register(
-        registration('owned', { url: 'http://10.0.0.66:80', maxConcurrency: 64, models: ['other'] }),
-        T0 + 5_000,
-        'agent',
-      )
+      const after = await stores.registry.register({
+        registration: registration('owned', {
+          url: 'http://10.0.0.66:80',
+          maxConcurrency: 64,
+          models: ['other'],
+        }),
+        now: T0 + 5_000,
+        by: 'agent',
+      })
 
       expect(after).toMatchObject({
         url: 'http://127.0.0.1:9001',
@@ -83,15 +91,15 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     })
 
     it("keeps the admin's drain on the admin's own re-registration, and applies its new settings", async () => {
-      await stores.registry.register(registration('drained'), T0, 'admin')
+      await stores.registry.register({ registration: registration('drained'), now: T0, by: 'admin' })
       await stores.registry.setState({ id: 'drained', state: 'draining' })
       await stores.capacity.openCircuit({ backendId: 'drained', until: T0 + 600_000 })
 
-      const after = await stores.registry.register(
-        registration('drained', { maxConcurrency: 8 }),
-        T0,
-        'admin',
-      )
+      const after = await stores.registry.register({
+        registration: registration('drained', { maxConcurrency: 8 }),
+        now: T0,
+        by: 'admin',
+      })
 
       expect(after).toMatchObject({ state: 'draining', maxConcurrency: 8 })
       expect(after.circuitOpenUntil).toBeUndefined()
@@ -100,7 +108,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
 
   describe('Method: deregister', () => {
     it('deletes a backend nothing holds a lease on', async () => {
-      await stores.registry.register(registration('idle'), T0)
+      await stores.registry.register({ registration: registration('idle'), now: T0 })
 
       expect(await stores.registry.deregister('idle')).toBe(true)
       expect(await stores.registry.get('idle')).toBeUndefined()
@@ -110,16 +118,20 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     // Defect 3: deregistering deleted the item with its leases; the agent's next heartbeat
     // re-registered it empty while the old requests still ran (peak 4 on a 2-slot backend).
     it('keeps a leased backend as a tombstone whose slots a re-registration does not hand out again', async () => {
-      await stores.registry.register(registration('busy'), T0)
+      await stores.registry.register({ registration: registration('busy'), now: T0 })
       await acquire('busy', 'running-1')
       await acquire('busy', 'running-2')
 
       await stores.registry.deregister('busy')
       const tombstone = await stores.registry.get('busy')
       const refusedWhileRemoved = await acquire('busy', 'new-1')
-      await stores.registry.register(registration('busy'), T0 + 1_000, 'agent')
+      await stores.registry.register({ registration: registration('busy'), now: T0 + 1_000, by: 'agent' })
       const stillRemoved = await stores.registry.get('busy')
-      const readded = await stores.registry.register(registration('busy'), T0 + 2_000, 'admin')
+      const readded = await stores.registry.register({
+        registration: registration('busy'),
+        now: T0 + 2_000,
+        by: 'admin',
+      })
       const refusedWhileFull = await acquire('busy', 'new-2', T0 + 2_000)
 
       expect(tombstone).toMatchObject({ state: 'removed' })
@@ -132,7 +144,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     })
 
     it('deletes the tombstone when its last lease is released', async () => {
-      await stores.registry.register(registration('draining-out'), T0)
+      await stores.registry.register({ registration: registration('draining-out'), now: T0 })
       await acquire('draining-out', 'a')
       await acquire('draining-out', 'b')
       await stores.registry.deregister('draining-out')
@@ -146,7 +158,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     })
 
     it('is purged by the reaper once the leases of its dead holders expired', async () => {
-      await stores.registry.register(registration('crashed-holders'), T0)
+      await stores.registry.register({ registration: registration('crashed-holders'), now: T0 })
       await acquire('crashed-holders', 'dead')
       await stores.registry.deregister('crashed-holders')
 
@@ -161,7 +173,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     })
 
     it('cannot be undone by undrain', async () => {
-      await stores.registry.register(registration('no-undrain'), T0)
+      await stores.registry.register({ registration: registration('no-undrain'), now: T0 })
       await acquire('no-undrain', 'held')
       await stores.registry.deregister('no-undrain')
 

@@ -31,7 +31,10 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
   })
 
   const register = (id: string, maxConcurrency: number) =>
-    registry.register({ id, url: 'http://127.0.0.1:9', hardware: 'h20', models: ['m'], maxConcurrency }, T0)
+    registry.register({
+      registration: { id, url: 'http://127.0.0.1:9', hardware: 'h20', models: ['m'], maxConcurrency },
+      now: T0,
+    })
   /** As the router does: with the reclaim list and the maximum its snapshot shows. */
   const acquire = async (
     backendId: string,

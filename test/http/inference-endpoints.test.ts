@@ -52,8 +52,8 @@ async function gateway() {
     deps: { backendClient },
   })
   // h20-1 (from memoryGateway) lists no APIs: chat and completions, as an older agent's registration.
-  await gw.store.register(
-    {
+  await gw.store.register({
+    registration: {
       id: 'cpu-1',
       url: 'http://127.0.0.1:9/cpu',
       hardware: 'cpu',
@@ -61,8 +61,8 @@ async function gateway() {
       maxConcurrency: 2,
       apis: ['chat', 'completions', 'responses', 'embeddings'],
     },
-    T0,
-  )
+    now: T0,
+  })
   return { ...gw, reached }
 }
 

@@ -94,10 +94,16 @@ async function gateway(options: { freeSlots: boolean }): Promise<Hono<AppEnv>> {
   await seed(KEY.revoked, { id: 'revoked' })
   await tenants.revokeKey(hashApiKey(KEY.revoked), T0)
   await tenants.consumeRate({ tenantId: 'limited', limitPerMinute: 1, now: T0 })
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 1 },
-    T0,
-  )
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:9',
+      hardware: 'h20',
+      models: [MODEL],
+      maxConcurrency: 1,
+    },
+    now: T0,
+  })
   if (!options.freeSlots) {
     await store.acquire({
       backendId: 'h20-1',

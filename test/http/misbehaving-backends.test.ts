@@ -68,10 +68,10 @@ describe('a backend that answers 4xx to every request because it does not serve 
     const wrong = await wrongModelBackend()
     const adapters = createAwsAdapters(readRuntimeEnv(stack.env))
     cleanups.push(() => adapters.clients.dynamo.destroy())
-    await adapters.registry.register(
-      { id: wrong.id, url: wrong.url, hardware: 'h20', models: [GPU_MODEL], maxConcurrency: 8 },
-      Date.now(),
-    )
+    await adapters.registry.register({
+      registration: { id: wrong.id, url: wrong.url, hardware: 'h20', models: [GPU_MODEL], maxConcurrency: 8 },
+      now: Date.now(),
+    })
     cleanups.push(keepHeartbeating(stack.gatewayUrl, wrong.id))
 
     // Act

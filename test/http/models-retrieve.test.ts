@@ -26,10 +26,16 @@ beforeAll(async () => {
   const tenants = new MemoryTenantStore()
   await seedTenantKey({ tenants, policy: { id: 'open', mayDegrade: true }, key: 'sk-open', now: T0 })
   await seedTenantKey({ tenants, policy: { id: 'narrow', models: [SLASHED] }, key: 'sk-narrow', now: T0 })
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [GPU_MODEL], maxConcurrency: 4 },
-    T0,
-  )
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:9',
+      hardware: 'h20',
+      models: [GPU_MODEL],
+      maxConcurrency: 4,
+    },
+    now: T0,
+  })
   await store.heartbeat({ id: 'h20-1', load: { running: 0, waiting: 0, kvCacheUsage: 0 }, now: T0 })
   const app = createApp({
     config,

@@ -23,10 +23,16 @@ async function gateway(webhookPolicy?: WebhookTargetPolicy) {
   const store = new MemoryBackendStore()
   const tenants = new MemoryTenantStore()
   await seedTenantKey({ tenants, policy: { id: 'acme' }, key: KEY, now: T0 })
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 4 },
-    T0,
-  )
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:9',
+      hardware: 'h20',
+      models: [MODEL],
+      maxConcurrency: 4,
+    },
+    now: T0,
+  })
   return createApp({
     config: parseGatewayConfig(DEFAULT_CONFIG),
     capacity: store,

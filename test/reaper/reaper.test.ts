@@ -50,10 +50,16 @@ async function messagesOn(queueUrl: string): Promise<string[]> {
 
 describe('Function: reap', () => {
   it('reclaims the expired leases of a holder that died and keeps live ones', async () => {
-    await adapters.registry.register(
-      { id: 'gpu-1', url: 'http://127.0.0.1:1', hardware: 'h20', models: ['m'], maxConcurrency: 2 },
-      T0,
-    )
+    await adapters.registry.register({
+      registration: {
+        id: 'gpu-1',
+        url: 'http://127.0.0.1:1',
+        hardware: 'h20',
+        models: ['m'],
+        maxConcurrency: 2,
+      },
+      now: T0,
+    })
     const lease = (leaseId: string, expiresAt: number) =>
       adapters.capacity.acquire({
         backendId: 'gpu-1',

@@ -41,10 +41,16 @@ export async function memoryGateway(
   const store = new MemoryBackendStore()
   const tenants = new MemoryTenantStore()
   for (const { key, policy } of options.tenants ?? []) await seedTenantKey({ tenants, policy, key, now: T0 })
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 4 },
-    T0,
-  )
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:9',
+      hardware: 'h20',
+      models: [MODEL],
+      maxConcurrency: 4,
+    },
+    now: T0,
+  })
   const reached: BackendCallOptions[] = []
   const backendClient: BackendClient = {
     async chatCompletions(call) {

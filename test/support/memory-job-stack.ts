@@ -46,7 +46,7 @@ export async function startMemoryJobStack(
   const fleet = await startFleet({ spec: options.fleet ?? 'h20=1x2', speed: 1, apiKey: BACKEND_KEY })
   for (const backend of fleet.backends) {
     const { id, url, hardware, models, maxConcurrency } = backend
-    await store.register({ id, url, hardware, models, maxConcurrency }, Date.now())
+    await store.register({ registration: { id, url, hardware, models, maxConcurrency }, now: Date.now() })
   }
   const jobs = new MemoryJobStore()
   const queue = new MemoryJobQueue()

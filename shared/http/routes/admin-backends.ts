@@ -113,11 +113,11 @@ export function adminBackendRoutes(options: {
       }
       const byAdmin = hashApiKey(bearerToken(c.req.header('authorization')) ?? '') === options.adminKeyHash
       const { apis, ...rest } = input
-      const backend = await registry.register(
-        { ...rest, url: url.url, ...(apis ? { apis: [...new Set(apis)] } : {}) },
-        clock(),
-        byAdmin ? 'admin' : 'agent',
-      )
+      const backend = await registry.register({
+        registration: { ...rest, url: url.url, ...(apis ? { apis: [...new Set(apis)] } : {}) },
+        now: clock(),
+        by: byAdmin ? 'admin' : 'agent',
+      })
       const warnings = probe?.kind === 'unverified' ? [`models not verified: ${probe.reason}`] : undefined
       return c.json({ ...describeBackend(backend, clock()), ...(warnings ? { warnings } : {}) }, 201)
     })

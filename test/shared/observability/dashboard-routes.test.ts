@@ -13,14 +13,26 @@ const MODEL = 'deepseek-r1-distill-llama-8b'
 async function app(observability?: Observability) {
   const store = new MemoryBackendStore()
   const now = Date.now()
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 3 },
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:9',
+      hardware: 'h20',
+      models: [MODEL],
+      maxConcurrency: 3,
+    },
     now,
-  )
-  await store.register(
-    { id: 'cpu-1', url: 'http://127.0.0.1:8', hardware: 'cpu', models: ['q'], maxConcurrency: 1 },
+  })
+  await store.register({
+    registration: {
+      id: 'cpu-1',
+      url: 'http://127.0.0.1:8',
+      hardware: 'cpu',
+      models: ['q'],
+      maxConcurrency: 1,
+    },
     now,
-  )
+  })
   await store.setState({ id: 'cpu-1', state: 'draining' })
   return createApp({
     config: parseGatewayConfig(DEFAULT_CONFIG),
@@ -73,10 +85,16 @@ describe('GET /dashboard', () => {
     // Prepare: one backend that fails every call, a clock the test moves.
     let now = Date.UTC(2026, 0, 1)
     const store = new MemoryBackendStore()
-    await store.register(
-      { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 3 },
+    await store.register({
+      registration: {
+        id: 'h20-1',
+        url: 'http://127.0.0.1:9',
+        hardware: 'h20',
+        models: [MODEL],
+        maxConcurrency: 3,
+      },
       now,
-    )
+    })
     const tenants = new MemoryTenantStore()
     await tenants.putTenant({ ...TenantPolicySchema.parse({ id: 't1' }) })
     await tenants.putKey({

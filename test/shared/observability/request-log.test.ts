@@ -71,10 +71,16 @@ async function gatewayWithLog() {
   const tenants = new MemoryTenantStore()
   const now = Date.now()
   await seedTenantKey({ tenants, policy: { id: 'acme', mayDegrade: true }, key: KEY, now })
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:9', hardware: 'h20', models: [MODEL], maxConcurrency: 2 },
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:9',
+      hardware: 'h20',
+      models: [MODEL],
+      maxConcurrency: 2,
+    },
     now,
-  )
+  })
   const app = createApp({
     config: parseGatewayConfig(DEFAULT_CONFIG),
     capacity: store,

@@ -22,10 +22,10 @@ describe('Class: HeldLease', () => {
   beforeEach(async () => {
     vi.useFakeTimers({ now: 1_800_000_000_000 })
     store = new FlakyStore()
-    const backend = await store.register(
-      { id: 'b', url: 'http://127.0.0.1:9', hardware: 'h20', models: ['m'], maxConcurrency: 1 },
-      Date.now(),
-    )
+    const backend = await store.register({
+      registration: { id: 'b', url: 'http://127.0.0.1:9', hardware: 'h20', models: ['m'], maxConcurrency: 1 },
+      now: Date.now(),
+    })
     await store.acquire({
       backendId: 'b',
       leaseId: 'mine',

@@ -25,14 +25,26 @@ const model = config.models[0]!
 
 async function routerWithDecisions() {
   const store = new MemoryBackendStore()
-  await store.register(
-    { id: 'h20-1', url: 'http://127.0.0.1:1', hardware: 'h20', models: ['m'], maxConcurrency: 1 },
-    T0,
-  )
-  await store.register(
-    { id: 'cpu-1', url: 'http://127.0.0.1:2', hardware: 'cpu', models: ['m-q4'], maxConcurrency: 1 },
-    T0,
-  )
+  await store.register({
+    registration: {
+      id: 'h20-1',
+      url: 'http://127.0.0.1:1',
+      hardware: 'h20',
+      models: ['m'],
+      maxConcurrency: 1,
+    },
+    now: T0,
+  })
+  await store.register({
+    registration: {
+      id: 'cpu-1',
+      url: 'http://127.0.0.1:2',
+      hardware: 'cpu',
+      models: ['m-q4'],
+      maxConcurrency: 1,
+    },
+    now: T0,
+  })
   const decisions: RouteDecision[] = []
   const router = new Router({
     store,
@@ -73,10 +85,16 @@ describe('Class: Router', () => {
 
     it('never lets a throwing listener fail the request', async () => {
       const store = new MemoryBackendStore()
-      await store.register(
-        { id: 'h20-1', url: 'http://127.0.0.1:1', hardware: 'h20', models: ['m'], maxConcurrency: 1 },
-        T0,
-      )
+      await store.register({
+        registration: {
+          id: 'h20-1',
+          url: 'http://127.0.0.1:1',
+          hardware: 'h20',
+          models: ['m'],
+          maxConcurrency: 1,
+        },
+        now: T0,
+      })
       const router = new Router({
         store,
         view: new CapacityView({ store, maxAgeMs: 1_000 }),

@@ -56,10 +56,10 @@ function gateway(store: CountingStore, options: { random?: () => number } = {}) 
 
 async function register(store: MemoryBackendStore, id: string, hardware: string, slots: number) {
   const served = hardware === 'cpu' ? ['m-q4'] : ['m', 'lonely']
-  await store.register(
-    { id, url: `http://127.0.0.1:9/${id}`, hardware, models: served, maxConcurrency: slots },
-    Date.now(),
-  )
+  await store.register({
+    registration: { id, url: `http://127.0.0.1:9/${id}`, hardware, models: served, maxConcurrency: slots },
+    now: Date.now(),
+  })
 }
 
 /** A lease taken straight in the store, as another gateway (or a crashed one) would hold it. */
@@ -97,12 +97,18 @@ describe('Class: Router', () => {
     it('routes a request only to backends that serve its API, even with another one free and idle', async () => {
       // Prepare: a chat-only backend with every slot free, and a busy one that serves embeddings too.
       const store = new CountingStore()
-      await store.register(
-        { id: 'chat-only', url: 'http://127.0.0.1:9/a', hardware: 'h20', models: ['m'], maxConcurrency: 8 },
-        Date.now(),
-      )
-      await store.register(
-        {
+      await store.register({
+        registration: {
+          id: 'chat-only',
+          url: 'http://127.0.0.1:9/a',
+          hardware: 'h20',
+          models: ['m'],
+          maxConcurrency: 8,
+        },
+        now: Date.now(),
+      })
+      await store.register({
+        registration: {
           id: 'both',
           url: 'http://127.0.0.1:9/b',
           hardware: 'h20',
@@ -110,8 +116,8 @@ describe('Class: Router', () => {
           maxConcurrency: 1,
           apis: ['chat', 'embeddings'],
         },
-        Date.now(),
-      )
+        now: Date.now(),
+      })
       const { router } = gateway(store, { random: () => 0 })
 
       // Act

@@ -112,8 +112,8 @@ async function register(
   hardware = 'h20',
   apis?: readonly ApiKind[],
 ) {
-  await store.register(
-    {
+  await store.register({
+    registration: {
       id,
       url: `http://127.0.0.1:9/${id}`,
       hardware,
@@ -121,8 +121,8 @@ async function register(
       maxConcurrency: slots,
       ...(apis ? { apis } : {}),
     },
-    Date.now(),
-  )
+    now: Date.now(),
+  })
 }
 
 function leaseOf(result: RouteResult) {
