@@ -55,7 +55,7 @@ class InstantStore implements CapacityStore {
     return ids.flatMap((id) => this.#byId.get(id) ?? [])
   }
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
-    return { ok: true, backend: this.#byId.get(options.backendId)! }
+    return { ok: true, backend: this.#byId.get(options.backendId)!, leaseId: options.leaseId }
   }
   async renew() {
     return true

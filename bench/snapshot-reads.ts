@@ -9,6 +9,8 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { destroyAwsClients } from '../shared/aws/clients.ts'
 import { BACKEND_ATTR as A } from '../shared/backends/backend-item.ts'
+import { SHARD_ATTR as S } from '../shared/capacity/shard-item.ts'
+import { shardItemId, shardLeaseId } from '../shared/capacity/slot-shards.ts'
 import { newLeaseId } from '../shared/router/router.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { tableName } from '../shared/runtime/runtime-env.ts'
@@ -102,13 +104,24 @@ async function putBackends(
     [A.registeredAt]: now,
     [A.heartbeatAt]: now,
     [A.load]: { running: SLOTS / 2, waiting: 0, kvCacheUsage: 0.4 },
-    [A.leases]: Object.fromEntries(Array.from({ length: SLOTS / 2 }, () => [newLeaseId(), now + 60_000])),
+    [A.shards]: 1,
   })
-  for (let start = 0; start < count; start += BATCH) {
-    let requests: { PutRequest: { Item: Record<string, unknown> } }[] | undefined = Array.from(
-      { length: Math.min(BATCH, count - start) },
-      (_, k) => ({ PutRequest: { Item: item(start + k) } }),
-    )
+  // Its one slot shard (SLOTS ≤ 16), half leased, next to it in the table as the registry writes it.
+  const shard = (i: number) => ({
+    [S.id]: shardItemId(`backend-${String(i).padStart(5, '0')}`, 0),
+    [S.shardOf]: `backend-${String(i).padStart(5, '0')}`,
+    [S.index]: 0,
+    [S.cap]: SLOTS,
+    [S.state]: 'active',
+    [S.leases]: Object.fromEntries(
+      Array.from({ length: SLOTS / 2 }, () => [shardLeaseId(0, newLeaseId()), now + 60_000]),
+    ),
+  })
+  const items = Array.from({ length: count }, (_, i) => [item(i), shard(i)]).flat()
+  for (let start = 0; start < items.length; start += BATCH) {
+    let requests: { PutRequest: { Item: Record<string, unknown> } }[] | undefined = items
+      .slice(start, start + BATCH)
+      .map((Item) => ({ PutRequest: { Item } }))
     while (requests && requests.length > 0) {
       const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }))
       requests = out.UnprocessedItems?.[table] as typeof requests

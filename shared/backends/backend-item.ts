@@ -1,12 +1,12 @@
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { mergedLeases, type SlotShard } from '../capacity/slot-shards.ts'
 import { isApiKind } from './backend-apis.ts'
 import type { BackendRecord } from './backend-record.ts'
 
 /**
- * DynamoDB item of the backends table (key `id`). One item per backend holds its
- * registration, its last heartbeat and its `leases` map, so a snapshot is one
- * Scan and acquiring or releasing a slot is one UpdateItem on one item.
- * A backend with 32 slots all leased stays under 1 KB (each lease ~21 bytes).
+ * DynamoDB item of the backends table (key `id`): a backend's registration, its
+ * last heartbeat and how many slot shard items it has. Its leases are in those
+ * shard items (`shared/capacity/shard-item.ts`), in the same table, so a snapshot
+ * is still one Scan while acquiring or releasing a slot writes one small item.
  */
 export const BACKEND_ATTR = {
   id: 'id',
@@ -19,11 +19,15 @@ export const BACKEND_ATTR = {
   registeredAt: 'registeredAt',
   heartbeatAt: 'heartbeatAt',
   load: 'load',
-  leases: 'leases',
+  shards: 'shards',
   circuitOpenUntil: 'circuitOpenUntil',
 } as const
 
-export function backendFromItem(item: Record<string, unknown>): BackendRecord {
+/** The record of a backend item, with the leases of its shards (none given: no leases). */
+export function backendFromItem(
+  item: Record<string, unknown>,
+  shards: readonly SlotShard[] = [],
+): BackendRecord {
   const load = (item.load ?? {}) as Record<string, unknown>
   return {
     id: String(item.id),
@@ -41,21 +45,7 @@ export function backendFromItem(item: Record<string, unknown>): BackendRecord {
       waiting: Number(load.waiting ?? 0),
       kvCacheUsage: Number(load.kvCacheUsage ?? 0),
     },
-    leases: Object.fromEntries(
-      Object.entries((item.leases ?? {}) as Record<string, unknown>).map(([k, v]) => [k, Number(v)]),
-    ),
+    leases: mergedLeases(shards),
     ...(typeof item.circuitOpenUntil === 'number' ? { circuitOpenUntil: item.circuitOpenUntil } : {}),
   }
-}
-
-/** Every backend item, following pagination (the snapshot and the admin listing share it). */
-export async function scanBackends(doc: DynamoDBDocumentClient, tableName: string): Promise<BackendRecord[]> {
-  const backends: BackendRecord[] = []
-  let ExclusiveStartKey: Record<string, unknown> | undefined
-  do {
-    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }))
-    for (const item of page.Items ?? []) backends.push(backendFromItem(item))
-    ExclusiveStartKey = page.LastEvaluatedKey
-  } while (ExclusiveStartKey)
-  return backends
 }

@@ -40,7 +40,11 @@ export interface AcquireOptions {
 }
 
 export type AcquireResult =
-  | { readonly ok: true; readonly backend: BackendRecord }
+  /**
+   * `leaseId` is the lease as stored, which renewals, release and handover name: a store
+   * may add to the caller's id (the DynamoDB store prefixes the slot shard it wrote).
+   */
+  | { readonly ok: true; readonly backend: BackendRecord; readonly leaseId: string }
   /** Lost the race, full, stale, draining or gone: the caller tries another backend. */
   | { readonly ok: false; readonly reason: 'no-slot' }
 

@@ -1,14 +1,12 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb'
-import { mapKeyPaths } from '../aws/dynamo-toolkit.ts'
-import { BACKEND_ATTR as A, backendFromItem, scanBackends } from '../backends/backend-item.ts'
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb'
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { mapKeyPaths, unlessConditionFails } from '../aws/dynamo-toolkit.ts'
+import { BACKEND_ATTR as A, backendFromItem } from '../backends/backend-item.ts'
 import type { BackendRecord } from '../backends/backend-record.ts'
-import { deleteTombstone } from '../backends/dynamo-backend-registry.ts'
 import {
   type AcquireOptions,
   type AcquireResult,
@@ -17,126 +15,177 @@ import {
   MAX_RECLAIM_PER_WRITE,
   type TransferOptions,
 } from './capacity-store.ts'
+import { purgeRemovedBackend } from './dynamo-shards.ts'
+import {
+  readStoredBackends,
+  SHARD_ATTR as S,
+  type StoredBackend,
+  scanStoredBackends,
+  shardFromAttributes,
+} from './shard-item.ts'
+import {
+  expiredShardLeases,
+  leaseShard,
+  mergedLeases,
+  type SlotShard,
+  shardItemId,
+  shardLeaseId,
+  shardsToTry,
+} from './slot-shards.ts'
 
-const BATCH_GET_LIMIT = 100
+/** Shards one acquire tries before it reports no slot and the router moves to another backend. */
+const SHARDS_PER_ACQUIRE = 2
 
 /**
- * Leases as entries of the backend item's `leases` map. Cost per routed request:
- * one conditional UpdateItem to acquire and one to release (1 WCU each for items
- * under 1 KB), no read while the cached snapshot is fresh: both writes return the
- * item (ALL_NEW) and the router refreshes its snapshot from it.
+ * Leases in slot shard items of at most 16 slots (`slot-shards.ts`, `shard-item.ts`).
+ * Cost per routed request: one conditional UpdateItem on one shard to acquire and one
+ * to release, 1 WCU each however many slots the backend has, no read while the cached
+ * snapshot is fresh: both writes return the shard (ALL_NEW), and this store keeps what
+ * it last saw of each backend's shards to choose where to write and to give the router
+ * the backend as written.
  *
- * No transactions (dynalite has none) and no ReturnValuesOnConditionCheckFailure
- * (dynalite ignores it): a failed condition is simply "no slot here".
+ * The hot path's writes go through the low-level client with their attribute values
+ * written out, skipping the document client's marshalling. A lost race returns the
+ * shard as it is (`ReturnValuesOnConditionCheckFailure`) on DynamoDB and DynamoDB
+ * Local; dynalite ignores the parameter, and the shard is then taken as full until the
+ * next read. No transactions (dynalite has none).
  */
 export class DynamoCapacityStore implements CapacityStore {
   readonly #doc: DynamoDBDocumentClient
   readonly #table: string
+  readonly #random: () => number
+  readonly #known = new Map<string, StoredBackend>()
 
-  constructor(options: { doc: DynamoDBDocumentClient; tableName: string }) {
+  constructor(options: { doc: DynamoDBDocumentClient; tableName: string; random?: () => number }) {
     this.#doc = options.doc
     this.#table = options.tableName
+    this.#random = options.random ?? Math.random
   }
 
   async snapshot(): Promise<BackendRecord[]> {
-    return scanBackends(this.#doc, this.#table)
+    const stored = await scanStoredBackends(this.#doc, this.#table)
+    this.#known.clear()
+    for (const backend of stored) this.#known.set(backend.record.id, backend)
+    return stored.map((backend) => backend.record)
   }
 
   async read(backendIds: readonly string[]): Promise<BackendRecord[]> {
-    const backends: BackendRecord[] = []
-    // BatchGetItem takes at most 100 keys, and may hand some back unprocessed under throttling.
-    for (let start = 0; start < backendIds.length; start += BATCH_GET_LIMIT) {
-      let keys: Record<string, unknown>[] | undefined = backendIds
-        .slice(start, start + BATCH_GET_LIMIT)
-        .map((id) => ({ id }))
-      for (let round = 0; keys && keys.length > 0 && round < 3; round++) {
-        const out: BatchGetCommandOutput = await this.#doc.send(
-          new BatchGetCommand({
-            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } },
-          }),
-        )
-        for (const item of out.Responses?.[this.#table] ?? []) backends.push(backendFromItem(item))
-        keys = out.UnprocessedKeys?.[this.#table]?.Keys
-      }
-    }
-    return backends
+    const shardCounts = new Map<string, number>()
+    for (const id of backendIds) shardCounts.set(id, this.#known.get(id)?.shardCount ?? 0)
+    const stored = await readStoredBackends({
+      doc: this.#doc,
+      tableName: this.#table,
+      ids: backendIds,
+      shardCounts,
+    })
+    for (const backend of stored) this.#known.set(backend.record.id, backend)
+    return stored.map((backend) => backend.record)
   }
 
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
+    const known = this.#known.get(options.backendId) ?? (await this.#readOne(options.backendId))
+    // The shards cannot see the heartbeat: staleness is judged on this process's view of it.
+    if (known?.record.state !== 'active' || known.record.heartbeatAt < options.staleBefore)
+      return { ok: false, reason: 'no-slot' }
+    for (const shard of shardsToTry(known.shards, {
+      now: options.now,
+      limit: SHARDS_PER_ACQUIRE,
+      random: this.#random,
+    })) {
+      const leaseId = shardLeaseId(shard.index, options.leaseId)
+      const written = await this.#acquireOnShard(options, shard, leaseId)
+      if (written.ok)
+        return { ok: true, backend: this.#updated(options.backendId, written.shard) ?? known.record, leaseId }
+      this.#updated(options.backendId, written.shard ?? { ...shard, full: true })
+    }
+    return { ok: false, reason: 'no-slot' }
+  }
+
+  async #acquireOnShard(
+    options: AcquireOptions,
+    shard: SlotShard,
+    leaseId: string,
+  ): Promise<{ ok: true; shard: SlotShard } | { ok: false; shard: SlotShard | undefined }> {
     const names: Record<string, string> = {
-      '#id': A.id,
-      '#state': A.state,
-      '#hb': A.heartbeatAt,
-      '#leases': A.leases,
-      '#max': A.maxConcurrency,
-      '#lease': options.leaseId,
+      '#id': S.id,
+      '#state': S.state,
+      '#leases': S.leases,
+      '#cap': S.cap,
+      '#debt': S.debt,
+      '#lease': leaseId,
     }
-    const values: Record<string, unknown> = {
-      ':active': 'active',
-      ':staleBefore': options.staleBefore,
-      ':exp': options.expiresAt,
+    const values: Record<string, AttributeValue> = {
+      ':active': { S: 'active' },
+      ':exp': { N: String(options.expiresAt) },
+      ':zero': { N: '0' },
     }
-    const {
-      paths: reclaimed,
-      names: reclaimNames,
-      stillExpired: reclaimedAreExpired,
-    } = expiredLeaseRemoval(options.reclaim.slice(0, MAX_RECLAIM_PER_WRITE))
-    Object.assign(names, reclaimNames)
-
-    const inRotation = 'attribute_exists(#id) AND #state = :active AND #hb >= :staleBefore'
-    const leaseIsNew = 'attribute_not_exists(#leases.#lease)'
-    // Removes nothing and adds one: ends at or under the maximum.
-    const slotFree = 'size(#leases) < #max'
-    const parts = [inRotation, leaseIsNew, ...reclaimedAreExpired]
-    if (reclaimed.length === 0 || options.maxConcurrency === undefined) {
-      if (reclaimed.length > 0) values[':now'] = options.now
-      parts.push(slotFree)
+    const reclaim = expiredShardLeases(shard, options.now).slice(0, MAX_RECLAIM_PER_WRITE)
+    const removal = expiredLeaseRemoval(reclaim)
+    Object.assign(names, removal.names)
+    // Removes nothing and adds one: ends at or under the cap.
+    const slotFree = 'size(#leases) < #cap'
+    const parts = ['attribute_exists(#id) AND #state = :active AND attribute_not_exists(#leases.#lease)']
+    const settles: string[] = []
+    if (shard.debt > 0) {
+      // In debt (a lowered maximum): only a write that reclaims enough to end at the settled cap
+      // (cap - debt) may take a lease, and it settles the debt; cap and debt as this process saw
+      // them are pinned, and all k reclaimed leases must still be there and expired.
+      if (reclaim.length === 0) return { ok: false, shard: undefined }
+      values[':now'] = { N: String(options.now) }
+      values[':cap'] = { N: String(shard.cap) }
+      values[':debt'] = { N: String(shard.debt) }
+      values[':settled'] = { N: String(shard.cap - shard.debt) }
+      values[':sizeBound'] = { N: String(shard.cap - shard.debt + reclaim.length - 1) }
+      const allPresentAndExpired = removal.paths.map((p) => `${p} < :now`).join(' AND ')
+      parts.push(`#cap = :cap AND #debt = :debt AND size(#leases) <= :sizeBound AND ${allPresentAndExpired}`)
+      settles.push('#cap = :settled', '#debt = :zero')
+    } else if (reclaim.length === 0) {
+      parts.push('(attribute_not_exists(#debt) OR #debt = :zero)', slotFree)
     } else {
-      // A full map still has room when the write removes k expired leases: then it ends at
-      // size - k + 1, which must stay <= maxConcurrency (a lowered maximum included). A
-      // condition cannot do arithmetic, so the bound is computed here from the maximum this
-      // caller saw, which the condition pins; all k must still be there to count as removed.
-      values[':now'] = options.now
-      values[':max'] = options.maxConcurrency
-      values[':sizeBound'] = options.maxConcurrency + reclaimed.length - 1
-      const allPresentAndExpired = reclaimed.map((p) => `${p} < :now`).join(' AND ')
-      const reclaimFrees = `#max = :max AND size(#leases) <= :sizeBound AND ${allPresentAndExpired}`
-      parts.push(`(${slotFree} OR (${reclaimFrees}))`)
+      // A full shard still has room when the write removes k expired leases: it ends at
+      // size - k + 1, which must stay <= cap (a lowered one included). A condition cannot do
+      // arithmetic, so the bound is computed from the cap this process saw, which the
+      // condition pins; all k must still be there, and still expired, to count as removed.
+      values[':now'] = { N: String(options.now) }
+      values[':cap'] = { N: String(shard.cap) }
+      values[':sizeBound'] = { N: String(shard.cap + reclaim.length - 1) }
+      parts.push('(attribute_not_exists(#debt) OR #debt = :zero)', ...removal.stillExpired)
+      const allPresentAndExpired = removal.paths.map((p) => `${p} < :now`).join(' AND ')
+      parts.push(`(${slotFree} OR (#cap = :cap AND size(#leases) <= :sizeBound AND ${allPresentAndExpired}))`)
     }
-    const condition = parts.join(' AND ')
-
-    const update = ['SET #leases.#lease = :exp', reclaimed.length ? `REMOVE ${reclaimed.join(', ')}` : '']
-      .filter(Boolean)
-      .join(' ')
+    const update = `SET ${['#leases.#lease = :exp', ...settles].join(', ')}${reclaim.length ? ` REMOVE ${removal.paths.join(', ')}` : ''}`
     try {
       const out = await this.#doc.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.#table,
-          Key: { id: options.backendId },
+          Key: { id: { S: shardItemId(options.backendId, shard.index) } },
           UpdateExpression: update,
-          ConditionExpression: condition,
+          ConditionExpression: parts.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       )
-      return { ok: true, backend: backendFromItem(out.Attributes ?? {}) }
+      return { ok: true, shard: shardFromAttributes(out.Attributes ?? {}) }
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return { ok: false, reason: 'no-slot' }
-      throw error
+      if (!(error instanceof ConditionalCheckFailedException)) throw error
+      return { ok: false, shard: error.Item ? shardFromAttributes(error.Item) : undefined }
     }
   }
 
   async renew(lease: LeaseRef & { expiresAt: number }): Promise<boolean> {
+    const index = leaseShard(lease.leaseId)
+    if (index === undefined) return false
     try {
       await this.#doc.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.#table,
-          Key: { id: lease.backendId },
+          Key: { id: { S: shardItemId(lease.backendId, index) } },
           UpdateExpression: 'SET #leases.#lease = :exp',
           ConditionExpression: 'attribute_exists(#leases.#lease)',
-          ExpressionAttributeNames: { '#leases': A.leases, '#lease': lease.leaseId },
-          ExpressionAttributeValues: { ':exp': lease.expiresAt },
+          ExpressionAttributeNames: { '#leases': S.leases, '#lease': lease.leaseId },
+          ExpressionAttributeValues: { ':exp': { N: String(lease.expiresAt) } },
         }),
       )
       return true
@@ -147,69 +196,97 @@ export class DynamoCapacityStore implements CapacityStore {
   }
 
   async transfer(options: TransferOptions): Promise<BackendRecord | undefined> {
-    try {
+    const index = leaseShard(options.leaseId)
+    const known = this.#known.get(options.backendId)
+    if (index === undefined || (known && known.record.heartbeatAt < options.staleBefore)) return undefined
+    const shard = await unlessConditionFails(async () => {
       const out = await this.#doc.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.#table,
-          Key: { id: options.backendId },
+          Key: { id: { S: shardItemId(options.backendId, index) } },
           UpdateExpression: 'SET #leases.#lease = :exp',
           // The lease stays, so the count stays: it may only pass on while that count fits the
-          // maximum (a lowered one drains through releases) and the backend still takes work.
+          // cap (a lowered one drains through releases) and the backend still takes work.
+          // A shard in debt settles it with this lease's release instead.
           ConditionExpression:
-            'attribute_exists(#leases.#lease) AND #state = :active AND #hb >= :staleBefore AND size(#leases) <= #max',
+            'attribute_exists(#leases.#lease) AND #state = :active AND size(#leases) <= #cap AND (attribute_not_exists(#debt) OR #debt = :zero)',
           ExpressionAttributeNames: {
-            '#leases': A.leases,
+            '#leases': S.leases,
             '#lease': options.leaseId,
-            '#state': A.state,
-            '#hb': A.heartbeatAt,
-            '#max': A.maxConcurrency,
+            '#state': S.state,
+            '#cap': S.cap,
+            '#debt': S.debt,
           },
           ExpressionAttributeValues: {
-            ':exp': options.expiresAt,
-            ':active': 'active',
-            ':staleBefore': options.staleBefore,
+            ':exp': { N: String(options.expiresAt) },
+            ':active': { S: 'active' },
+            ':zero': { N: '0' },
           },
           ReturnValues: 'ALL_NEW',
         }),
       )
-      return backendFromItem(out.Attributes ?? {})
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined
-      throw error
-    }
+      return shardFromAttributes(out.Attributes ?? {})
+    })
+    return shard && this.#updated(options.backendId, shard)
   }
 
   async release(lease: LeaseRef): Promise<BackendRecord | undefined> {
-    try {
+    const index = leaseShard(lease.leaseId)
+    if (index === undefined) return undefined
+    const owes = (this.#known.get(lease.backendId)?.shards.find((s) => s.index === index)?.debt ?? 0) > 0
+    // The usual release frees the slot; on a shard in debt the slot goes with the lease (the
+    // cap drops by one). Each refuses the other's case, so a stale view costs one more write.
+    const shard =
+      (await this.#releaseOnShard(lease, index, owes)) ?? (await this.#releaseOnShard(lease, index, !owes))
+    if (!shard) return undefined
+    const backend = this.#updated(lease.backendId, shard)
+    // A removed backend's shard just emptied: its tombstone may have nothing left to guard.
+    if (shard.state === 'removed' && Object.keys(shard.leases).length === 0)
+      await this.purgeRemoved(lease.backendId)
+    return backend
+  }
+
+  #releaseOnShard(lease: LeaseRef, index: number, paysDebt: boolean): Promise<SlotShard | undefined> {
+    return unlessConditionFails(async () => {
       const out = await this.#doc.send(
-        new UpdateCommand({
+        new UpdateItemCommand({
           TableName: this.#table,
-          Key: { id: lease.backendId },
-          UpdateExpression: 'REMOVE #leases.#lease',
-          // Without it, an update on a deregistered backend would create a bare item.
-          ConditionExpression: 'attribute_exists(#id)',
-          ExpressionAttributeNames: { '#id': A.id, '#leases': A.leases, '#lease': lease.leaseId },
+          Key: { id: { S: shardItemId(lease.backendId, index) } },
+          UpdateExpression: paysDebt
+            ? 'REMOVE #leases.#lease SET #cap = #cap - :one, #debt = #debt - :one'
+            : 'REMOVE #leases.#lease',
+          // attribute_exists(#id): without it, an update on a purged shard would create a bare item.
+          ConditionExpression: paysDebt
+            ? 'attribute_exists(#leases.#lease) AND #debt > :zero'
+            : 'attribute_exists(#id) AND (attribute_not_exists(#debt) OR #debt = :zero)',
+          ExpressionAttributeNames: paysDebt
+            ? { '#leases': S.leases, '#lease': lease.leaseId, '#cap': S.cap, '#debt': S.debt }
+            : { '#id': S.id, '#leases': S.leases, '#lease': lease.leaseId, '#debt': S.debt },
+          ExpressionAttributeValues: paysDebt
+            ? { ':one': { N: '1' }, ':zero': { N: '0' } }
+            : { ':zero': { N: '0' } },
           ReturnValues: 'ALL_NEW',
         }),
       )
-      const backend = backendFromItem(out.Attributes ?? {})
-      // The last lease of a removed backend is gone: its tombstone has nothing left to guard.
-      if (backend.state === 'removed' && Object.keys(backend.leases).length === 0) {
-        await deleteTombstone({ doc: this.#doc, tableName: this.#table, id: backend.id })
-      }
-      return backend
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined
-      throw error
-    }
+      return shardFromAttributes(out.Attributes ?? {})
+    })
   }
 
-  purgeRemoved(backendId: string): Promise<boolean> {
-    return deleteTombstone({ doc: this.#doc, tableName: this.#table, id: backendId })
+  async purgeRemoved(backendId: string): Promise<boolean> {
+    const known = (await this.#readOne(backendId)) ?? this.#known.get(backendId)
+    if (!known) return false
+    const purged = await purgeRemovedBackend({
+      doc: this.#doc,
+      tableName: this.#table,
+      backendId,
+      shardCount: known.shardCount,
+    })
+    if (purged) this.#known.delete(backendId)
+    return purged
   }
 
   async openCircuit(options: { backendId: string; until: number }): Promise<BackendRecord | undefined> {
-    try {
+    const item = await unlessConditionFails(async () => {
       const out = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
@@ -222,11 +299,14 @@ export class DynamoCapacityStore implements CapacityStore {
           ReturnValues: 'ALL_NEW',
         }),
       )
-      return backendFromItem(out.Attributes ?? {})
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined
-      throw error
-    }
+      return out.Attributes ?? {}
+    })
+    if (!item) return undefined
+    const known = this.#known.get(options.backendId)
+    const shards = known?.shards ?? []
+    const record = backendFromItem(item, shards)
+    if (known) this.#known.set(record.id, { ...known, record })
+    return record
   }
 
   async reclaimExpired(options: {
@@ -234,54 +314,96 @@ export class DynamoCapacityStore implements CapacityStore {
     leaseIds: readonly string[]
     now: number
   }): Promise<number> {
+    const byShard = new Map<number, string[]>()
+    for (const leaseId of options.leaseIds) {
+      const index = leaseShard(leaseId)
+      if (index === undefined) continue
+      const ids = byShard.get(index) ?? []
+      ids.push(leaseId)
+      byShard.set(index, ids)
+    }
     let removed = 0
-    // One bounded write per chunk: a mass crash leaves more expired leases than one
-    // expression may name (DynamoDB caps an expression at 4 KB).
-    for (let start = 0; start < options.leaseIds.length; start += MAX_RECLAIM_PER_WRITE) {
-      const chunk = options.leaseIds.slice(start, start + MAX_RECLAIM_PER_WRITE)
-      removed += await this.#reclaimChunk({ ...options, leaseIds: chunk })
+    for (const [index, leaseIds] of byShard) {
+      // One bounded write per chunk: a mass crash leaves more expired leases than one
+      // expression may name (DynamoDB caps an expression at 4 KB).
+      for (let start = 0; start < leaseIds.length; start += MAX_RECLAIM_PER_WRITE) {
+        const chunk = leaseIds.slice(start, start + MAX_RECLAIM_PER_WRITE)
+        removed += await this.#reclaimChunk({ ...options, index, leaseIds: chunk })
+      }
     }
     return removed
   }
 
   async #reclaimChunk(options: {
     backendId: string
+    index: number
     leaseIds: readonly string[]
     now: number
   }): Promise<number> {
     const removal = expiredLeaseRemoval(options.leaseIds)
-    const names: Record<string, string> = { '#id': A.id, '#leases': A.leases, ...removal.names }
-    const paths = removal.paths
-    const condition = ['attribute_exists(#id)', ...removal.stillExpired]
-    try {
-      const out = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { id: options.backendId },
-          UpdateExpression: `REMOVE ${paths.join(', ')}`,
-          ConditionExpression: condition.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ':now': options.now },
-          ReturnValues: 'UPDATED_OLD',
-        }),
-      )
-      // Count only this chunk's ids: DynamoDB Local returns the whole old map, not just the removed paths.
-      const old = (out.Attributes?.[A.leases] ?? {}) as Record<string, unknown>
-      return options.leaseIds.filter((leaseId) => leaseId in old).length
-    } catch (error) {
-      // One of them was renewed meanwhile, or the backend is gone: leave this chunk; the next
-      // sweep sees fresh values.
-      if (error instanceof ConditionalCheckFailedException) return 0
-      throw error
-    }
+    const seen = this.#known.get(options.backendId)?.shards.find((s) => s.index === options.index)
+    const remove = (paying: SlotShard | undefined) =>
+      unlessConditionFails(async () => {
+        const condition = ['attribute_exists(#id)', ...removal.stillExpired]
+        const names: Record<string, string> = { '#id': S.id, '#leases': S.leases, ...removal.names }
+        const values: Record<string, unknown> = { ':now': options.now }
+        let update = `REMOVE ${removal.paths.join(', ')}`
+        if (paying) {
+          // A shard in debt pays with what the reaper removes (each lease must be there to count),
+          // or holders that all died would leave it owing, closed for good.
+          const pay = Math.min(paying.debt, options.leaseIds.length)
+          condition.push('#cap = :cap AND #debt = :debt', ...removal.paths.map((p) => `${p} < :now`))
+          Object.assign(names, { '#cap': S.cap, '#debt': S.debt })
+          Object.assign(values, {
+            ':cap': paying.cap,
+            ':debt': paying.debt,
+            ':newCap': paying.cap - pay,
+            ':newDebt': paying.debt - pay,
+          })
+          update += ' SET #cap = :newCap, #debt = :newDebt'
+        }
+        const out = await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: { id: shardItemId(options.backendId, options.index) },
+            UpdateExpression: update,
+            ConditionExpression: condition.join(' AND '),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        )
+        return (out.Attributes?.[S.leases] ?? {}) as Record<string, unknown>
+      })
+    const old = (seen && seen.debt > 0 ? await remove(seen) : undefined) ?? (await remove(undefined))
+    // One of them was renewed meanwhile, or the shard is gone: leave this chunk; the next
+    // sweep sees fresh values. Count only this chunk's ids: DynamoDB Local returns the whole
+    // old map, not just the removed paths.
+    return old ? options.leaseIds.filter((leaseId) => leaseId in old).length : 0
+  }
+
+  async #readOne(backendId: string): Promise<StoredBackend | undefined> {
+    await this.read([backendId])
+    return this.#known.get(backendId)
+  }
+
+  /** Puts a shard as written (or as last seen) into what this process knows; the backend's record. */
+  #updated(backendId: string, shard: SlotShard): BackendRecord | undefined {
+    const known = this.#known.get(backendId)
+    if (!known) return undefined
+    const shards = known.shards.some((s) => s.index === shard.index)
+      ? known.shards.map((s) => (s.index === shard.index ? shard : s))
+      : [...known.shards, shard].sort((a, b) => a.index - b.index)
+    const record = { ...known.record, leases: mergedLeases(shards) }
+    this.#known.set(backendId, { ...known, record, shards })
+    return record
   }
 }
 
 /**
- * The REMOVE paths for expired leases (`#leases.#r0`, …; `#leases` is the caller's
- * name), their names, and per path the condition that it is gone or still expired
- * at `:now`: a lease is only ever removed if it is already expired, so one renewed
- * meanwhile blocks the write.
+ * The REMOVE paths for expired leases (`#leases.#r0`, …), their names, and per path
+ * the condition that it is gone or still expired at `:now`: a lease is only ever
+ * removed if it is already expired, so one renewed meanwhile blocks the write.
  */
 function expiredLeaseRemoval(leaseIds: readonly string[]) {
   const { paths, names } = mapKeyPaths('#leases', leaseIds, '#r')

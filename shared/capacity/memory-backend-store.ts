@@ -48,7 +48,7 @@ export class MemoryBackendStore implements CapacityStore, BackendRegistry {
     if (!slotFree && !reclaimFrees) return { ok: false, reason: 'no-slot' }
     for (const id of reclaimable) delete leases[id]
     leases[options.leaseId] = options.expiresAt
-    return { ok: true, backend: this.#put({ ...backend, leases }) }
+    return { ok: true, backend: this.#put({ ...backend, leases }), leaseId: options.leaseId }
   }
 
   async renew(lease: LeaseRef & { expiresAt: number }): Promise<boolean> {

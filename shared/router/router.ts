@@ -201,10 +201,9 @@ export class Router {
     for (let attempt = 0; attempt < this.#o.maxAttemptsPerTier; attempt++) {
       const choice = pickBackend(draw, this.#o.random, allows)
       if (!choice) return undefined
-      const leaseId = newLeaseId()
       const result = await this.#o.store.acquire({
         backendId: choice.id,
-        leaseId,
+        leaseId: newLeaseId(),
         now,
         expiresAt: now + this.#o.leaseTtlMs,
         staleBefore,
@@ -214,7 +213,7 @@ export class Router {
       if (result.ok) {
         view.update(result.backend)
         this.#o.circuits.onAttempt(choice.id, now)
-        return this.#held(result.backend, leaseId, now)
+        return this.#held(result.backend, result.leaseId, now)
       }
       // Lost the race (or the backend left rotation since the snapshot): skip it. Skipped in
       // this draw too, in case a read replaced the index while the write was in flight.

@@ -51,6 +51,12 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
   })
   const acquire = (backendId: string, leaseId: string, now = T0) =>
     stores.capacity.acquire({ backendId, leaseId, now, expiresAt: now + TTL, staleBefore: 0, reclaim: [] })
+  /** The lease as the store keeps it (a store may prefix the caller's id with where it wrote it). */
+  const hold = async (backendId: string, leaseId: string) => {
+    const acquired = await acquire(backendId, leaseId)
+    if (!acquired.ok) throw new Error(`no slot on ${backendId}`)
+    return acquired.leaseId
+  }
 
   describe('Method: register', () => {
     it('creates a backend for an agent, active and with no leases', async () => {
@@ -119,8 +125,7 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     // re-registered it empty while the old requests still ran (peak 4 on a 2-slot backend).
     it('keeps a leased backend as a tombstone whose slots a re-registration does not hand out again', async () => {
       await stores.registry.register({ registration: registration('busy'), now: T0 })
-      await acquire('busy', 'running-1')
-      await acquire('busy', 'running-2')
+      const running = [await hold('busy', 'running-1'), await hold('busy', 'running-2')].sort()
 
       await stores.registry.deregister('busy')
       const tombstone = await stores.registry.get('busy')
@@ -135,23 +140,23 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
       const refusedWhileFull = await acquire('busy', 'new-2', T0 + 2_000)
 
       expect(tombstone).toMatchObject({ state: 'removed' })
-      expect(Object.keys(tombstone?.leases ?? {}).sort()).toEqual(['running-1', 'running-2'])
+      expect(Object.keys(tombstone?.leases ?? {}).sort()).toEqual(running)
       expect(refusedWhileRemoved.ok).toBe(false)
       expect(stillRemoved?.state).toBe('removed')
       expect(readded.state).toBe('active')
-      expect(Object.keys(readded.leases).sort()).toEqual(['running-1', 'running-2'])
+      expect(Object.keys(readded.leases).sort()).toEqual(running)
       expect(refusedWhileFull.ok).toBe(false)
     })
 
     it('deletes the tombstone when its last lease is released', async () => {
       await stores.registry.register({ registration: registration('draining-out'), now: T0 })
-      await acquire('draining-out', 'a')
-      await acquire('draining-out', 'b')
+      const a = await hold('draining-out', 'a')
+      const b = await hold('draining-out', 'b')
       await stores.registry.deregister('draining-out')
 
-      await stores.capacity.release({ backendId: 'draining-out', leaseId: 'a' })
+      await stores.capacity.release({ backendId: 'draining-out', leaseId: a })
       const oneLeft = await stores.registry.get('draining-out')
-      await stores.capacity.release({ backendId: 'draining-out', leaseId: 'b' })
+      await stores.capacity.release({ backendId: 'draining-out', leaseId: b })
 
       expect(oneLeft?.state).toBe('removed')
       expect(await stores.registry.get('draining-out')).toBeUndefined()

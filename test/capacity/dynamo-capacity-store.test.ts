@@ -1,10 +1,11 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb'
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type LocalAws, startLocalAws } from '../../local/emulators.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
 import { expiredLeaseIds, liveLeaseCount } from '../../shared/backends/backend-record.ts'
 import { DynamoBackendRegistry } from '../../shared/backends/dynamo-backend-registry.ts'
 import { DynamoCapacityStore } from '../../shared/capacity/dynamo-capacity-store.ts'
+import { SLOTS_PER_SHARD, shardCaps, shardItemId, shardLeaseId } from '../../shared/capacity/slot-shards.ts'
 import { clientsFor } from '../support/aws.ts'
 import { DYNAMO_ENGINES } from '../support/dynamo-engines.ts'
 
@@ -35,12 +36,8 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
       registration: { id, url: 'http://127.0.0.1:9', hardware: 'h20', models: ['m'], maxConcurrency },
       now: T0,
     })
-  /** As the router does: with the reclaim list and the maximum its snapshot shows. */
-  const acquire = async (
-    backendId: string,
-    leaseId: string,
-    options: { now?: number; reclaim?: string[] } = {},
-  ) => {
+  /** As the router does: with the maximum its snapshot shows (the store reclaims from its own view). */
+  const acquire = async (backendId: string, leaseId: string, options: { now?: number } = {}) => {
     const now = options.now ?? T0
     const seen = await registry.get(backendId)
     return store.acquire({
@@ -49,31 +46,66 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
       now,
       expiresAt: now + TTL,
       staleBefore: 0,
-      reclaim: options.reclaim ?? [],
+      reclaim: seen ? expiredLeaseIds(seen, now) : [],
       maxConcurrency: seen?.maxConcurrency ?? 0,
     })
   }
-  /** A backend item as a mass crash leaves it: `expired` dead holders' leases and `live` running ones. */
-  const putWithLeases = (id: string, options: { maxConcurrency: number; expired: number; live: number }) => {
-    const leases: Record<string, number> = {}
-    for (let i = 0; i < options.expired; i++) leases[`dead-${String(i).padStart(6, '0')}`] = T0 - 1_000
-    for (let i = 0; i < options.live; i++) leases[`live-${String(i).padStart(6, '0')}`] = T0 + TTL
-    return clients.doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: {
-          id,
-          url: 'http://127.0.0.1:9',
-          hardware: 'h20',
-          models: ['m'],
-          maxConcurrency: options.maxConcurrency,
-          state: 'active',
-          heartbeatAt: T0,
-          registeredAt: T0,
-          leases,
-        },
-      }),
-    )
+  /** The stored lease id of a successful acquire. */
+  const hold = async (backendId: string, leaseId: string, options: { now?: number } = {}) => {
+    const acquired = await acquire(backendId, leaseId, options)
+    if (!acquired.ok) throw new Error(`no slot on ${backendId}`)
+    return acquired.leaseId
+  }
+  const shardItem = async (backendId: string, index: number) =>
+    (
+      await clients.doc.send(
+        new GetCommand({
+          TableName: table,
+          Key: { id: shardItemId(backendId, index) },
+          ConsistentRead: true,
+        }),
+      )
+    ).Item
+  /**
+   * A backend as a mass crash leaves it: `expired` dead holders' leases and `live` running
+   * ones, filling its shards in order. Returns the stored lease ids.
+   */
+  const putWithLeases = async (
+    id: string,
+    options: { maxConcurrency: number; expired: number; live: number },
+  ) => {
+    await register(id, options.maxConcurrency)
+    const ids = [
+      ...Array.from(
+        { length: options.expired },
+        (_, i) => [`dead-${String(i).padStart(6, '0')}`, T0 - 1_000] as const,
+      ),
+      ...Array.from(
+        { length: options.live },
+        (_, i) => [`live-${String(i).padStart(6, '0')}`, T0 + TTL] as const,
+      ),
+    ]
+    const caps = shardCaps(options.maxConcurrency)
+    const stored: Record<string, string> = {}
+    let next = 0
+    for (const [index, cap] of caps.entries()) {
+      const leases: Record<string, number> = {}
+      for (let k = 0; k < cap && next < ids.length; k++, next++) {
+        const [name, expiry] = ids[next] ?? ['', 0]
+        leases[shardLeaseId(index, name)] = expiry
+        stored[name] = shardLeaseId(index, name)
+      }
+      await clients.doc.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: { id: shardItemId(id, index) },
+          UpdateExpression: 'SET leases = :leases',
+          ExpressionAttributeValues: { ':leases': leases },
+        }),
+      )
+    }
+    await store.snapshot()
+    return stored
   }
 
   describe('Method: acquire', () => {
@@ -87,6 +119,7 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
 
     it('never lets 40 concurrent acquires take more than maxConcurrency slots', async () => {
       await register('contended', 4)
+      await store.snapshot()
 
       const results = await Promise.all(Array.from({ length: 40 }, (_, i) => acquire('contended', `l${i}`)))
 
@@ -94,24 +127,98 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
       expect(Object.keys((await registry.get('contended'))?.leases ?? {})).toHaveLength(4)
     })
 
+    // Issue 11: every lease in one map made a write cost the whole item (12 WCU at 255 leases
+    // held on a 256-slot backend) and capped a backend at one item's 1,000 writes a second.
+    it('keeps a 256-slot backend in 16 shards of at most 16 leases, each write one small item', async () => {
+      await register('wide', 256)
+      await store.snapshot()
+
+      const results = await Promise.all(Array.from({ length: 300 }, (_, i) => acquire('wide', `w${i}`)))
+      const shards = await Promise.all(Array.from({ length: 16 }, (_, i) => shardItem('wide', i)))
+
+      expect(results.filter((r) => r.ok)).toHaveLength(256)
+      for (const shard of shards) {
+        expect(Object.keys(shard?.leases ?? {}).length).toBeLessThanOrEqual(SLOTS_PER_SHARD)
+        // Under 1 KB: one write unit per acquire or release, however full the backend is.
+        expect(JSON.stringify(shard).length).toBeLessThan(1024)
+      }
+      expect(await shardItem('wide', 16)).toBeUndefined()
+    })
+
     it("frees a dead holder's expired lease in the same write that takes its slot", async () => {
       await register('crashed', 1)
-      await acquire('crashed', 'dead')
+      await hold('crashed', 'dead')
 
       const later = T0 + TTL + 1
-      const refused = await acquire('crashed', 'fresh-1', { now: later })
-      const reclaimed = await acquire('crashed', 'fresh-2', { now: later, reclaim: ['dead'] })
+      const reclaimed = await acquire('crashed', 'fresh', { now: later })
 
-      expect(refused.ok).toBe(false)
-      expect(reclaimed.ok && Object.keys(reclaimed.backend.leases)).toEqual(['fresh-2'])
+      expect(reclaimed.ok && Object.keys(reclaimed.backend.leases)).toEqual([
+        reclaimed.ok && reclaimed.leaseId,
+      ])
     })
 
     it('never reclaims a lease its holder renewed meanwhile', async () => {
       await register('renewed', 1)
-      await acquire('renewed', 'holder')
-      await store.renew({ backendId: 'renewed', leaseId: 'holder', expiresAt: T0 + 10 * TTL })
+      const holder = await hold('renewed', 'holder')
+      // Another process renews it: this store's view still has the old expiry.
+      const other = new DynamoCapacityStore({ doc: clients.doc, tableName: table })
+      await other.renew({ backendId: 'renewed', leaseId: holder, expiresAt: T0 + 10 * TTL })
 
-      const result = await acquire('renewed', 'thief', { now: T0 + TTL + 1, reclaim: ['holder'] })
+      const result = await acquire('renewed', 'thief', { now: T0 + TTL + 1 })
+
+      expect(result.ok).toBe(false)
+      expect(Object.keys((await registry.get('renewed'))?.leases ?? {})).toEqual([holder])
+    })
+
+    it('finds the free shard after losing a race on a full one, without a read', async () => {
+      await register('raced', 32)
+      // This store saw both shards empty; another process then filled shard 0.
+      const first = new DynamoCapacityStore({ doc: clients.doc, tableName: table, random: () => 0 })
+      await first.snapshot()
+      const other = new DynamoCapacityStore({ doc: clients.doc, tableName: table, random: () => 0 })
+      await other.snapshot()
+      for (let i = 0; i < 16; i++) {
+        const taken = await other.acquire({
+          backendId: 'raced',
+          leaseId: `o${i}`,
+          now: T0,
+          expiresAt: T0 + TTL,
+          staleBefore: 0,
+          reclaim: [],
+        })
+        expect(taken.ok && taken.leaseId.startsWith('0.')).toBe(true)
+      }
+
+      const result = await first.acquire({
+        backendId: 'raced',
+        leaseId: 'late',
+        now: T0,
+        expiresAt: T0 + TTL,
+        staleBefore: 0,
+        reclaim: [],
+      })
+
+      expect(result.ok && result.leaseId).toBe('1.late')
+      // DynamoDB (and DynamoDB Local) hand back the shard that refused (ReturnValuesOnConditionCheckFailure);
+      // dynalite does not, so there the refusing shard is only marked full until the next read.
+      const seenOnShard0 = result.ok
+        ? Object.keys(result.backend.leases).filter((id) => id.startsWith('0.'))
+        : []
+      expect(seenOnShard0).toHaveLength(engine === 'local' ? 16 : 0)
+    })
+
+    it('judges a stale heartbeat on its view and refuses', async () => {
+      await register('stale', 2)
+      await store.snapshot()
+
+      const result = await store.acquire({
+        backendId: 'stale',
+        leaseId: 's',
+        now: T0,
+        expiresAt: T0 + TTL,
+        staleBefore: T0 + 1,
+        reclaim: [],
+      })
 
       expect(result.ok).toBe(false)
     })
@@ -124,9 +231,8 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
 
       let backend = await registry.get('mass-crash')
       const outcomes: boolean[] = []
-      for (let i = 0; backend && expiredLeaseIds(backend, T0).length > 0 && i < 50; i++) {
-        // What the router sends: every expired lease its snapshot shows.
-        const result = await acquire('mass-crash', `new-${i}`, { reclaim: expiredLeaseIds(backend, T0) })
+      for (let i = 0; backend && expiredLeaseIds(backend, T0).length > 0 && i < 200; i++) {
+        const result = await acquire('mass-crash', `new-${i}`)
         outcomes.push(result.ok)
         if (result.ok) backend = result.backend
         expect(backend && Object.keys(backend.leases).length).toBeLessThanOrEqual(256)
@@ -143,22 +249,62 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
     it('does not leave a backend above a lowered maxConcurrency when it reclaims', async () => {
       await putWithLeases('shrunk', { maxConcurrency: 4, expired: 1, live: 3 })
       await register('shrunk', 2)
+      await store.snapshot()
 
-      const result = await acquire('shrunk', 'extra', { reclaim: ['dead-000000'] })
+      const result = await acquire('shrunk', 'extra')
 
       expect(result.ok).toBe(false)
       expect(Object.keys((await registry.get('shrunk'))?.leases ?? {})).toHaveLength(4)
     })
 
     it('still reclaims on a lowered maxConcurrency when the write ends at or under it', async () => {
-      await putWithLeases('shrunk-ok', { maxConcurrency: 4, expired: 3, live: 1 })
+      const ids = await putWithLeases('shrunk-ok', { maxConcurrency: 4, expired: 3, live: 1 })
       await register('shrunk-ok', 2)
+      await store.snapshot()
 
-      const result = await acquire('shrunk-ok', 'extra', {
-        reclaim: ['dead-000000', 'dead-000001', 'dead-000002'],
-      })
+      const result = await acquire('shrunk-ok', 'extra')
 
-      expect(result.ok && Object.keys(result.backend.leases).sort()).toEqual(['extra', 'live-000000'])
+      expect(result.ok && Object.keys(result.backend.leases).sort()).toEqual(['0.extra', ids['live-000000']])
+      expect((await acquire('shrunk-ok', 'one-more')).ok).toBe(false)
+    })
+
+    it('drains leases over a maximum lowered across shards, then serves exactly the new maximum', async () => {
+      await register('resized', 32)
+      await store.snapshot()
+      const held = await Promise.all(Array.from({ length: 20 }, (_, i) => hold('resized', `h${i}`)))
+
+      await register('resized', 4)
+      await store.snapshot()
+      // Requests keep coming while the old ones end: the count never rises above what was held
+      // at the change, and what they took is released too.
+      const counts: number[] = []
+      const taken: string[] = []
+      for (const [i, leaseId] of held.entries()) {
+        await store.release({ backendId: 'resized', leaseId })
+        const attempt = await acquire('resized', `during-${i}`)
+        if (attempt.ok) taken.push(attempt.leaseId)
+        counts.push(Object.keys((await registry.get('resized'))?.leases ?? {}).length)
+      }
+      for (const leaseId of taken) await store.release({ backendId: 'resized', leaseId })
+      await store.snapshot()
+      const after = await Promise.all(Array.from({ length: 8 }, (_, i) => acquire('resized', `after-${i}`)))
+
+      expect(Math.max(...counts)).toBeLessThanOrEqual(19)
+      expect(counts.at(-1)).toBeLessThanOrEqual(4)
+      expect(after.filter((r) => r.ok)).toHaveLength(4)
+    })
+
+    it('serves a raised maximum at once, across new shards', async () => {
+      await register('grown', 4)
+      await store.snapshot()
+      await Promise.all(Array.from({ length: 4 }, (_, i) => hold('grown', `g${i}`)))
+
+      await register('grown', 40)
+      await store.snapshot()
+      const more: boolean[] = []
+      for (let i = 0; i < 40; i++) more.push((await acquire('grown', `more-${i}`)).ok)
+
+      expect(more.filter(Boolean)).toHaveLength(36)
     })
   })
 
@@ -178,6 +324,18 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
       expect(after && expiredLeaseIds(after, T0)).toEqual([])
       expect(after && liveLeaseCount(after, T0)).toBe(56)
     })
+
+    it("pays a lowered maximum's debt with the expired leases it removes, so the backend reopens", async () => {
+      await putWithLeases('owing', { maxConcurrency: 4, expired: 4, live: 0 })
+      await register('owing', 2)
+      const backend = await store.read(['owing'])
+
+      await store.reclaimExpired({ backendId: 'owing', leaseIds: expiredLeaseIds(backend[0]!, T0), now: T0 })
+      await store.snapshot()
+
+      const results = await Promise.all(Array.from({ length: 3 }, (_, i) => acquire('owing', `o${i}`)))
+      expect(results.filter((r) => r.ok)).toHaveLength(2)
+    })
   })
 
   describe('Method: transfer', () => {
@@ -186,35 +344,35 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
 
     it('passes a held lease on with its new expiry, in one write that keeps the lease count', async () => {
       await register('handed', 1)
-      await acquire('handed', 'held')
+      const held = await hold('handed', 'held')
 
-      const backend = await transfer('handed', 'held')
+      const backend = await transfer('handed', held)
 
-      expect(backend?.leases).toEqual({ held: T0 + 2 * TTL })
+      expect(backend?.leases).toEqual({ [held]: T0 + 2 * TTL })
     })
 
     it('refuses a lease that is gone (reclaimed after expiry), and never creates one', async () => {
       await register('handed-gone', 1)
 
-      expect(await transfer('handed-gone', 'never-held')).toBeUndefined()
+      expect(await transfer('handed-gone', shardLeaseId(0, 'never-held'))).toBeUndefined()
       expect((await registry.get('handed-gone'))?.leases).toEqual({})
     })
 
     it('refuses on a backend above a lowered maxConcurrency, so a release brings it down', async () => {
-      await putWithLeases('handed-shrunk', { maxConcurrency: 2, expired: 0, live: 2 })
+      const ids = await putWithLeases('handed-shrunk', { maxConcurrency: 2, expired: 0, live: 2 })
       await register('handed-shrunk', 1)
 
-      expect(await transfer('handed-shrunk', 'live-000000')).toBeUndefined()
+      expect(await transfer('handed-shrunk', ids['live-000000'] ?? '')).toBeUndefined()
     })
 
     it('refuses on a draining or deregistered backend', async () => {
       await register('handed-draining', 2)
-      await acquire('handed-draining', 'a')
-      await acquire('handed-draining', 'b')
+      const a = await hold('handed-draining', 'a')
+      const b = await hold('handed-draining', 'b')
       await registry.setState({ id: 'handed-draining', state: 'draining' })
-      const draining = await transfer('handed-draining', 'a')
+      const draining = await transfer('handed-draining', a)
       await registry.deregister('handed-draining')
-      const removed = await transfer('handed-draining', 'b')
+      const removed = await transfer('handed-draining', b)
 
       expect([draining, removed]).toEqual([undefined, undefined])
     })
@@ -224,13 +382,13 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
     it('returns the named backends as stored now and leaves unknown ids out', async () => {
       await register('read-1', 1)
       await register('read-2', 1)
-      await acquire('read-2', 'seen')
+      const seen = await hold('read-2', 'seen')
 
       const backends = await store.read(['read-1', 'read-2', 'read-unknown'])
 
       expect(backends.map((b) => [b.id, Object.keys(b.leases)]).sort()).toEqual([
         ['read-1', []],
-        ['read-2', ['seen']],
+        ['read-2', [seen]],
       ])
     })
   })
@@ -238,9 +396,9 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
   describe('Method: release', () => {
     it('frees the slot and returns the item as written', async () => {
       await register('released', 1)
-      await acquire('released', 'only')
+      const only = await hold('released', 'only')
 
-      const backend = await store.release({ backendId: 'released', leaseId: 'only' })
+      const backend = await store.release({ backendId: 'released', leaseId: only })
 
       expect(backend?.leases).toEqual({})
       expect((await acquire('released', 'next')).ok).toBe(true)
@@ -248,14 +406,15 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
 
     it("deletes a deregistered backend's tombstone with its last lease, and never re-creates it", async () => {
       await register('gone', 1)
-      await acquire('gone', 'held')
+      const held = await hold('gone', 'held')
       await registry.deregister('gone')
 
-      await store.release({ backendId: 'gone', leaseId: 'held' })
-      const again = await store.release({ backendId: 'gone', leaseId: 'held' })
+      await store.release({ backendId: 'gone', leaseId: held })
+      const again = await store.release({ backendId: 'gone', leaseId: held })
 
       expect(again).toBeUndefined()
       expect(await registry.get('gone')).toBeUndefined()
+      expect(await shardItem('gone', 0)).toBeUndefined()
     })
   })
 })

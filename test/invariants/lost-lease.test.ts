@@ -2,6 +2,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LocalStack } from '../../local/local-stack.ts'
 import { destroyAwsClients } from '../../shared/aws/clients.ts'
+import { shardItemId } from '../../shared/capacity/slot-shards.ts'
 import { clientsFor } from '../support/aws.ts'
 import { ADMIN_KEY, chatBody, eventually, KEYS, postChat, startTestStack } from '../support/gateway-stack.ts'
 
@@ -87,14 +88,16 @@ describe('Invariant: a holder that loses its lease stops', () => {
     const reading = res.text()
     const table = stack.aws.names.tables.backends
     expect(await eventually(async () => (await backendItem())?.leases === 1)).toBe(true)
-    const { Item } = await clients.doc.send(new GetCommand({ TableName: table, Key: { id: 'h20-1' } }))
+    // The backend's one slot shard (it has at most 16 slots) holds the lease.
+    const shard = shardItemId('h20-1', 0)
+    const { Item } = await clients.doc.send(new GetCommand({ TableName: table, Key: { id: shard } }))
     const leaseIds = Object.keys((Item?.leases ?? {}) as Record<string, number>)
 
     // Act: another process reclaims the lease (as it may once the lease expired unrenewed).
     await clients.doc.send(
       new UpdateCommand({
         TableName: table,
-        Key: { id: 'h20-1' },
+        Key: { id: shard },
         UpdateExpression: 'REMOVE #leases.#lease',
         ExpressionAttributeNames: { '#leases': 'leases', '#lease': leaseIds[0]! },
       }),

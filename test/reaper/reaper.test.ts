@@ -70,10 +70,12 @@ describe('Function: reap', () => {
         reclaim: [],
       })
     await lease('dead', T0 + 1_000)
-    await lease('alive', T0 + 60_000)
+    const alive = await lease('alive', T0 + 60_000)
     const result = await sweepAt(T0 + 5_000)
     expect(result.leasesReclaimed).toBe(1)
-    expect(Object.keys((await adapters.registry.get('gpu-1'))?.leases ?? {})).toEqual(['alive'])
+    expect(Object.keys((await adapters.registry.get('gpu-1'))?.leases ?? {})).toEqual([
+      alive.ok && alive.leaseId,
+    ])
   })
 
   it('sends the owed message of a queued job once its send-by time passes, and only then', async () => {

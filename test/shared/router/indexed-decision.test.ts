@@ -61,7 +61,7 @@ class ScriptedStore implements CapacityStore {
     const leases = { ...backend.leases }
     for (const id of options.reclaim) delete leases[id]
     leases[options.leaseId] = options.expiresAt
-    return { ok: true, backend: this.change(backend.id, (b) => ({ ...b, leases })) }
+    return { ok: true, backend: this.change(backend.id, (b) => ({ ...b, leases })), leaseId: options.leaseId }
   }
   async renew() {
     return true
