@@ -57,9 +57,9 @@ export async function writeUnitsBySlotsHeld(
       for (; held < target; held++) await adapters.capacity.acquire(lease(newLeaseId(), Date.now()))
       counter.reset()
       const probe = newLeaseId()
-      await adapters.capacity.acquire(lease(probe, Date.now()))
+      const probed = await adapters.capacity.acquire(lease(probe, Date.now()))
       const acquireWriteUnits = counter.snapshot().dynamo.writeUnits
-      await adapters.capacity.release({ backendId, leaseId: probe })
+      if (probed.ok) await adapters.capacity.release({ backendId, leaseId: probed.leaseId })
       costs.push({
         leasesHeld: target,
         acquireWriteUnits,

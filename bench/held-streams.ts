@@ -30,8 +30,9 @@ export async function measureHeldStreams(o: {
   key: string
   leases: LeaseRecorder
 }): Promise<HeldStreamsMeasured> {
-  const blockers = Array.from({ length: o.slots }, (_, i) => `${BLOCKER_PREFIX}held-${i}-${Date.now()}`)
-  for (const leaseId of blockers) {
+  const blockers: string[] = []
+  for (let i = 0; i < o.slots; i++) {
+    const leaseId = `${BLOCKER_PREFIX}held-${i}-${Date.now()}`
     const now = Date.now()
     const held = await o.capacity.acquire({
       backendId: o.backendId,
@@ -42,6 +43,7 @@ export async function measureHeldStreams(o: {
       reclaim: [],
     })
     if (!held.ok) throw new Error('could not hold the slots before the held streams')
+    blockers.push(held.leaseId)
   }
   const responses = await Promise.all(
     Array.from({ length: o.requests }, (_, i) =>

@@ -130,8 +130,9 @@ export async function runOverflow(o: OverflowBenchOptions): Promise<OverflowResu
       log: silentLogger,
     })
 
-    const blockers = Array.from({ length: o.slots }, (_, i) => `${BLOCKER_PREFIX}${i}-${Date.now()}`)
-    for (const leaseId of blockers) {
+    const blockers: string[] = []
+    for (let i = 0; i < o.slots; i++) {
+      const leaseId = `${BLOCKER_PREFIX}${i}-${Date.now()}`
       const now = Date.now()
       const held = await own.capacity.acquire({
         backendId: backend.id,
@@ -142,6 +143,7 @@ export async function runOverflow(o: OverflowBenchOptions): Promise<OverflowResu
         reclaim: [],
       })
       if (!held.ok) throw new Error('could not hold the slots before the burst')
+      blockers.push(held.leaseId)
     }
     const jobsCount = o.slots * o.burstFactor
     counter.reset()

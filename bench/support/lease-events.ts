@@ -43,7 +43,8 @@ export function recordLeaseEvents(prototype: CapacityMethods): LeaseRecorder {
   const { acquire, release, transfer } = prototype
   let events: LeaseEvent[] = []
   const acquiredAt = new Map<string, number>()
-  const owner = (leaseId: string) => (leaseId.startsWith(BLOCKER_PREFIX) ? 'blocker' : 'job')
+  // A store may prefix the id with the shard it wrote (`0.bench-blocker-…`).
+  const owner = (leaseId: string) => (leaseId.includes(BLOCKER_PREFIX) ? 'blocker' : 'job')
   prototype.acquire = async function recordedAcquire(this: CapacityMethods, options) {
     const result = await acquire.call(this, options)
     if (result.ok) {

@@ -1,10 +1,10 @@
 import type { BackendRecord } from '../backends/backend-record.ts'
 
 /**
- * Slot leases on backends. A lease is one entry in the backend's `leases` map
- * (lease id → expiry); acquiring is one conditional write that succeeds only
- * while the backend has a free slot, so no number of stateless gateways can
- * oversubscribe it.
+ * Slot leases on backends. A lease is one entry (lease id → expiry) in a map the
+ * store keeps per backend (the DynamoDB store: in slot shard items of at most 16
+ * slots); acquiring is one conditional write that succeeds only while there is a
+ * free slot, so no number of stateless gateways can oversubscribe a backend.
  *
  *   acquire ──▶ held (expiresAt = now + ttl) ──renew──▶ held ──release──▶ gone
  *                   │
@@ -29,7 +29,8 @@ export interface AcquireOptions {
   /**
    * Leases the caller saw expired; removed in the same write, which frees their slots.
    * A store may take only the first few (a write's expression is bounded); the rest wait
-   * for the next acquire or the reaper.
+   * for the next acquire or the reaper. A store that keeps its own view of where each
+   * lease is (the DynamoDB store's shards) reclaims from that view instead.
    */
   readonly reclaim: readonly string[]
   /**

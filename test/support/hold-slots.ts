@@ -13,8 +13,9 @@ export async function holdSlots(options: {
   count: number
 }): Promise<() => Promise<void>> {
   const { capacity, backendId } = options
-  const leaseIds = Array.from({ length: options.count }, (_, i) => `blocker-${i}-${Math.random()}`)
-  for (const leaseId of leaseIds) {
+  const leaseIds: string[] = []
+  for (let i = 0; i < options.count; i++) {
+    const leaseId = `blocker-${i}-${Math.random()}`
     const now = Date.now()
     // Leases a killed worker left behind hold no slot, but take a map entry: reclaim them here.
     const current = await options.registry.get(backendId)
@@ -30,6 +31,8 @@ export async function holdSlots(options: {
       ...(current ? { maxConcurrency: current.maxConcurrency } : {}),
     })
     if (!out.ok) throw new Error(`could not block a slot of ${backendId}`)
+    // As stored: a store may prefix the id with where it wrote it.
+    leaseIds.push(out.leaseId)
   }
   return async () => {
     for (const leaseId of leaseIds) await capacity.release({ backendId, leaseId })
