@@ -83,7 +83,12 @@ export class DynamoBackendRegistry implements BackendRegistry {
     // Only a new backend or a new maximum re-plans the shards: a plain re-registration leaves them be.
     // (A tombstone may have lost some shards to a purge that stopped at a held one: re-plan it too.)
     const item = before.Item
-    if (!item || item[A.maxConcurrency] !== registration.maxConcurrency || item[A.state] === 'removed' || shardCountOf(item) === 0)
+    if (
+      !item ||
+      item[A.maxConcurrency] !== registration.maxConcurrency ||
+      item[A.state] === 'removed' ||
+      shardCountOf(item) === 0
+    )
       await resizeShards({ ...table, maxConcurrency: registration.maxConcurrency, shardCount })
     values[':shards'] = shardCount
     const settings = `SET #url = :url, #hw = :hw, #models = :models, #apis = :apis, #max = :max, #shards = :shards, #hb = :now, ${kept}`

@@ -143,7 +143,9 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
 
       const filled: boolean[] = []
       for (let i = 0; i < 256; i++) filled.push((await store.acquire(leaseOn('wide', `w${i}`))).ok)
-      const past = await Promise.all(Array.from({ length: 20 }, (_, i) => store.acquire(leaseOn('wide', `p${i}`))))
+      const past = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.acquire(leaseOn('wide', `p${i}`))),
+      )
       const shards = await Promise.all(Array.from({ length: 16 }, (_, i) => shardItem('wide', i)))
 
       expect(filled.every(Boolean)).toBe(true)
