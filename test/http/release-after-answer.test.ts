@@ -131,7 +131,7 @@ async function gatedGateway(options: { backendClient?: BackendClient } = {}) {
   })
   let capacity: GatedReleases | undefined
   const gw = await memoryGateway({
-    tenants: [{ key: KEY, policy: { id: 'release-after-answer' } }],
+    tenants: [{ key: KEY, policy: { id: 'release-after-answer', mayDegrade: true } }],
     deps: { log, observability, ...(options.backendClient ? { backendClient: options.backendClient } : {}) },
     wrapCapacity: (store) => {
       capacity = new GatedReleases(store)
@@ -170,6 +170,60 @@ describe('a non-streaming answer through createApp(deps).request', () => {
     gw.capacity.open()
     expect((await within(end, 'the end')).done).toBe(true)
     expect(await gw.leases()).toBe(0)
+    expect(gw.capacity.releases).toHaveLength(1)
+  })
+
+  it.each([
+    ['/v1/completions', { model: MODEL, prompt: 'x' }, 'text_completion'],
+    ['/v1/embeddings', { model: 'bge-small-en-v1.5', input: 'x' }, 'list'],
+    ['/v1/responses', { model: MODEL, input: 'x' }, 'response'],
+  ])('%s answers the same way: whole before the release, ended after it', async (path, body, object) => {
+    // Prepare: a CPU backend that serves every API (responses fall back to it).
+    const gw = await gatedGateway({
+      backendClient: {
+        chatCompletions: async () => Response.json({}),
+        callApi: async (call) =>
+          Response.json({
+            object: {
+              completions: 'text_completion',
+              embeddings: 'list',
+              responses: 'response',
+              chat: 'chat.completion',
+            }[call.api],
+            model: call.body.model,
+            choices: [],
+            data: [],
+            output: [],
+            status: 'completed',
+          }),
+      },
+    })
+    await gw.store.register({
+      registration: {
+        id: 'cpu-1',
+        url: 'http://127.0.0.1:9/cpu',
+        hardware: 'cpu',
+        models: ['deepseek-r1-distill-qwen-1.5b-q4', 'bge-small-en-v1.5'],
+        maxConcurrency: 2,
+        apis: ['chat', 'completions', 'responses', 'embeddings'],
+      },
+      now: T0,
+    })
+
+    // Act
+    const res = await within(postJson(gw.app, path, KEY, body), 'the response')
+    const reader = res.body!.getReader()
+    const first = await within(reader.read(), 'the first chunk')
+    await within(gw.capacity.releaseStarted, 'the release')
+    const end = reader.read()
+
+    // Assess
+    expect(res.status).toBe(200)
+    expect(Number(res.headers.get('content-length'))).toBe(first.value?.byteLength)
+    expect(JSON.parse(decoder.decode(first.value))).toMatchObject({ object })
+    expect(await stillPending(end)).toBe(true)
+    gw.capacity.open()
+    expect((await within(end, 'the end')).done).toBe(true)
     expect(gw.capacity.releases).toHaveLength(1)
   })
 
