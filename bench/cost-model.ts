@@ -8,6 +8,10 @@
  * are given: as measured on this machine, and with the measured CPU time
  * stretched to the gateway's memory size (Lambda gives 1,769 MB one vCPU and a
  * proportional share below, so 256 MB runs CPU-bound code about 6.9x slower).
+ *
+ * A non-streaming answer reaches the bench's Node client at its last byte, before the
+ * release write ends; a Lambda invocation lasts until the release is done (it finishes
+ * before the response stream closes), so those rows add one release round trip.
  */
 import type { DynamoCostResult } from './dynamo-cost.ts'
 import { round } from './lib/stats.ts'
@@ -47,6 +51,8 @@ export function costModel(input: {
   overhead: OverheadResult
   dynamo: DynamoCostResult
   overflow?: OverflowResult
+  /** One UpdateItem round trip, p50: the release write a Lambda invocation waits for after the last byte. */
+  releaseMs: number
 }): CostResult {
   const cpuScale = FULL_VCPU_MEMORY_MB / GATEWAY_MEMORY_MB
   const cell = (payload: 'instant' | 'paced') =>
@@ -64,7 +70,9 @@ export function costModel(input: {
     write: number
     read: number
   }) => {
-    const measured = cell(o.payload)?.dynamo.latency.p50 ?? Number.NaN
+    // A stream's client waits for its end, which comes after the release already.
+    const release = o.payload === 'instant' ? input.releaseMs : 0
+    const measured = (cell(o.payload)?.dynamo.latency.p50 ?? Number.NaN) + release
     const cpu = input.overhead.gatewayCpuMsPerRequest.dynamo[o.payload]
     scenarios.push(
       scenario({
@@ -81,7 +89,8 @@ export function costModel(input: {
   routed({
     name: 'routed, instant backend',
     description:
-      'A non-streaming request to a backend that answers at once: the floor, the gateway alone (c=1 p50, DynamoDB store).',
+      'A non-streaming request to a backend that answers at once: the floor, the gateway alone (c=1 p50, DynamoDB store), ' +
+      'plus the release write the invocation waits for after the last byte.',
     payload: 'instant',
     write: steady.writeUnits,
     read: steady.readUnits,
@@ -118,7 +127,7 @@ export function costModel(input: {
       scenario({
         name: 'queued (overflow)',
         description:
-          'A request that found no slot: the gateway writes the job and sends it to SQS (its time as the first row), ' +
+          'A request that found no slot: the gateway writes the job and sends it to SQS (its time: the first row’s c=1 p50, no release), ' +
           'the worker claims it and holds a slot for the measured service time of the burst (~16 tokens); ' +
           'worker invocations as measured (one per non-empty receive). Time a delivery waits in the slot gate is not billed here.',
         measuredMs: (cell('instant')?.dynamo.latency.p50 ?? Number.NaN) + input.overflow.serviceMs,
@@ -141,6 +150,7 @@ export function costModel(input: {
     notes: [
       'DynamoDB units are those the emulator reported (it computes them as DynamoDB does, from item sizes); failed conditional writes are billed but not reported, so they are estimated at the mean write cost.',
       'Durations come from this machine and the embedded emulator; real DynamoDB round trips (single-digit ms) replace the emulator ones on AWS.',
+      `The routed non-streaming rows add one UpdateItem round trip (p50 ${round(input.releaseMs, 2)} ms) to the client's latency: on Node the release runs after the last byte, on Lambda it finishes before the response stream closes and is billed.`,
       'A streamed completion costs Lambda time for as long as the model generates: a 2 s generation at 256 MB is 0.5 GB-s, about $6.67 per million requests on its own.',
     ],
   }

@@ -16,6 +16,7 @@ import { runGatewayCpu } from './gateway-cpu.ts'
 import { runLambdaShape } from './lambda-shape.ts'
 import { ADMIN_KEY, AGENT_KEY } from './lib/bench-setup.ts'
 import { isLibraryOrOwnCode } from './lib/cpu-profile.ts'
+import { latencyFloor } from './lib/latency-floor.ts'
 import { machineInfo } from './lib/machine.ts'
 import { pinSelf, planCpus } from './lib/pinning.ts'
 import { createProgress } from './lib/progress.ts'
@@ -183,10 +184,16 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
     await rig.stop()
   }
 
+  if (result.overhead && result.emulatorRoundTrip) {
+    const floor = latencyFloor({ overhead: result.overhead, roundTrip: result.emulatorRoundTrip })
+    if (floor) result.latencyFloor = floor
+  }
   if (result.overhead && result.dynamo) {
     result.cost = costModel({
       overhead: result.overhead,
       dynamo: result.dynamo,
+      // The gateway's own client when measured, else the bench's: what a release write takes.
+      releaseMs: result.emulatorRoundTrip?.updateItemMs.p50 ?? result.dynamo.emulatorUpdateItemMs.p50,
       ...(result.overflow ? { overflow: result.overflow as OverflowResult } : {}),
     })
   }

@@ -9,6 +9,7 @@ import type { SnapshotReadsResult } from '../snapshot-reads.ts'
 import type { EmulatorRoundTrip } from '../support/gateway-handle.ts'
 import type { ThroughputResult } from '../throughput.ts'
 import type { UpstreamClientResult } from '../upstream-client.ts'
+import type { LatencyFloor } from './latency-floor.ts'
 import type { MachineInfo } from './machine.ts'
 import type { CpuPlan } from './pinning.ts'
 
@@ -36,6 +37,8 @@ export interface BenchResult {
   readonly gatewayCpu?: GatewayCpuResult
   /** Bare GetItem / UpdateItem from the DynamoDB gateway's own process and client: the latency floor of the store. */
   readonly emulatorRoundTrip?: EmulatorRoundTrip
+  /** The added p50 at concurrency 1 minus one UpdateItem round trip (absent from runs before the release left the client's path). */
+  readonly latencyFloor?: LatencyFloor
   readonly throughput?: ThroughputResult & {
     /** 1000 / gateway CPU ms per request: what one core could serve if CPU were all that mattered. */
     readonly cpuBoundRpsPerCore: Readonly<Record<'memory' | 'dynamo', number>>

@@ -44,7 +44,9 @@ export function observeRequests(options: {
       observability.recordRequest({ ...base, durationMs: clock() - startedAt, ...end } satisfies RequestFacts)
 
     // A buffered answer (JSON, an error) is whole once the route returns it: its first and
-    // last byte are ready now. Only a stream is measured to its end; wrapping every body in a
+    // last byte are ready now. That holds for a JSON body that ends only after its lease
+    // release (answer-then-release.ts): its bytes are queued already, and the release is not
+    // the client's wait. Only a stream is measured to its end; wrapping every body in a
     // measuring stream cost a web stream per request and forced Hono's node adapter to turn a
     // string body into a stream.
     if (!isEventStream(headers.get('content-type'))) {

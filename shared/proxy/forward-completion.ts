@@ -6,6 +6,7 @@ import type { AppLogger } from '../logging.ts'
 import type { CircuitBreakers } from '../router/circuit-breakers.ts'
 import type { HeldLease } from '../router/held-lease.ts'
 import type { Route, Router } from '../router/router.ts'
+import { type AnswerThenReleaseOptions, answerThenRelease } from './answer-then-release.ts'
 import { streamStep, wholeAnswerBody } from './api-answers.ts'
 import { askBackend } from './ask-backend.ts'
 import { interrupted, type ReadCompletionResult, readCompletion } from './read-completion.ts'
@@ -63,7 +64,9 @@ type AttemptFailure = { failed: true; countsAgainstBackend: boolean; reason: str
  * that, a broken stream ends with an SSE error event. A client that wants one
  * whole answer is still served from a backend stream (read-completion.ts), so
  * liveness is judged between chunks and a long answer is limited only by
- * `totalTimeoutMs`.
+ * `totalTimeoutMs`. That whole answer (or the attempt's final error) is sent
+ * before its lease release finishes, which only holds the body's end
+ * (answer-then-release.ts): the acquire is the one write the client waits for.
  */
 export async function forwardCompletion(o: ForwardOptions): Promise<ForwardResult> {
   const exclude = new Set<string>()
@@ -135,17 +138,11 @@ async function attemptOnce(
       return await fail(reply.reason)
     }
     if (reply.kind === 'retry') return await fail(reply.reason, reply.countsAgainstBackend)
-    if (reply.kind === 'rejected') {
-      await lease.release()
-      return clientErrorFromBackend(reply.status, reply.message)
-    }
+    if (reply.kind === 'rejected') return errorThenRelease(clientErrorFromBackend(reply), releasing(o, lease))
     const res = reply.response
     if (!o.stream) {
       const read = await readCompletion(res, { timers, maxBytes, api })
-      if (read.ok) {
-        await lease.release()
-        return Response.json(read.completion)
-      }
+      if (read.ok) return answerThenRelease({ json: read.completion, ...releasing(o, lease) })
       // Nothing has reached the client yet, so a backend fault is still a failover.
       if (read.failure === 'backend') return await fail(read.reason)
       return await endedByUs(o, lease, timers, read)
@@ -211,30 +208,46 @@ async function endedByUs(
   read: ReadCompletionResult,
 ): Promise<Response | AttemptFailure> {
   timers.abort()
-  await lease.release()
-  if (read.ok || read.failure === 'aborted' || o.signal.aborted)
+  if (read.ok || read.failure === 'aborted' || o.signal.aborted) {
+    await lease.release()
     return { failed: true, countsAgainstBackend: false, reason: 'client closed' }
+  }
   if (read.failure === 'timeout') {
     const seconds = Math.round((o.totalTimeoutMs ?? DEFAULT_TOTAL_TIMEOUT_MS) / 1000)
-    return new SpillwayError(
+    const error = new SpillwayError(
       504,
       'server_error',
       `The answer took longer than ${seconds} s, the most the gateway waits; ask for fewer tokens (max_tokens) or stream it.`,
       { code: 'upstream_timeout', headers: { 'x-should-retry': 'false' } },
-    ).toResponse()
+    )
+    return errorThenRelease(error, releasing(o, lease))
   }
-  return new SpillwayError(
+  const error = new SpillwayError(
     502,
     'server_error',
     'The answer is larger than the gateway relays; ask for fewer tokens (max_tokens).',
     { code: 'upstream_response_too_large', headers: { 'x-should-retry': 'false' } },
-  ).toResponse()
+  )
+  return errorThenRelease(error, releasing(o, lease))
 }
 
 /**
  * A backend's 4xx that is about the request (context too long, bad parameter):
  * pass its message on in our error shape, never its raw body, which may name internals.
  */
-function clientErrorFromBackend(status: number, message: string): Response {
-  return new SpillwayError(status, 'invalid_request_error', message, { code: 'invalid_request' }).toResponse()
+function clientErrorFromBackend(reply: { readonly status: number; readonly message: string }): SpillwayError {
+  return new SpillwayError(reply.status, 'invalid_request_error', reply.message, { code: 'invalid_request' })
+}
+
+/** The lease as an answer's release: the client has the answer before the release write ends. */
+function releasing(o: ForwardOptions, lease: HeldLease): Pick<AnswerThenReleaseOptions, 'release' | 'log'> {
+  return { release: () => lease.release(), log: o.log }
+}
+
+/** An attempt's final error answer, sent like a completion: the error, then the release. */
+function errorThenRelease(
+  error: SpillwayError,
+  release: Pick<AnswerThenReleaseOptions, 'release' | 'log'>,
+): Response {
+  return answerThenRelease({ json: error.toJSON(), status: error.status, headers: error.headers, ...release })
 }

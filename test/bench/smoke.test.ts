@@ -78,6 +78,10 @@ describe('npm run bench (smoke)', () => {
     const instant = result.overhead?.cells.find((c) => c.payload === 'instant')
     expect(instant?.portkey?.failures).toBe(0)
     expect(instant?.addedP50VsPortkey?.dynamo).toEqual(expect.any(Number))
+    // The figure issue 11 sets its goal on: added p50 at c=1 over one UpdateItem round trip.
+    const floor = result.latencyFloor
+    expect(floor?.goalMs).toBe(0.5)
+    expect(floor?.overOneWriteMs).toBeCloseTo((floor?.addedP50Ms ?? 0) - (floor?.updateItemP50Ms ?? 0), 2)
   })
 
   it('searches the sustainable rate at the strict and at the looser p99 bound', () => {

@@ -1,6 +1,7 @@
 import type { Hono } from 'hono'
 import { seedTenantKey } from '../../local/tenants.ts'
 import type { BackendCallOptions, BackendClient } from '../../shared/backends/backend-client.ts'
+import type { CapacityStore } from '../../shared/capacity/capacity-store.ts'
 import { MemoryBackendStore } from '../../shared/capacity/memory-backend-store.ts'
 import {
   DEFAULT_CONFIG,
@@ -36,6 +37,8 @@ export async function memoryGateway(
     tenants?: readonly { key: string; policy: TenantPolicyInput }[]
     config?: Partial<GatewayConfigInput>
     deps?: Partial<AppDeps>
+    /** The capacity store the app uses, made from the memory store (a wrapper that delays or fails calls). */
+    wrapCapacity?: (store: MemoryBackendStore) => CapacityStore
   } = {},
 ): Promise<MemoryGateway> {
   const store = new MemoryBackendStore()
@@ -65,7 +68,7 @@ export async function memoryGateway(
   }
   const app = createApp({
     config: parseGatewayConfig({ ...DEFAULT_CONFIG, ...options.config }),
-    capacity: store,
+    capacity: options.wrapCapacity?.(store) ?? store,
     registry: store,
     tenants,
     backendClient,
