@@ -1,10 +1,12 @@
 /**
- * What the capacity snapshot costs a gateway instance as the fleet grows: the
- * read units of one `CapacityStore.snapshot()` (today a Scan of the whole
- * backends table) at 10 / 1,000 / 10,000 backends, and so the units per second
- * per instance at the view's refresh rate (once per `snapshotMaxAgeMs`, 1 s).
- * Units are the emulator's ConsumedCapacity, i.e. DynamoDB's rule: a Scan is
- * billed by the bytes it reads, 0.5 unit per 4 KB (eventually consistent).
+ * What the capacity snapshot costs a gateway instance as the fleet grows, at
+ * 10 / 1,000 / 10,000 backends: the read units of one whole read (a Scan of the
+ * backends table, what every refresh cost before the rolling snapshot), and what
+ * the view actually spends per second at its refresh rate (once per
+ * `snapshotMaxAgeMs`, 1 s) once it reads a table larger than its budget
+ * (`snapshotReadUnitsPerSecond`) one scan segment per refresh. Units are the
+ * emulator's ConsumedCapacity, i.e. DynamoDB's rule: a Scan is billed by the bytes
+ * it reads, 0.5 unit per 4 KB (eventually consistent).
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import { destroyAwsClients } from '../shared/aws/clients.ts'
@@ -12,6 +14,7 @@ import { BACKEND_ATTR as A } from '../shared/backends/backend-item.ts'
 import { SHARD_ATTR as S } from '../shared/capacity/shard-item.ts'
 import { shardItemId, shardLeaseId } from '../shared/capacity/slot-shards.ts'
 import { newLeaseId } from '../shared/router/router.ts'
+import { createRouting } from '../shared/router/routing.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { tableName } from '../shared/runtime/runtime-env.ts'
 import { countAwsCalls } from './lib/aws-calls.ts'
@@ -32,8 +35,14 @@ export interface SnapshotReadsAtSize {
   /** Scan pages (DynamoDB returns at most 1 MB per page). */
   readonly scanCalls: number
   readonly readUnitsPerSnapshot: number
-  /** At one snapshot per `snapshotMaxAgeMs`, as a busy instance refreshes. */
+  /** A whole read per `snapshotMaxAgeMs`, as every busy instance refreshed before. */
+  readonly readUnitsPerSecondWhole: number
+  /** Scan segments the view reads the table in (1: whole every refresh). */
+  readonly segments: number
+  /** What the view spends at one refresh per `snapshotMaxAgeMs`: a cycle's units over its refreshes. */
   readonly readUnitsPerSecondPerInstance: number
+  /** How often every item has been read once: a cycle's length. */
+  readonly wholeViewEverySeconds: number
   readonly snapshotMs: number
 }
 
@@ -64,12 +73,25 @@ export async function runSnapshotReads(o: SnapshotReadsOptions): Promise<Snapsho
         const backends = await adapters.capacity.snapshot()
         const snapshotMs = performance.now() - started
         if (backends.length !== size) throw new Error(`snapshot read ${backends.length} of ${size} backends`)
-        const { dynamo } = counter.snapshot()
+        const whole = counter.snapshot().dynamo
+        // The gateway's own view, as routing builds it: one whole read, then one refresh per
+        // snapshot age through a whole cycle of its parts.
+        const view = createRouting({ config: env.config, capacity: adapters.capacity, clock: Date.now }).view
+        let at = Date.now()
+        await view.refresh(at)
+        const { segments } = view.readPlan
+        counter.reset()
+        for (let part = 0; part < segments; part++) await view.refresh((at += maxAgeMs))
+        const cycle = counter.snapshot().dynamo
+        if ((await view.backends(at)).length !== size) throw new Error('the rolling view lost backends')
         sizes.push({
           backends: size,
-          scanCalls: dynamo.calls.Scan ?? 0,
-          readUnitsPerSnapshot: round(dynamo.readUnits, 1),
-          readUnitsPerSecondPerInstance: round((dynamo.readUnits * 1000) / Math.max(1, maxAgeMs), 1),
+          scanCalls: whole.calls.Scan ?? 0,
+          readUnitsPerSnapshot: round(whole.readUnits, 1),
+          readUnitsPerSecondWhole: round((whole.readUnits * 1000) / Math.max(1, maxAgeMs), 1),
+          segments,
+          readUnitsPerSecondPerInstance: round((cycle.readUnits * 1000) / (segments * Math.max(1, maxAgeMs)), 1),
+          wholeViewEverySeconds: round((segments * maxAgeMs) / 1000, 1),
           snapshotMs: round(snapshotMs, 1),
         })
       } finally {
@@ -81,7 +103,10 @@ export async function runSnapshotReads(o: SnapshotReadsOptions): Promise<Snapsho
   }
   o.progress.detail(
     `snapshot reads per instance per second: ${sizes
-      .map((s) => `${s.backends} backends ${s.readUnitsPerSecondPerInstance} RCU/s`)
+      .map(
+        (s) =>
+          `${s.backends} backends ${s.readUnitsPerSecondPerInstance} RCU/s (whole reads: ${s.readUnitsPerSecondWhole}; ${s.segments} segment(s))`,
+      )
       .join(', ')}`,
   )
   return { snapshotMaxAgeMs: maxAgeMs, slotsPerBackend: SLOTS, sizes }

@@ -61,9 +61,32 @@ export interface TransferOptions extends LeaseRef {
   readonly staleBefore: number
 }
 
+/** One part of the snapshot: scan segment `segment` of `segments` (0 of 1: the whole table). */
+export interface SnapshotPart {
+  readonly segment: number
+  readonly segments: number
+}
+
+export interface SnapshotPartRead {
+  /**
+   * Every backend this part read an item of, with all this store knows of it (a backend's
+   * items may fall in different parts); after a whole read, every backend.
+   */
+  readonly backends: readonly BackendRecord[]
+  /** Backends that were read before and are gone now (deregistered and purged). */
+  readonly goneIds: readonly string[]
+  /** What the part cost: read units as DynamoDB bills them (0 where a store cannot tell). */
+  readonly readUnits: number
+}
+
 export interface CapacityStore {
   /** Every registered backend with its leases; the router caches it briefly. */
   snapshot(): Promise<BackendRecord[]>
+  /**
+   * A part of the snapshot, for a view that bounds what it reads each second (a large
+   * fleet's table is read a segment at a time). A store without it is read whole.
+   */
+  readPart?(part: SnapshotPart): Promise<SnapshotPartRead>
   /**
    * The named backends as stored now (a strongly consistent read of just those items):
    * a waiting request's look at the few backends it may use, instead of a whole snapshot.

@@ -13,15 +13,21 @@ import {
   type CapacityStore,
   type LeaseRef,
   MAX_RECLAIM_PER_WRITE,
+  type SnapshotPart,
+  type SnapshotPartRead,
   type TransferOptions,
 } from './capacity-store.ts'
 import { purgeRemovedBackend } from './dynamo-shards.ts'
 import {
+  assembleBackends,
+  isShardItem,
   readStoredBackends,
   SHARD_ATTR as S,
   type StoredBackend,
-  scanStoredBackends,
+  scanSegment,
+  shardCountOf,
   shardFromAttributes,
+  shardFromItem,
 } from './shard-item.ts'
 import {
   expiredShardLeases,
@@ -55,6 +61,8 @@ export class DynamoCapacityStore implements CapacityStore {
   readonly #table: string
   readonly #random: () => number
   readonly #known = new Map<string, StoredBackend>()
+  /** The parts of a rolling snapshot read so far in this cycle, and the item ids they held. */
+  #cycle: { readonly segments: number; readonly read: Set<number>; readonly seen: Set<string> } | undefined
 
   constructor(options: { doc: DynamoDBDocumentClient; tableName: string; random?: () => number }) {
     this.#doc = options.doc
@@ -63,10 +71,67 @@ export class DynamoCapacityStore implements CapacityStore {
   }
 
   async snapshot(): Promise<BackendRecord[]> {
-    const stored = await scanStoredBackends(this.#doc, this.#table)
-    this.#known.clear()
-    for (const backend of stored) this.#known.set(backend.record.id, backend)
-    return stored.map((backend) => backend.record)
+    return [...(await this.readPart({ segment: 0, segments: 1 })).backends]
+  }
+
+  async readPart(part: SnapshotPart): Promise<SnapshotPartRead> {
+    const { items, readUnits } = await scanSegment({ doc: this.#doc, tableName: this.#table, part })
+    const ids = items.map((item) => String(item[S.id]))
+    if (part.segments === 1) {
+      const before = new Set(this.#known.keys())
+      this.#known.clear()
+      this.#cycle = undefined
+      const stored = assembleBackends(items)
+      for (const backend of stored) {
+        this.#known.set(backend.record.id, backend)
+        before.delete(backend.record.id)
+      }
+      return { backends: stored.map((backend) => backend.record), goneIds: [...before], readUnits }
+    }
+    // A segment holds some backends' items and some of other backends' shards: each read item
+    // replaces what this process knew of it. Once every segment of the count has been read, an
+    // item none of them held was deleted (the segments of one count partition the table).
+    if (this.#cycle?.segments !== part.segments)
+      this.#cycle = { segments: part.segments, read: new Set(), seen: new Set() }
+    const cycle = this.#cycle
+    cycle.read.add(part.segment)
+    for (const id of ids) cycle.seen.add(id)
+    const touched = new Set<string>()
+    const goneIds: string[] = []
+    for (const item of items) {
+      if (isShardItem(item)) {
+        const owner = String(item[S.shardOf])
+        if (this.#known.has(owner)) this.#updated(owner, shardFromItem(item))
+        touched.add(owner)
+      } else {
+        const id = String(item[A.id])
+        const known = this.#known.get(id)
+        const shards = known?.shards ?? []
+        this.#known.set(id, { record: backendFromItem(item, shards), shards, shardCount: shardCountOf(item) })
+        touched.add(id)
+      }
+    }
+    if (cycle.read.size === cycle.segments) {
+      for (const [id, known] of this.#known) {
+        if (!cycle.seen.has(id)) {
+          this.#known.delete(id)
+          touched.delete(id)
+          goneIds.push(id)
+          continue
+        }
+        const shards = known.shards.filter((shard) => cycle.seen.has(shardItemId(id, shard.index)))
+        if (shards.length === known.shards.length) continue
+        this.#known.set(id, { ...known, shards, record: { ...known.record, leases: mergedLeases(shards) } })
+        touched.add(id)
+      }
+      this.#cycle = undefined
+    }
+    const backends: BackendRecord[] = []
+    for (const id of touched) {
+      const known = this.#known.get(id)
+      if (known) backends.push(known.record)
+    }
+    return { backends, goneIds, readUnits }
   }
 
   async read(backendIds: readonly string[]): Promise<BackendRecord[]> {

@@ -4,6 +4,7 @@ import {
   type BatchGetCommandOutput,
   type DynamoDBDocumentClient,
   ScanCommand,
+  type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb'
 import { BACKEND_ATTR, backendFromItem } from '../backends/backend-item.ts'
 import type { BackendRecord, BackendState } from '../backends/backend-record.ts'
@@ -109,14 +110,37 @@ export async function scanStoredBackends(
   doc: DynamoDBDocumentClient,
   tableName: string,
 ): Promise<StoredBackend[]> {
+  const { items } = await scanSegment({ doc, tableName, part: { segment: 0, segments: 1 } })
+  return assembleBackends(items)
+}
+
+/**
+ * The items of one scan segment (`segments` 1: the whole table), following pagination, and
+ * the read units they cost as DynamoDB reports them.
+ */
+export async function scanSegment(options: {
+  doc: DynamoDBDocumentClient
+  tableName: string
+  part: { readonly segment: number; readonly segments: number }
+}): Promise<{ items: Record<string, unknown>[]; readUnits: number }> {
+  const { doc, tableName, part } = options
   const items: Record<string, unknown>[] = []
+  let readUnits = 0
   let ExclusiveStartKey: Record<string, unknown> | undefined
   do {
-    const page = await doc.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey }))
+    const page: ScanCommandOutput = await doc.send(
+      new ScanCommand({
+        TableName: tableName,
+        ExclusiveStartKey,
+        ...(part.segments > 1 ? { Segment: part.segment, TotalSegments: part.segments } : {}),
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    )
     items.push(...(page.Items ?? []))
+    readUnits += page.ConsumedCapacity?.CapacityUnits ?? 0
     ExclusiveStartKey = page.LastEvaluatedKey
   } while (ExclusiveStartKey)
-  return assembleBackends(items)
+  return { items, readUnits }
 }
 
 /**

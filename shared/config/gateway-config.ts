@@ -54,6 +54,11 @@ export const GatewayConfigSchema = z.strictObject({
   heartbeatStaleSeconds: z._default(z.number().check(z.gte(1), z.lte(3600)), 15),
   /** How old the cached capacity snapshot may be before a read refreshes it. */
   snapshotMaxAgeMs: z._default(z.int().check(z.gte(0), z.lte(1000)), 1000),
+  /**
+   * Read units a process's snapshot may cost per second: a table that costs more is read a
+   * scan segment per refresh (a rolling snapshot), within a third of `heartbeatStaleSeconds`.
+   */
+  snapshotReadUnitsPerSecond: z._default(z.number().check(z.gte(1)), 50),
   maxBodyBytes: z._default(z.int().check(z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
   upstream: z.prefault(
     z.strictObject({

@@ -10,6 +10,14 @@ import { TierCandidates, type TierSpec } from './tier-candidates.ts'
  * read or our next write to it, so we do not hammer an item we know is full.
  * Each tier the router asks about gets an index of its candidates, built on
  * first use and kept current by every change after that, reads included.
+ *
+ * What a read costs is bounded: when the whole table costs more read units than
+ * `readUnitsPerSecond` allows per refresh, each refresh reads one scan segment of
+ * as many as that takes (a rolling snapshot: every item read once per cycle), never
+ * more segments than keep a cycle within `maxPartAgeMs`; a view whose oldest part
+ * is older than that (a quiet instance) reads the whole table again. Heartbeats
+ * then look at most that much older than they are, so `maxPartAgeMs` stays well
+ * under the heartbeat staleness.
  */
 export class CapacityView {
   readonly #store: CapacityStore
@@ -23,10 +31,32 @@ export class CapacityView {
   #fetchedAt = Number.NEGATIVE_INFINITY
   #refreshing: Promise<void> | undefined
   readonly #listeners = new Set<() => void>()
+  readonly #readUnitsPerSecond: number
+  readonly #maxPartAgeMs: number
+  /** Scan segments a cycle reads (1: every refresh reads the whole table). */
+  #segments = 1
+  #nextSegment = 0
+  #cycleUnits = 0
+  /** When each segment of the current count was last read. */
+  #partReadAt: number[] = []
 
-  constructor(options: { store: CapacityStore; maxAgeMs: number }) {
+  constructor(options: {
+    store: CapacityStore
+    maxAgeMs: number
+    /** Read units a refresh may spend per second of `maxAgeMs`; unbounded when absent. */
+    readUnitsPerSecond?: number
+    /** Oldest a part of a rolling snapshot may get before the table is read whole again. */
+    maxPartAgeMs?: number
+  }) {
     this.#store = options.store
     this.#maxAgeMs = options.maxAgeMs
+    this.#readUnitsPerSecond = options.readUnitsPerSecond ?? Number.POSITIVE_INFINITY
+    this.#maxPartAgeMs = options.maxPartAgeMs ?? 5_000
+  }
+
+  /** Segments per cycle and the next one to read: what the bench and the dashboard report. */
+  get readPlan(): { readonly segments: number; readonly nextSegment: number } {
+    return { segments: this.#segments, nextSegment: this.#nextSegment }
   }
 
   async backends(now: number): Promise<readonly BackendRecord[]> {
@@ -40,23 +70,73 @@ export class CapacityView {
     return now - this.#fetchedAt > this.#maxAgeMs ? this.refresh(now) : undefined
   }
 
-  /** Reads the store again; concurrent callers share one read. */
+  /** Reads the store again (the whole table, or the next part of it); concurrent callers share one read. */
   refresh(now: number): Promise<void> {
-    this.#refreshing ??= this.#store
-      .snapshot()
-      .then((backends) => {
-        this.#backends = new Map(backends.map((b) => [b.id, b]))
-        this.#list = undefined
-        this.#fullUntilRefresh = new Set()
-        for (const [key, tier] of this.#tiers)
-          if (!tier.reload(this.#backends.values())) this.#tiers.delete(key)
-        this.#fetchedAt = now
-        this.#changed()
-      })
-      .finally(() => {
-        this.#refreshing = undefined
-      })
+    this.#refreshing ??= this.#read(now).finally(() => {
+      this.#refreshing = undefined
+    })
     return this.#refreshing
+  }
+
+  async #read(now: number): Promise<void> {
+    const store = this.#store
+    const oldestPart = Math.min(...this.#partReadAt)
+    if (!store.readPart || this.#segments === 1 || now - oldestPart > this.#maxPartAgeMs) {
+      const read = store.readPart
+        ? await store.readPart({ segment: 0, segments: 1 })
+        : { backends: await store.snapshot(), readUnits: 0 }
+      this.#replaceAll(read.backends)
+      this.#plan(read.readUnits, now)
+    } else {
+      const segment = this.#nextSegment
+      const read = await store.readPart({ segment, segments: this.#segments })
+      for (const backend of read.backends) this.#apply(backend)
+      for (const id of read.goneIds) this.#remove(id)
+      this.#partReadAt[segment] = now
+      this.#cycleUnits += read.readUnits
+      this.#nextSegment = segment + 1
+      if (this.#nextSegment === this.#segments) {
+        const segments = this.#segments
+        this.#plan(this.#cycleUnits, now)
+        // A new count places keys in other segments: start it from a whole read.
+        if (this.#segments !== segments) this.#partReadAt = [Number.NEGATIVE_INFINITY]
+      }
+    }
+    this.#fetchedAt = now
+    this.#changed()
+  }
+
+  /** Segments for the next cycle, from what reading the whole table just cost. */
+  #plan(tableUnits: number, now: number): void {
+    const perRefresh = (this.#readUnitsPerSecond * Math.max(this.#maxAgeMs, 100)) / 1000
+    const mostSegments = Math.max(1, Math.floor(this.#maxPartAgeMs / Math.max(this.#maxAgeMs, 100)))
+    this.#segments = Math.min(mostSegments, Math.max(1, Math.ceil(tableUnits / perRefresh)))
+    this.#nextSegment = 0
+    this.#cycleUnits = 0
+    this.#partReadAt = Array.from({ length: this.#segments }, () => now)
+  }
+
+  #replaceAll(backends: readonly BackendRecord[]): void {
+    this.#backends = new Map(backends.map((b) => [b.id, b]))
+    this.#list = undefined
+    this.#fullUntilRefresh = new Set()
+    for (const [key, tier] of this.#tiers) if (!tier.reload(this.#backends.values())) this.#tiers.delete(key)
+  }
+
+  #apply(backend: BackendRecord): void {
+    if (!backend.id) return
+    this.#backends.set(backend.id, backend)
+    this.#list = undefined
+    this.#fullUntilRefresh.delete(backend.id)
+    for (const [key, tier] of this.#tiers) if (!tier.update(backend)) this.#tiers.delete(key)
+  }
+
+  #remove(backendId: string): void {
+    if (!this.#backends.delete(backendId)) return
+    this.#list = undefined
+    this.#fullUntilRefresh.delete(backendId)
+    // Rebuilt on next use without it.
+    for (const [key, tier] of this.#tiers) if (tier.member(backendId)) this.#tiers.delete(key)
   }
 
   /**
@@ -107,10 +187,7 @@ export class CapacityView {
   /** The item as our last write left it: fresher than the snapshot for that backend. */
   update(backend: BackendRecord): void {
     if (!backend.id) return
-    this.#backends.set(backend.id, backend)
-    this.#list = undefined
-    this.#fullUntilRefresh.delete(backend.id)
-    for (const [key, tier] of this.#tiers) if (!tier.update(backend)) this.#tiers.delete(key)
+    this.#apply(backend)
     this.#changed()
   }
 

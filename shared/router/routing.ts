@@ -19,7 +19,14 @@ export function createRouting(options: {
   onDecision?: (decision: RouteDecision) => void
 }): Routing {
   const { config } = options
-  const view = new CapacityView({ store: options.capacity, maxAgeMs: config.snapshotMaxAgeMs })
+  const view = new CapacityView({
+    store: options.capacity,
+    maxAgeMs: config.snapshotMaxAgeMs,
+    readUnitsPerSecond: config.snapshotReadUnitsPerSecond,
+    // A rolling snapshot's oldest part makes heartbeats look that much older: a third of the
+    // staleness keeps a backend beating every few seconds well inside it.
+    maxPartAgeMs: (config.heartbeatStaleSeconds * 1000) / 3,
+  })
   const circuits = new CircuitBreakers({
     failureThreshold: config.circuit.failureThreshold,
     coolDownMs: config.circuit.coolDownSeconds * 1000,

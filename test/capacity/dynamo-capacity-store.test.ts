@@ -406,6 +406,30 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
     })
   })
 
+  describe('Method: readPart', () => {
+    it('reads the table a segment at a time: a cycle sees every backend, the leases other processes took and the backends deleted', async () => {
+      for (let i = 0; i < 12; i++) await register(`part-${i}`, 20)
+      const reader = new DynamoCapacityStore({ doc: clients.doc, tableName: table })
+      const whole = await reader.readPart({ segment: 0, segments: 1 })
+      // Meanwhile, another process takes a slot on part-3 and part-5 is deregistered (and purged).
+      const other = new DynamoCapacityStore({ doc: clients.doc, tableName: table })
+      const taken = await other.acquire({ ...leaseOn('part-3', 'elsewhere'), reclaim: [] })
+      await registry.deregister('part-5')
+
+      const parts = []
+      for (let segment = 0; segment < 4; segment++)
+        parts.push(await reader.readPart({ segment, segments: 4 }))
+      const seen = new Map(parts.flatMap((p) => p.backends.map((b) => [b.id, b] as const)))
+
+      expect(whole.readUnits).toBeGreaterThan(0)
+      expect(parts.flatMap((p) => p.goneIds)).toContain('part-5')
+      expect(seen.has('part-5')).toBe(false)
+      for (let i = 0; i < 12; i++) if (i !== 5) expect(seen.has(`part-${i}`)).toBe(true)
+      expect(Object.keys(seen.get('part-3')?.leases ?? {})).toEqual([taken.ok && taken.leaseId])
+      expect(parts.reduce((sum, p) => sum + p.readUnits, 0)).toBeGreaterThan(0)
+    })
+  })
+
   describe('Method: release', () => {
     it('frees the slot and returns the item as written', async () => {
       await register('released', 1)
