@@ -12,6 +12,13 @@ export interface AwsClientsOptions {
 export interface AwsClients {
   dynamo: DynamoDBClient
   doc: DynamoDBDocumentClient
+  /**
+   * A second low-level DynamoDB client for the lease writes of the hot path, with the SDK's
+   * handler cache on (`cacheMiddleware`): the middleware chain is resolved once per command
+   * class instead of on every call. The document client refuses that option on the client it
+   * wraps, hence a client of its own (and sockets of its own).
+   */
+  lean: DynamoDBClient
   sqs: SQSClient
 }
 
@@ -58,7 +65,7 @@ function clientConfig(options: { region: string | undefined; endpoint: string | 
  * @example
  * const { doc, sqs } = createAwsClients({ region: 'us-east-1', endpoints: local.endpoints })
  * // … when done (tests, local stack):
- * destroyAwsClients({ dynamo, doc, sqs })
+ * destroyAwsClients(clients)
  */
 export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
   const dynamo = new DynamoDBClient(
@@ -70,14 +77,20 @@ export function createAwsClients(options: AwsClientsOptions = {}): AwsClients {
     // Optional fields of domain records are `undefined`, which DynamoDB cannot store.
     marshallOptions: { removeUndefinedValues: true },
   })
+  const lean = new DynamoDBClient({
+    ...clientConfig({ region: options.region, endpoint: options.endpoints?.dynamodb }),
+    cacheMiddleware: true,
+  })
+  dropUnneededSteps(lean)
   const sqs = new SQSClient(clientConfig({ region: options.region, endpoint: options.endpoints?.sqs }))
   dropUnneededSteps(sqs)
-  return { dynamo, doc, sqs }
+  return { dynamo, doc, lean, sqs }
 }
 
 /** Closes the clients' keep-alive sockets so the process (or a test worker) can exit. */
 export function destroyAwsClients(clients: AwsClients): void {
   // The document client's destroy() is a no-op: the sockets belong to the wrapped client.
   clients.dynamo.destroy()
+  clients.lean.destroy()
   clients.sqs.destroy()
 }

@@ -19,9 +19,10 @@ export class DependencyUnavailableError extends Error {
  * The document client sends through its wrapped client's stack, so the DynamoDB
  * client carries it for both.
  */
-export function translateDependencyErrors(clients: Pick<AwsClients, 'dynamo' | 'sqs'>): void {
+export function translateDependencyErrors(clients: Pick<AwsClients, 'dynamo' | 'lean' | 'sqs'>): void {
   const options = { step: 'initialize', name: 'spillwayDependencyErrors', priority: 'high' } as const
   clients.dynamo.middlewareStack.add(dependencyErrors('DynamoDB'), options)
+  clients.lean.middlewareStack.add(dependencyErrors('DynamoDB'), options)
   clients.sqs.middlewareStack.add(dependencyErrors('SQS'), options)
 }
 

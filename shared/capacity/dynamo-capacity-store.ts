@@ -1,6 +1,7 @@
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  type DynamoDBClient,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb'
@@ -20,6 +21,7 @@ import {
 import { purgeRemovedBackend } from './dynamo-shards.ts'
 import {
   assembleBackends,
+  batchGetItems,
   isShardItem,
   readStoredBackends,
   SHARD_ATTR as S,
@@ -58,14 +60,22 @@ const SHARDS_PER_ACQUIRE = 2
  */
 export class DynamoCapacityStore implements CapacityStore {
   readonly #doc: DynamoDBDocumentClient
+  readonly #lean: Pick<DynamoDBClient, 'send'>
   readonly #table: string
   readonly #random: () => number
   readonly #known = new Map<string, StoredBackend>()
   /** The parts of a rolling snapshot read so far in this cycle, and the item ids they held. */
   #cycle: { readonly segments: number; readonly read: Set<number>; readonly seen: Set<string> } | undefined
 
-  constructor(options: { doc: DynamoDBDocumentClient; tableName: string; random?: () => number }) {
+  constructor(options: {
+    doc: DynamoDBDocumentClient
+    tableName: string
+    /** The low-level client for the lease writes (`AwsClients.lean`); the document client's otherwise. */
+    lean?: DynamoDBClient
+    random?: () => number
+  }) {
     this.#doc = options.doc
+    this.#lean = options.lean ?? options.doc
     this.#table = options.tableName
     this.#random = options.random ?? Math.random
   }
@@ -134,17 +144,37 @@ export class DynamoCapacityStore implements CapacityStore {
     return { backends, goneIds, readUnits }
   }
 
+  /**
+   * A backend this process knows is read by its shards alone (its leases: what a waiting
+   * request looks for; its registration and heartbeat come with the snapshot), one it does
+   * not know with its backend item too.
+   */
   async read(backendIds: readonly string[]): Promise<BackendRecord[]> {
-    const shardCounts = new Map<string, number>()
-    for (const id of backendIds) shardCounts.set(id, this.#known.get(id)?.shardCount ?? 0)
-    const stored = await readStoredBackends({
-      doc: this.#doc,
-      tableName: this.#table,
-      ids: backendIds,
-      shardCounts,
-    })
+    const known = backendIds.filter((id) => this.#known.has(id))
+    const unknown = backendIds.filter((id) => !this.#known.has(id))
+    const shardIds = known.flatMap((id) =>
+      Array.from({ length: this.#known.get(id)?.shardCount ?? 0 }, (_, index) => shardItemId(id, index)),
+    )
+    const [shardItems, stored] = await Promise.all([
+      batchGetItems(this.#doc, this.#table, shardIds),
+      unknown.length > 0
+        ? readStoredBackends({ doc: this.#doc, tableName: this.#table, ids: unknown })
+        : Promise.resolve([]),
+    ])
     for (const backend of stored) this.#known.set(backend.record.id, backend)
-    return stored.map((backend) => backend.record)
+    const read = new Map<string, SlotShard[]>()
+    for (const item of shardItems) {
+      const owner = String(item[S.shardOf])
+      read.set(owner, [...(read.get(owner) ?? []), shardFromItem(item)])
+    }
+    for (const id of known) {
+      const before = this.#known.get(id)
+      if (!before) continue
+      // A shard that did not come back was purged.
+      const shards = (read.get(id) ?? []).sort((a, b) => a.index - b.index)
+      this.#known.set(id, { ...before, shards, record: { ...before.record, leases: mergedLeases(shards) } })
+    }
+    return backendIds.flatMap((id) => this.#known.get(id)?.record ?? [])
   }
 
   async acquire(options: AcquireOptions): Promise<AcquireResult> {
@@ -220,7 +250,7 @@ export class DynamoCapacityStore implements CapacityStore {
     }
     const update = `SET ${['#leases.#lease = :exp', ...settles].join(', ')}${reclaim.length ? ` REMOVE ${removal.paths.join(', ')}` : ''}`
     try {
-      const out = await this.#doc.send(
+      const out = await this.#lean.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { id: { S: shardItemId(options.backendId, shard.index) } },
@@ -243,7 +273,7 @@ export class DynamoCapacityStore implements CapacityStore {
     const index = leaseShard(lease.leaseId)
     if (index === undefined) return false
     try {
-      await this.#doc.send(
+      await this.#lean.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { id: { S: shardItemId(lease.backendId, index) } },
@@ -265,7 +295,7 @@ export class DynamoCapacityStore implements CapacityStore {
     const known = this.#known.get(options.backendId)
     if (index === undefined || (known && known.record.heartbeatAt < options.staleBefore)) return undefined
     const shard = await unlessConditionFails(async () => {
-      const out = await this.#doc.send(
+      const out = await this.#lean.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { id: { S: shardItemId(options.backendId, index) } },
@@ -313,7 +343,7 @@ export class DynamoCapacityStore implements CapacityStore {
 
   #releaseOnShard(lease: LeaseRef, index: number, paysDebt: boolean): Promise<SlotShard | undefined> {
     return unlessConditionFails(async () => {
-      const out = await this.#doc.send(
+      const out = await this.#lean.send(
         new UpdateItemCommand({
           TableName: this.#table,
           Key: { id: { S: shardItemId(lease.backendId, index) } },

@@ -173,7 +173,8 @@ export async function readStoredBackends(options: {
   return assembleBackends(items)
 }
 
-async function batchGetItems(
+/** Items by id, strongly consistent, 100 keys per BatchGetItem, unprocessed keys retried. */
+export async function batchGetItems(
   doc: DynamoDBDocumentClient,
   tableName: string,
   ids: readonly string[],

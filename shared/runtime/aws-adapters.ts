@@ -30,7 +30,7 @@ export function createAwsAdapters(env: RuntimeEnv) {
       return made
     }
   }
-  const capacity = once(() => new DynamoCapacityStore(table('backends')))
+  const capacity = once(() => new DynamoCapacityStore({ ...table('backends'), lean: clients.lean }))
   const registry = once(() => new DynamoBackendRegistry(table('backends')))
   const tenants = once(() => new DynamoTenantStore(table('tenants')))
   const holds = once(() => new DynamoTenantHoldStore(table('tenants')))

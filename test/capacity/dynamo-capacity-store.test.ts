@@ -23,7 +23,7 @@ describe.each(DYNAMO_ENGINES)('Class: DynamoCapacityStore on %s', (engine) => {
     aws = await startLocalAws({ dynamodb: engine, prefix: `cap-${engine}` })
     clients = clientsFor(aws)
     table = aws.names.tables.backends
-    store = new DynamoCapacityStore({ doc: clients.doc, tableName: table })
+    store = new DynamoCapacityStore({ doc: clients.doc, tableName: table, lean: clients.lean })
     registry = new DynamoBackendRegistry({ doc: clients.doc, tableName: table })
   })
   afterAll(async () => {
