@@ -81,7 +81,10 @@ export async function runSnapshotReads(o: SnapshotReadsOptions): Promise<Snapsho
         await view.refresh(at)
         const { segments } = view.readPlan
         counter.reset()
-        for (let part = 0; part < segments; part++) await view.refresh((at += maxAgeMs))
+        for (let part = 0; part < segments; part++) {
+          at += maxAgeMs
+          await view.refresh(at)
+        }
         const cycle = counter.snapshot().dynamo
         if ((await view.backends(at)).length !== size) throw new Error('the rolling view lost backends')
         sizes.push({
@@ -90,7 +93,10 @@ export async function runSnapshotReads(o: SnapshotReadsOptions): Promise<Snapsho
           readUnitsPerSnapshot: round(whole.readUnits, 1),
           readUnitsPerSecondWhole: round((whole.readUnits * 1000) / Math.max(1, maxAgeMs), 1),
           segments,
-          readUnitsPerSecondPerInstance: round((cycle.readUnits * 1000) / (segments * Math.max(1, maxAgeMs)), 1),
+          readUnitsPerSecondPerInstance: round(
+            (cycle.readUnits * 1000) / (segments * Math.max(1, maxAgeMs)),
+            1,
+          ),
           wholeViewEverySeconds: round((segments * maxAgeMs) / 1000, 1),
           snapshotMs: round(snapshotMs, 1),
         })
