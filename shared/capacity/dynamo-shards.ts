@@ -30,8 +30,6 @@ const SHARD_NAMES = {
 const FREEZE =
   'SET #of = :of, #index = :index, #cap = :zero, #debt = :zero, #state = if_not_exists(#state, :closed), #leases = if_not_exists(#leases, :none)'
 const CREATE = 'SET #of = :of, #index = :index, #cap = :cap, #state = :state, #leases = :none'
-/** A shard whose count keeps changing while it is frozen has holders releasing: a few tries settle it. */
-const PLAN_TRIES = 5
 
 /**
  * Gives a backend's shards caps for a new maximum (the admin's registration, before the
@@ -74,7 +72,9 @@ export async function resizeShards(
     plan.map(async (planned, index) => {
       let { cap, debt } = planned
       let size = sizes[index] ?? 0
-      for (let attempt = 0; attempt < PLAN_TRIES; attempt++) {
+      // Frozen, a shard's count only falls: each refused write means at least one release, so
+      // this ends within its count of tries.
+      for (;;) {
         const written = await conditionHeld(() =>
           doc.send(
             new UpdateCommand({
@@ -101,12 +101,12 @@ export async function resizeShards(
         if (shard.cap !== 0) return
         // Frozen, so it only fell: those releases pay the debt first, then leave room.
         const fell = size - Object.keys(shard.leases).length
+        if (fell <= 0) return
         const paid = Math.min(fell, debt)
         cap -= paid
         debt -= paid
         size -= fell
       }
-      // Releases kept coming: the shard stays frozen (no slot handed out) until the next registration.
     }),
   )
 }
