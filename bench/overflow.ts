@@ -99,7 +99,9 @@ export async function runOverflow(o: OverflowBenchOptions): Promise<OverflowResu
   // The bench's own calls (blocking slots, reading jobs back) go through these and are not counted.
   const own = createAwsAdapters(env)
   const gatewayAdapters = createAwsAdapters(env)
-  const counter = countAwsCalls({ ignore: [own.clients.dynamo, own.clients.doc, own.clients.sqs] })
+  const counter = countAwsCalls({
+    ignore: [own.clients.dynamo, own.clients.doc, own.clients.lean, own.clients.sqs],
+  })
   const leases = recordLeaseEvents(DynamoCapacityStore.prototype)
   let workers: Awaited<ReturnType<typeof startLocalWorkers>> | undefined
   try {

@@ -49,8 +49,9 @@ export function recordLeaseEvents(prototype: CapacityMethods): LeaseRecorder {
     const result = await acquire.call(this, options)
     if (result.ok) {
       const at = performance.now()
-      acquiredAt.set(options.leaseId, at)
-      events.push({ kind: 'acquire', owner: owner(options.leaseId), at, leaseId: options.leaseId })
+      // As stored: releases and transfers name the lease so.
+      acquiredAt.set(result.leaseId, at)
+      events.push({ kind: 'acquire', owner: owner(result.leaseId), at, leaseId: result.leaseId })
     }
     return result
   }
