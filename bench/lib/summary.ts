@@ -174,11 +174,24 @@ export function summaryTables(r: BenchResult): string {
       `| steady, ${s.gateways} gateway, ${s.slots} slots, ${s.concurrency} concurrent | ${s.perRoutedRequest.writes} | ${s.perRoutedRequest.conditionalFailures} | ${s.perRoutedRequest.reads} | ${s.perRoutedRequest.writeUnits} | ${s.perRoutedRequest.readUnits} | ${s.rejected} of ${s.requests} |`,
       `| contention, ${c.gateways} gateways, ${c.slots} slots, ${c.concurrency} concurrent | ${c.perRoutedRequest.writes} | ${c.perRoutedRequest.conditionalFailures} | ${c.perRoutedRequest.reads} | ${c.perRoutedRequest.writeUnits} | ${c.perRoutedRequest.readUnits} | ${c.rejected} of ${c.requests} |`,
       '',
-      `Write units per routed request (acquire + release) on one ${r.dynamo.itemSweepSlots}-slot backend item as its leases fill: ${r.dynamo.writeUnitsBySlotsHeld
+      `Write units per routed request (acquire + release) on one ${r.dynamo.itemSweepSlots}-slot backend as its leases fill (slot shards of at most 16 leases): ${r.dynamo.writeUnitsBySlotsHeld
         .map((c) => `${c.leasesHeld} held → ${c.acquireWriteUnits + c.releaseWriteUnits}`)
         .join(', ')}.`,
       '',
       `Emulator UpdateItem round trip: p50 ${ms(r.dynamo.emulatorUpdateItemMs.p50)} ms, p99 ${ms(r.dynamo.emulatorUpdateItemMs.p99)} ms.`,
+    )
+  }
+  if (r.snapshotReads) {
+    const sizes = r.snapshotReads.sizes
+    out.push(
+      '',
+      `**Capacity snapshot** read units per second per gateway instance (${r.snapshotReads.slotsPerBackend}-slot backends half leased, one refresh per ${r.snapshotReads.snapshotMaxAgeMs} ms): ${sizes
+        .map((s) =>
+          s.segments !== undefined && s.segments > 1
+            ? `${s.backends.toLocaleString('en-US')} backends ${s.readUnitsPerSecondPerInstance} (${s.segments} scan segments, the whole view every ${s.wholeViewEverySeconds} s; whole reads would cost ${s.readUnitsPerSecondWhole})`
+            : `${s.backends.toLocaleString('en-US')} backends ${s.readUnitsPerSecondPerInstance} (whole reads)`,
+        )
+        .join(', ')}.`,
     )
   }
   if (r.router) {
