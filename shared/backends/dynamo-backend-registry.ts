@@ -6,8 +6,14 @@ import {
   resizeShards,
   setShardStates,
 } from '../capacity/dynamo-shards.ts'
-import { readStoredBackends, scanStoredBackends, shardCountOf } from '../capacity/shard-item.ts'
-import { mergedLeases, shardCaps } from '../capacity/slot-shards.ts'
+import {
+  batchGetItems,
+  readStoredBackends,
+  scanStoredBackends,
+  shardCountOf,
+  shardFromItem,
+} from '../capacity/shard-item.ts'
+import { mergedLeases, shardCaps, shardItemId } from '../capacity/slot-shards.ts'
 import { backendApis } from './backend-apis.ts'
 import { BACKEND_ATTR as A, backendFromItem } from './backend-item.ts'
 import type { BackendLoad, BackendRecord, BackendState } from './backend-record.ts'
@@ -112,7 +118,6 @@ export class DynamoBackendRegistry implements BackendRegistry {
     now: number
   }): Promise<BackendRecord | undefined> {
     const { id, load, now } = options
-    // The backend item only: a heartbeat reads no shard, so the record has no leases.
     const written = await this.#updateExisting({
       id,
       update: 'SET #load = :load, #hb = :now',
@@ -121,7 +126,15 @@ export class DynamoBackendRegistry implements BackendRegistry {
         ':now': now,
       },
     })
-    return written?.record
+    if (!written) return undefined
+    // The answer tells the agent its slots as they are: one read of the shards (a backend of up
+    // to 16 slots has one) after the write, which touches only the backend item.
+    const shards = await batchGetItems(
+      this.#doc,
+      this.#table,
+      Array.from({ length: written.shardCount }, (_, index) => shardItemId(id, index)),
+    )
+    return { ...written.record, leases: mergedLeases(shards.map(shardFromItem)) }
   }
 
   async setState(options: { id: string; state: BackendState }): Promise<BackendRecord | undefined> {

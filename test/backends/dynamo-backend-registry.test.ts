@@ -58,6 +58,32 @@ describe.each(engines)('Class: BackendRegistry on %s', (engine) => {
     return acquired.leaseId
   }
 
+  describe('Method: heartbeat', () => {
+    it('records the load and answers with the leases the backend holds', async () => {
+      await stores.registry.register({
+        registration: registration('beating', { maxConcurrency: 3 }),
+        now: T0,
+      })
+      const held = await hold('beating', 'running')
+
+      const answer = await stores.registry.heartbeat({
+        id: 'beating',
+        load: { running: 1, waiting: 0, kvCacheUsage: 0.25 },
+        now: T0 + 1_000,
+      })
+
+      expect(answer).toMatchObject({ heartbeatAt: T0 + 1_000, load: { running: 1, kvCacheUsage: 0.25 } })
+      expect(Object.keys(answer?.leases ?? {})).toEqual([held])
+      expect(
+        await stores.registry.heartbeat({
+          id: 'never-registered',
+          load: { running: 0, waiting: 0, kvCacheUsage: 0 },
+          now: T0,
+        }),
+      ).toBeUndefined()
+    })
+  })
+
   describe('Method: register', () => {
     it('creates a backend for an agent, active and with no leases', async () => {
       const backend = await stores.registry.register({
