@@ -97,7 +97,8 @@ export class HeldLease {
     if (this.#handOver) await Promise.allSettled(this.#renewing)
     // A lost lease's slot may be someone else's by now: only a lease still ours is passed on.
     const offered = this.#lost.signal.aborted ? false : this.#handOver?.(this)
-    if (offered && (await offered)) {
+    // A handover whose write failed leaves the lease ours: it is released like any other.
+    if (offered && (await offered.catch(() => false))) {
       this.#handedOver = true
       return
     }

@@ -164,6 +164,12 @@ export class SlotGate {
       const taking = slot.take({ model: line.model, mayDegrade: line.mayDegrade, api: line.api })
       if (!taking) continue
       const waiter = line.waiters.shift()
+      // A write that failed (the store unreachable, not a refused condition): the waiter goes
+      // back to the head of its line, or it would wait for good; the holder frees the slot.
+      const failed = (error: unknown): never => {
+        if (waiter && !waiter.left) this.#rejoin(key, line, waiter)
+        throw error
+      }
       return taking.then(async (result) => {
         if (!waiter) {
           await result?.lease.release()
@@ -182,7 +188,7 @@ export class SlotGate {
         const now = this.#clock()
         for (const other of line.waiters) other.idleUntil = now + other.patienceMs
         return true
-      })
+      }, failed)
     }
     return false
   }

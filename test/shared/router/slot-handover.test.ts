@@ -66,6 +66,15 @@ class StallingRenewStore extends CountingStore {
   }
 }
 
+/** A store whose transfer write fails outright (the service unreachable) while `failTransfers` is set. */
+class FailingTransferStore extends CountingStore {
+  failTransfers = false
+  override transfer(options: TransferOptions) {
+    if (this.failTransfers) return Promise.reject(new Error('DynamoDB is unavailable right now'))
+    return super.transfer(options)
+  }
+}
+
 /** One gateway or worker process: its own view, router and slot gate over the shared store. */
 function process(
   store: CountingStore,
@@ -180,6 +189,30 @@ describe('Feature: a freed slot passes to a waiting request of the same process'
     expect(Object.keys((await store.get('gpu'))!.leases)).toEqual([second.leaseId])
     expect((await waiting).ok).toBe(false)
     await second.release()
+  })
+
+  // Chaos found held requests that never got an answer: a handover whose transfer write failed
+  // (the store down, not a refused condition) left the waiter out of its line for good, and the
+  // holder's release failed with it, so the slot stayed leased until its TTL.
+  it('keeps the waiter in line and frees the slot when the transfer write fails', async () => {
+    // Prepare
+    const store = new FailingTransferStore()
+    await register(store, 'gpu', 1)
+    const p = process(store)
+    const holder = leaseOf(await p.router.acquire({ model, mayDegrade: false }))
+    const waiting = p.wait({ forMs: 2_000 })
+    await inLine(p.gate, 1)
+    store.failTransfers = true
+
+    // Act
+    await holder.release()
+    const taken = leaseOf(await waiting)
+
+    // Assess: the slot was released, and the waiter acquired it as a new lease.
+    expect(holder.handedOver).toBe(false)
+    expect(taken.leaseId).not.toBe(holder.leaseId)
+    expect(Object.keys((await store.get('gpu'))!.leases)).toEqual([taken.leaseId])
+    await taken.release()
   })
 
   it('frees the slot of a backend that is draining rather than passing it on', async () => {
