@@ -99,6 +99,28 @@ export interface LocalStack {
  * the gateway on Node, and a heartbeat agent per backend. `npm start`, the
  * integration tests and the benchmarks all start it this way.
  */
+/** The gateway's environment on the local stack: the emulators' endpoints plus the stack's keys and settings. */
+export function localGatewayEnv(
+  awsEnv: Readonly<Record<string, string>>,
+  options: Pick<
+    LocalStackOptions,
+    'adminKey' | 'agentKey' | 'webhookSecret' | 'backendApiKey' | 'config' | 'corsOrigins'
+  >,
+): Record<string, string> {
+  return {
+    ...awsEnv,
+    SPILLWAY_ADMIN_KEY: options.adminKey,
+    SPILLWAY_AGENT_KEY: options.agentKey,
+    // Signs job webhooks; a fresh random one per local run unless given, never a constant in the code.
+    SPILLWAY_WEBHOOK_SECRET: options.webhookSecret ?? generateWebhookSecret(),
+    // Local receivers listen on 127.0.0.1; a deployment never sets this.
+    SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
+    ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
+    ...(options.corsOrigins?.length ? { SPILLWAY_CORS_ORIGINS: options.corsOrigins.join(',') } : {}),
+  }
+}
+
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const log = options.log ?? silentLogger
   // Before the emulators start: a fleet the config cannot route to is refused with nothing to stop.
@@ -111,18 +133,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(options.prefix ? { prefix: options.prefix } : {}),
     ...(options.dynamodb ? { dynamodb: options.dynamodb } : {}),
   })
-  const env: Record<string, string> = {
-    ...aws.env,
-    SPILLWAY_ADMIN_KEY: options.adminKey,
-    SPILLWAY_AGENT_KEY: options.agentKey,
-    // Signs job webhooks; a fresh random one per local run unless given, never a constant in the code.
-    SPILLWAY_WEBHOOK_SECRET: options.webhookSecret ?? generateWebhookSecret(),
-    // Local receivers listen on 127.0.0.1; a deployment never sets this.
-    SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
-    ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
-    ...(options.corsOrigins?.length ? { SPILLWAY_CORS_ORIGINS: options.corsOrigins.join(',') } : {}),
-  }
+  const env = localGatewayEnv(aws.env, options)
   const runtime = readRuntimeEnv(env)
   const adapters = createAwsAdapters(runtime)
   for (const tenant of options.tenants ?? []) {

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
 import { DEFAULT_CONFIG, parseGatewayConfig } from '../shared/config/gateway-config.ts'
 import { createApp } from '../shared/http/app.ts'
-import { generateWebhookSecret } from '../shared/jobs/webhook-secret.ts'
 import { silentLogger } from '../shared/logging.ts'
 import { isJobOutcome } from '../shared/observability/job-outcomes.ts'
 import { Observability } from '../shared/observability/observability.ts'
@@ -16,7 +15,7 @@ import type { LocalAws, StartLocalAwsOptions } from './emulators.ts'
 import type { StartFleetOptions } from './fleet/fleet.ts'
 import type { AgentBackend } from './fleet/heartbeat-agent.ts'
 import { fleetModels } from './fleet-models.ts'
-import type { LocalStackOptions } from './local-stack.ts'
+import { type LocalStackOptions, localGatewayEnv } from './local-stack.ts'
 import { type IpcChild, spawnIpcChild } from './processes/ipc-child.ts'
 import { seedTenantKey } from './tenants.ts'
 
@@ -112,18 +111,7 @@ export async function startProcessStack(options: LocalStackOptions): Promise<Pro
       fleetChild.next<{ type: 'ready'; backends: AgentBackend[] }>('ready'),
     ])
 
-    const env: Record<string, string> = {
-      ...aws.env,
-      SPILLWAY_ADMIN_KEY: options.adminKey,
-      SPILLWAY_AGENT_KEY: options.agentKey,
-      // Signs job webhooks; a fresh random one per local run unless given, never a constant in the code.
-      SPILLWAY_WEBHOOK_SECRET: options.webhookSecret ?? generateWebhookSecret(),
-      // Local receivers listen on 127.0.0.1; a deployment never sets this.
-      SPILLWAY_WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-      ...(options.backendApiKey ? { SPILLWAY_BACKEND_API_KEY: options.backendApiKey } : {}),
-      ...(options.config ? { SPILLWAY_CONFIG: JSON.stringify(options.config) } : {}),
-      ...(options.corsOrigins?.length ? { SPILLWAY_CORS_ORIGINS: options.corsOrigins.join(',') } : {}),
-    }
+    const env = localGatewayEnv(aws.env, options)
     const runtime = readRuntimeEnv(env)
     adapters = createAwsAdapters(runtime)
     for (const tenant of options.tenants ?? []) {
