@@ -131,7 +131,7 @@ export class DynamoCapacityStore implements CapacityStore {
         }
         const shards = known.shards.filter((shard) => cycle.seen.has(shardItemId(id, shard.index)))
         if (shards.length === known.shards.length) continue
-        this.#known.set(id, { ...known, shards, record: { ...known.record, leases: mergedLeases(shards) } })
+        this.#withShards(known, shards)
         touched.add(id)
       }
       this.#cycle = undefined
@@ -165,14 +165,16 @@ export class DynamoCapacityStore implements CapacityStore {
     const read = new Map<string, SlotShard[]>()
     for (const item of shardItems) {
       const owner = String(item[S.shardOf])
-      read.set(owner, [...(read.get(owner) ?? []), shardFromItem(item)])
+      const shards = read.get(owner) ?? []
+      shards.push(shardFromItem(item))
+      read.set(owner, shards)
     }
     for (const id of known) {
       const before = this.#known.get(id)
       if (!before) continue
       // A shard that did not come back was purged.
       const shards = (read.get(id) ?? []).sort((a, b) => a.index - b.index)
-      this.#known.set(id, { ...before, shards, record: { ...before.record, leases: mergedLeases(shards) } })
+      this.#withShards(before, shards)
     }
     return backendIds.flatMap((id) => this.#known.get(id)?.record ?? [])
   }
@@ -489,8 +491,13 @@ export class DynamoCapacityStore implements CapacityStore {
     const shards = known.shards.some((s) => s.index === shard.index)
       ? known.shards.map((s) => (s.index === shard.index ? shard : s))
       : [...known.shards, shard].sort((a, b) => a.index - b.index)
+    return this.#withShards(known, shards)
+  }
+
+  /** What this process knows of a backend, with these shards and the leases they hold. */
+  #withShards(known: StoredBackend, shards: readonly SlotShard[]): BackendRecord {
     const record = { ...known.record, leases: mergedLeases(shards) }
-    this.#known.set(backendId, { ...known, record, shards })
+    this.#known.set(record.id, { ...known, record, shards })
     return record
   }
 }
