@@ -54,7 +54,7 @@ export class CapacityView {
     this.#maxPartAgeMs = options.maxPartAgeMs ?? 5_000
   }
 
-  /** Segments per cycle and the next one to read: what the bench and the dashboard report. */
+  /** Segments per cycle and the next one to read (the bench reports them). */
   get readPlan(): { readonly segments: number; readonly nextSegment: number } {
     return { segments: this.#segments, nextSegment: this.#nextSegment }
   }
@@ -86,7 +86,8 @@ export class CapacityView {
         ? await store.readPart({ segment: 0, segments: 1 })
         : { backends: await store.snapshot(), readUnits: 0 }
       this.#replaceAll(read.backends)
-      this.#plan(read.readUnits, now)
+      this.#plan(read.readUnits)
+      this.#partReadAt = Array.from({ length: this.#segments }, () => now)
     } else {
       const segment = this.#nextSegment
       const read = await store.readPart({ segment, segments: this.#segments })
@@ -97,7 +98,7 @@ export class CapacityView {
       this.#nextSegment = segment + 1
       if (this.#nextSegment === this.#segments) {
         const segments = this.#segments
-        this.#plan(this.#cycleUnits, now)
+        this.#plan(this.#cycleUnits)
         // A new count places keys in other segments: start it from a whole read.
         if (this.#segments !== segments) this.#partReadAt = [Number.NEGATIVE_INFINITY]
       }
@@ -107,13 +108,12 @@ export class CapacityView {
   }
 
   /** Segments for the next cycle, from what reading the whole table just cost. */
-  #plan(tableUnits: number, now: number): void {
+  #plan(tableUnits: number): void {
     const perRefresh = (this.#readUnitsPerSecond * Math.max(this.#maxAgeMs, 100)) / 1000
     const mostSegments = Math.max(1, Math.floor(this.#maxPartAgeMs / Math.max(this.#maxAgeMs, 100)))
     this.#segments = Math.min(mostSegments, Math.max(1, Math.ceil(tableUnits / perRefresh)))
     this.#nextSegment = 0
     this.#cycleUnits = 0
-    this.#partReadAt = Array.from({ length: this.#segments }, () => now)
   }
 
   #replaceAll(backends: readonly BackendRecord[]): void {

@@ -115,6 +115,19 @@ describe('Class: CapacityView, rolling snapshot', () => {
     expect(store.reads.map((r) => r.segments)).toEqual([1, 4, 1])
   })
 
+  it('judges a part by when it was read, not by when its cycle ended', async () => {
+    const store = new PartedStore()
+    for (let i = 0; i < 40; i++) store.table.set(`b${i}`, backend(`b${i}`))
+    const view = viewOf(store, { readUnitsPerSecond: 10, maxPartAgeMs: 8_000 })
+    await view.refresh(T0)
+    for (let s = 1; s <= 4; s++) await view.refresh(T0 + s * 1_000)
+
+    // Segment 0 was read at T0 + 1 s: 8.5 s ago, past the bound, though its cycle ended at T0 + 4 s.
+    await view.refresh(T0 + 9_500)
+
+    expect(store.reads.map((r) => r.segments)).toEqual([1, 4, 4, 4, 4, 1])
+  })
+
   it('never plans more segments than a cycle within the bound allows, whatever the budget', async () => {
     const store = new PartedStore()
     for (let i = 0; i < 100; i++) store.table.set(`b${i}`, backend(`b${i}`))
