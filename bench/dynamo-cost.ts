@@ -53,7 +53,10 @@ export interface ScenarioCost {
 }
 
 export interface DynamoCostResult {
+  /** Every lease released at once, as on Lambda. */
   readonly steady: ScenarioCost
+  /** The same, with finished leases kept warm for the next request, as the Node server does. */
+  readonly steadyWarm?: ScenarioCost
   readonly contention: ScenarioCost
   /** Slots of the backend in the item-size sweep (vLLM's default max-num-seqs). */
   readonly itemSweepSlots: number
@@ -82,6 +85,16 @@ async function measure(o: DynamoCostOptions, counter: AwsCallCounter): Promise<D
     concurrency: 8,
   })
   o.progress.detail(describe(steady))
+  o.progress.step('dynamodb cost: the same, leases kept warm between requests (the Node server)')
+  const steadyWarm = await scenario(o, counter, {
+    prefix: 'bench-cost-warm',
+    gateways: 1,
+    backends: 4,
+    slots: 8,
+    concurrency: 8,
+    longLived: true,
+  })
+  o.progress.detail(describe(steadyWarm))
   o.progress.step('dynamodb cost: contention (3 gateways, 2x4 slots, 12 concurrent)')
   const contention = await scenario(o, counter, {
     prefix: 'bench-cost-contention',
@@ -100,6 +113,7 @@ async function measure(o: DynamoCostOptions, counter: AwsCallCounter): Promise<D
   )
   return {
     steady,
+    steadyWarm,
     contention,
     itemSweepSlots: ITEM_SWEEP_SLOTS,
     writeUnitsBySlotsHeld: bySlotsHeld,
@@ -118,7 +132,14 @@ function describe(s: ScenarioCost): string {
 async function scenario(
   o: DynamoCostOptions,
   counter: AwsCallCounter,
-  s: { prefix: string; gateways: number; backends: number; slots: number; concurrency: number },
+  s: {
+    prefix: string
+    gateways: number
+    backends: number
+    slots: number
+    concurrency: number
+    longLived?: boolean
+  },
 ): Promise<ScenarioCost> {
   const env = await freshRuntimeEnv({ aws: o.aws, prefix: s.prefix })
   // Paced (~10 ms a request), so leases are held long enough for the gateways to race.
@@ -131,7 +152,13 @@ async function scenario(
     Array.from({ length: s.gateways }, async () => {
       const adapters = createAwsAdapters(env)
       const app = createApp(
-        gatewayDeps({ env, adapters, secrets: await resolveSecrets(env), log: silentLogger }),
+        gatewayDeps({
+          env,
+          adapters,
+          secrets: await resolveSecrets(env),
+          log: silentLogger,
+          longLived: s.longLived ?? false,
+        }),
       )
       return { adapters, app }
     }),

@@ -32,6 +32,7 @@ import { runSnapshotReads } from './snapshot-reads.ts'
 import { startRig } from './support/rig.ts'
 import { runThroughput } from './throughput.ts'
 import { runUpstreamClient } from './upstream-client.ts'
+import { runWarmLeases } from './warm-leases.ts'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const BENCHMARKS = [
@@ -41,6 +42,7 @@ export const BENCHMARKS = [
   'throughput',
   'profile',
   'upstream',
+  'warm',
   'dynamo',
   'overflow',
   'lambda',
@@ -107,6 +109,13 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
       )
       result.gatewayCpu = await runGatewayCpu({ rig, ...settings.cpu, progress })
       result.emulatorRoundTrip = await rig.gateways.dynamo.emulatorRoundTrip()
+    }
+    if (wanted('warm')) {
+      progress.step(
+        `warm leases: the DynamoDB gateway keeping finished leases ${rig.leaseLingerMs} ms vs releasing at once (as on Lambda), and Portkey`,
+      )
+      result.warmLeases = await runWarmLeases({ rig, ...settings.warmLeases, progress })
+      result.emulatorRoundTrip ??= await rig.gateways.dynamo.emulatorRoundTrip()
     }
     if (wanted('overhead')) {
       progress.step(

@@ -9,6 +9,7 @@ import type { RouterOptions } from './router-decision.ts'
 import type { SnapshotReadsOptions } from './snapshot-reads.ts'
 import type { ThroughputOptions } from './throughput.ts'
 import type { UpstreamClientOptions } from './upstream-client.ts'
+import type { WarmLeasesOptions } from './warm-leases.ts'
 
 /** A benchmark's own options, less what the runner supplies: the progress line and `Supplied`. */
 type Tunables<Options, Supplied extends keyof Options> = Omit<Options, Supplied | 'progress'>
@@ -26,6 +27,7 @@ export interface BenchSettings {
   readonly profile: Tunables<ProfileOptions, 'rig' | 'root'>
   readonly overflow: Tunables<OverflowBenchOptions, 'aws'>
   readonly upstream: Tunables<UpstreamClientOptions, 'rig'>
+  readonly warmLeases: Tunables<WarmLeasesOptions, 'rig'>
 }
 
 const SIZES = [10, 100, 1_000, 10_000]
@@ -50,6 +52,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
     profile: { durationMs: 5_000, concurrency: 16 },
     overflow: { slots: 4, burstFactor: 10, speed: 1 },
     upstream: { rounds: 5, cellMs: 1_000, minRequests: 100, rate: 300, warmupRequests: 2_000 },
+    warmLeases: { rounds: 3, requests: 3_000, concurrency: 8, latencyRequests: 400, warmupRequests: 500 },
   },
   quick: {
     overhead: { rounds: 2, concurrencies: [1, 16, 64], cellMs: 300, minRequests: 30, warmupRequests: 100 },
@@ -70,6 +73,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
     profile: { durationMs: 1_500, concurrency: 16 },
     overflow: { slots: 4, burstFactor: 10, speed: 0.5 },
     upstream: { rounds: 2, cellMs: 400, minRequests: 30, rate: 300, warmupRequests: 600 },
+    warmLeases: { rounds: 1, requests: 2_000, concurrency: 8, latencyRequests: 200, warmupRequests: 300 },
   },
   smoke: {
     overhead: {
@@ -97,5 +101,6 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
     profile: { durationMs: 200, concurrency: 2 },
     overflow: { slots: 2, burstFactor: 2, speed: 0.05 },
     upstream: { rounds: 1, cellMs: 0, minRequests: 3, maxRequests: 6, rate: 40, warmupRequests: 4 },
+    warmLeases: { rounds: 1, requests: 6, concurrency: 2, latencyRequests: 4, warmupRequests: 4 },
   },
 }

@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { createAdaptorServer } from '@hono/node-server'
 import { DEFAULT_CONFIG, parseGatewayConfig } from '../shared/config/gateway-config.ts'
-import { createApp } from '../shared/http/app.ts'
+import { createApp, gatewayRouting } from '../shared/http/app.ts'
 import { silentLogger } from '../shared/logging.ts'
 import { isJobOutcome } from '../shared/observability/job-outcomes.ts'
 import { Observability } from '../shared/observability/observability.ts'
+import type { Routing } from '../shared/router/routing.ts'
 import { createAwsAdapters } from '../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv } from '../shared/runtime/runtime-env.ts'
@@ -70,6 +71,7 @@ export async function startProcessStack(options: LocalStackOptions): Promise<Pro
     return child
   }
   let server: Server | undefined
+  let routing: Routing | undefined
   let adapters: ReturnType<typeof createAwsAdapters> | undefined
   const stopAll = async () => {
     if (stopped) return
@@ -80,6 +82,8 @@ export async function startProcessStack(options: LocalStackOptions): Promise<Pro
       server.closeAllConnections()
       await new Promise<void>((resolve) => server?.close(() => resolve()))
     }
+    // Before the emulators go: the warm leases' slots are given back, not left to their TTL.
+    await routing?.router.freeWarmLeases()
     if (adapters) {
       adapters.clients.dynamo.destroy()
       adapters.clients.sqs.destroy()
@@ -123,10 +127,18 @@ export async function startProcessStack(options: LocalStackOptions): Promise<Pro
       })
     }
     const observability = new Observability({ log, openWithoutKey: options.openDashboard ?? false })
-    const app = createApp({
-      ...gatewayDeps({ env: runtime, adapters, secrets: await resolveSecrets(runtime), log }),
+    const deps = {
+      ...gatewayDeps({
+        env: runtime,
+        adapters,
+        secrets: await resolveSecrets(runtime),
+        log,
+        longLived: true,
+      }),
       observability,
-    })
+    }
+    routing = gatewayRouting(deps, observability)
+    const app = createApp(deps, routing)
     const listening = createAdaptorServer({ fetch: app.fetch }) as Server
     await new Promise<void>((resolve, reject) => {
       // A busy port must fail the start, not crash the process from an unhandled 'error' event.

@@ -9,6 +9,7 @@ import type { SnapshotReadsResult } from '../snapshot-reads.ts'
 import type { EmulatorRoundTrip } from '../support/gateway-handle.ts'
 import type { ThroughputResult } from '../throughput.ts'
 import type { UpstreamClientResult } from '../upstream-client.ts'
+import type { WarmLeasesResult } from '../warm-leases.ts'
 import type { LatencyFloor } from './latency-floor.ts'
 import type { MachineInfo } from './machine.ts'
 import type { CpuPlan } from './pinning.ts'
@@ -56,6 +57,7 @@ export interface BenchResult {
   readonly lambda?: LambdaShapeResult
   /** Experiment: the gateway's upstream call over fetch versus node:http. */
   readonly upstreamClient?: UpstreamClientResult
+  readonly warmLeases?: WarmLeasesResult
   readonly cost?: CostResult
   readonly profile?: { readonly file: string; readonly runs: readonly ProfileDigest[] }
   readonly charts: readonly string[]

@@ -23,9 +23,10 @@ import { HttpBackendClient } from '../../shared/backends/backend-client.ts'
 import type { BackendRegistration } from '../../shared/backends/backend-record.ts'
 import { MemoryBackendStore } from '../../shared/capacity/memory-backend-store.ts'
 import { type GatewayConfigInput, parseGatewayConfig } from '../../shared/config/gateway-config.ts'
-import { createApp } from '../../shared/http/app.ts'
+import { createApp, gatewayRouting } from '../../shared/http/app.ts'
 import type { AppDeps } from '../../shared/http/app-deps.ts'
 import { silentLogger } from '../../shared/logging.ts'
+import { Observability } from '../../shared/observability/observability.ts'
 import { createAwsAdapters } from '../../shared/runtime/aws-adapters.ts'
 import { gatewayDeps } from '../../shared/runtime/gateway-deps.ts'
 import { readRuntimeEnv, tableName } from '../../shared/runtime/runtime-env.ts'
@@ -62,6 +63,7 @@ async function buildDeps(): Promise<AppDeps> {
       backendClient: new HttpBackendClient(),
       adminKeyHash: hashApiKey(spec.adminKey),
       log: silentLogger,
+      leaseLingerMs: parseGatewayConfig(spec.config).leaseLingerMs,
     }
   }
   const env = readRuntimeEnv({
@@ -71,7 +73,13 @@ async function buildDeps(): Promise<AppDeps> {
   })
   const adapters = createAwsAdapters(env)
   probe = { dynamo: adapters.clients.dynamo, table: tableName(env, 'backends') }
-  return gatewayDeps({ env, adapters, secrets: await resolveSecrets(env), log: silentLogger })
+  return gatewayDeps({
+    env,
+    adapters,
+    secrets: await resolveSecrets(env),
+    log: silentLogger,
+    longLived: true,
+  })
 }
 
 const built = await buildDeps()
@@ -81,13 +89,15 @@ const now = Date.now()
 for (const backend of spec.backends) await deps.registry.register({ registration: backend, now })
 await seedTenantKey({ tenants: deps.tenants, policy: spec.tenant.policy, key: spec.tenant.key, now })
 
-const app = createApp(deps)
+const observability = new Observability({ log: silentLogger })
+const routing = gatewayRouting(deps, observability)
+const app = createApp({ ...deps, observability }, routing)
 const server = createAdaptorServer({ fetch: app.fetch }) as Server
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
 
 const stop = () => {
   server.closeAllConnections()
-  server.close(() => process.exit(0))
+  server.close(() => void routing.router.freeWarmLeases().finally(() => process.exit(0)))
 }
 process.on('SIGTERM', stop)
 // The parent died without stopping us (killed, or its output pipe closed): do not linger.

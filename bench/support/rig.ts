@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { type Fleet, startFleet } from '../../local/fleet/fleet.ts'
 import { spawnIpcChild } from '../../local/processes/ipc-child.ts'
 import type { BackendRegistration } from '../../shared/backends/backend-record.ts'
+import { parseGatewayConfig } from '../../shared/config/gateway-config.ts'
 import {
   ADMIN_KEY,
   benchConfig,
@@ -59,7 +60,14 @@ export interface Rig {
   /** A target on any gateway process of this rig (the variants an experiment starts). */
   targetOf(gateway: BenchGateway): CallTarget
   /** Another gateway process on the same fleets (an experiment's variant). */
-  startGateway(options: { store: Store; backendClient?: 'fetch' | 'node-http' }): Promise<BenchGateway>
+  startGateway(options: {
+    store: Store
+    backendClient?: 'fetch' | 'node-http'
+    /** The config's `leaseLingerMs` for this one (the rig's gateways keep the default). */
+    leaseLingerMs?: number
+  }): Promise<BenchGateway>
+  /** How long the rig's own gateways keep a finished lease warm (the config's default). */
+  readonly leaseLingerMs: number
   stop(): Promise<void>
 }
 
@@ -99,11 +107,18 @@ export async function startRig(options: { cpus: CpuPlan }): Promise<Rig> {
       }),
     )
 
-    const startGateway = async (o: { store: Store; backendClient?: 'fetch' | 'node-http' }) => {
+    const startGateway = async (o: {
+      store: Store
+      backendClient?: 'fetch' | 'node-http'
+      leaseLingerMs?: number
+    }) => {
       const gateway = await startBenchGateway({
         spec: {
           store: o.store,
-          config: benchConfig(),
+          config: {
+            ...benchConfig(),
+            ...(o.leaseLingerMs === undefined ? {} : { leaseLingerMs: o.leaseLingerMs }),
+          },
           backends,
           tenant: { key: TENANT_KEY, policy: TENANT },
           adminKey: ADMIN_KEY,
@@ -149,6 +164,7 @@ export async function startRig(options: { cpus: CpuPlan }): Promise<Rig> {
       measured: (gateway) => (gateway === 'portkey' ? portkey : gateways[gateway]),
       targetOf: (gateway) => ({ url: new URL('/v1/chat/completions', gateway.url), headers: auth }),
       startGateway,
+      leaseLingerMs: parseGatewayConfig(benchConfig()).leaseLingerMs,
       stop: stopAll,
     }
   } catch (error) {

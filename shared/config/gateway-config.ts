@@ -59,6 +59,12 @@ export const GatewayConfigSchema = z.strictObject({
    * scan segment per refresh (a rolling snapshot), within a third of `heartbeatStaleSeconds`.
    */
   snapshotReadUnitsPerSecond: z._default(z.number().check(z.gte(1)), 50),
+  /**
+   * How long a long-lived gateway (the Node server, `npm start`) keeps the lease of a request
+   * that ended well warm for its next request, saving both lease writes when one comes in
+   * time; 0 turns it off. Lambda and the workers always release at once.
+   */
+  leaseLingerMs: z._default(z.int().check(z.gte(0), z.lte(1000)), 20),
   maxBodyBytes: z._default(z.int().check(z.gte(1024), z.lte(6 * 1024 * 1024)), 1024 * 1024),
   upstream: z.prefault(
     z.strictObject({

@@ -53,6 +53,11 @@ export interface AppDeps {
   readonly keyCacheMs?: number
   /** Browser origins allowed to call the gateway (`*` for any); CORS is off when empty. */
   readonly corsOrigins?: readonly string[]
+  /**
+   * How long a lease of a request that ended well stays warm for the next one (the config's
+   * `leaseLingerMs`, for long-lived servers); 0 or absent: released at once.
+   */
+  readonly leaseLingerMs?: number
 }
 
 export type AppEnv = {

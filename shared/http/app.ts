@@ -26,6 +26,21 @@ import { modelRoutes } from './routes/models.ts'
 export const VERSION = '0.1.0'
 
 /**
+ * The routing state a gateway's app uses, for an entry point that must reach it (a Node
+ * server frees its warm leases as it stops): decisions go to `observability`.
+ */
+export function gatewayRouting(deps: AppDeps, observability: Observability): Routing {
+  return createRouting({
+    config: deps.config,
+    capacity: deps.capacity,
+    clock: deps.clock ?? Date.now,
+    random: deps.random,
+    onDecision: (decision) => observability.onDecision(decision),
+    lingerMs: deps.leaseLingerMs ?? 0,
+  })
+}
+
+/**
  * The whole HTTP surface of the gateway, built from injected ports: no
  * environment, no AWS SDK. The Lambda and Node entry points wrap this.
  *
@@ -37,15 +52,7 @@ export function createApp(deps: AppDeps, routing?: Routing): Hono<AppEnv> {
   const clock = deps.clock ?? Date.now
   const log = deps.log ?? silentLogger
   const observability = deps.observability ?? new Observability({ clock, log })
-  const routes =
-    routing ??
-    createRouting({
-      config: deps.config,
-      capacity: deps.capacity,
-      clock,
-      random: deps.random,
-      onDecision: (decision) => observability.onDecision(decision),
-    })
+  const routes = routing ?? gatewayRouting(deps, observability)
   observability.attach({
     fleet: {
       backends: (now) => routes.view.backends(now),

@@ -142,7 +142,13 @@ async function attemptOnce(
     const res = reply.response
     if (!o.stream) {
       const read = await readCompletion(res, { timers, maxBytes, api })
-      if (read.ok) return answerThenRelease({ json: read.completion, ...releasing(o, lease) })
+      // The backend has answered in full: its slot may stay warm for this process's next request.
+      if (read.ok)
+        return answerThenRelease({
+          json: read.completion,
+          release: () => lease.release({ reusable: true }),
+          log: o.log,
+        })
       // Nothing has reached the client yet, so a backend fault is still a failover.
       if (read.failure === 'backend') return await fail(read.reason)
       return await endedByUs(o, lease, timers, read)

@@ -66,7 +66,8 @@ export function relaySse(options: RelayOptions): ReadableStream<Uint8Array> {
     finished = true
     if (outcome !== 'done' && outcome !== 'client-closed') controller.enqueue(ENDINGS[outcome])
     timers.abort()
-    await lease.release().catch(() => undefined)
+    // Only a stream the backend finished may leave its slot warm for the next request.
+    await lease.release({ reusable: outcome === 'done' }).catch(() => undefined)
     options.onFinish(outcome)
     controller.close()
   }

@@ -175,6 +175,11 @@ export class CapacityView {
     return built
   }
 
+  /** The backend as this process last saw it, if it knows it. */
+  record(backendId: string): BackendRecord | undefined {
+    return this.#backends.get(backendId)
+  }
+
   isMarkedFull(backendId: string): boolean {
     return this.#fullUntilRefresh.has(backendId)
   }

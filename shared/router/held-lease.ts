@@ -15,6 +15,8 @@ import type { CapacityView } from './capacity-view.ts'
  * A release first offers the slot to this process's waiters (`handOver`): when one
  * takes it, the lease passes to that request in one write and is never freed in
  * between, so the slot does not sit idle for a release and an acquire round trip.
+ * A request that ended well may instead leave its lease warm for the next request
+ * of this process (`release({ reusable: true })`, see warm-leases.ts).
  */
 export class HeldLease {
   readonly backend: BackendRecord
@@ -25,7 +27,7 @@ export class HeldLease {
   readonly #ttlMs: number
   readonly #clock: () => number
   readonly #onRelease: (heldMs: number) => void
-  readonly #handOver: ((lease: HeldLease) => Promise<boolean> | false) | undefined
+  readonly #handOver: HandOver | undefined
   readonly #lost = new AbortController()
   #handedOver = false
   #expiresAt: number
@@ -41,10 +43,12 @@ export class HeldLease {
     leaseId: string
     acquiredAt: number
     ttlMs: number
+    /** The expiry the store holds, when it is not `acquiredAt + ttlMs` (a warm lease taken over). */
+    expiresAt?: number
     clock: () => number
     onRelease: (heldMs: number) => void
-    /** Offers the slot to a waiter of this process; resolves true when the lease passed on. */
-    handOver?: (lease: HeldLease) => Promise<boolean> | false
+    /** Offers the slot to a waiter of this process; true (or resolves true) when the lease passed on. */
+    handOver?: HandOver
   }) {
     this.backend = options.backend
     this.leaseId = options.leaseId
@@ -55,7 +59,7 @@ export class HeldLease {
     this.#clock = options.clock
     this.#onRelease = options.onRelease
     this.#handOver = options.handOver
-    this.#expiresAt = options.acquiredAt + options.ttlMs
+    this.#expiresAt = options.expiresAt ?? options.acquiredAt + options.ttlMs
     this.#timer = setInterval(
       () => {
         const renewal = this.#renew()
@@ -82,12 +86,21 @@ export class HeldLease {
     return this.#handedOver
   }
 
-  release(): Promise<void> {
-    this.#released ??= this.#doRelease()
+  /** The expiry the store holds for this lease (its last acquire, renewal or transfer plus the TTL). */
+  get expiresAt(): number {
+    return this.#expiresAt
+  }
+
+  /**
+   * `reusable`: the request ended well (its answer complete), so the lease may stay warm
+   * for this process's next request; any other end (an error, a client gone) frees it.
+   */
+  release(options?: { readonly reusable?: boolean }): Promise<void> {
+    this.#released ??= this.#doRelease(options?.reusable === true)
     return this.#released
   }
 
-  async #doRelease(): Promise<void> {
+  async #doRelease(reusable: boolean): Promise<void> {
     clearInterval(this.#timer)
     this.#timer = undefined
     this.#onRelease(this.#clock() - this.#acquiredAt)
@@ -96,9 +109,9 @@ export class HeldLease {
     // process could reclaim the slot under its new holder. Let it land first.
     if (this.#handOver) await Promise.allSettled(this.#renewing)
     // A lost lease's slot may be someone else's by now: only a lease still ours is passed on.
-    const offered = this.#lost.signal.aborted ? false : this.#handOver?.(this)
+    const offered = this.#lost.signal.aborted ? false : this.#handOver?.(this, reusable)
     // A handover whose write failed leaves the lease ours: it is released like any other.
-    if (offered && (await offered.catch(() => false))) {
+    if (offered === true || (offered && (await offered.catch(() => false)))) {
       this.#handedOver = true
       return
     }
@@ -128,3 +141,9 @@ export class HeldLease {
     this.#lost.abort(new Error(reason))
   }
 }
+
+/**
+ * Passes a lease this process is done with to a waiter of its own, or keeps it warm when
+ * `reusable`: true, or a promise of true, when it did (the holder then writes nothing).
+ */
+export type HandOver = (lease: HeldLease, reusable: boolean) => Promise<boolean> | boolean

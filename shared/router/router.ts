@@ -8,6 +8,7 @@ import type { CircuitBreakers } from './circuit-breakers.ts'
 import { HeldLease } from './held-lease.ts'
 import { pickBackend } from './pick-backend.ts'
 import type { TierCandidates, TierMember } from './tier-candidates.ts'
+import { type WarmLease, WarmLeases } from './warm-leases.ts'
 
 export type Route = 'primary' | 'fallback'
 
@@ -76,6 +77,11 @@ export interface RouterOptions {
   readonly maxAttemptsPerTier?: number
   /** Called once per `acquire` with its outcome; must not throw (observability only). */
   readonly onDecision?: (decision: RouteDecision) => void
+  /**
+   * How long a lease that a request ended well with stays warm for this process's next
+   * request (warm-leases.ts); 0, the default: released at once. Only for long-lived processes.
+   */
+  readonly lingerMs?: number
 }
 
 /**
@@ -89,10 +95,22 @@ export class Router {
   /** Mean seconds a lease is held, per hardware class: drives Retry-After. */
   readonly #holdSeconds = new Map<string, number>()
   readonly #takers = new Set<SlotTaker>()
+  readonly #warm: WarmLeases
 
   constructor(options: RouterOptions) {
-    this.#o = { random: Math.random, maxAttemptsPerTier: 8, ...options }
+    this.#o = { random: Math.random, maxAttemptsPerTier: 8, lingerMs: 0, ...options }
     this.#onDecision = options.onDecision
+    this.#warm = new WarmLeases({ lingerMs: this.#o.lingerMs, free: (lease) => this.#free(lease) })
+  }
+
+  /** Leases kept warm now (for tests and the dashboard). */
+  get warmLeases(): number {
+    return this.#warm.size
+  }
+
+  /** Frees the leases kept warm: a server calls it as it stops, so its slots come back at once. */
+  freeWarmLeases(): Promise<void> {
+    return this.#warm.freeAll()
   }
 
   /**
@@ -136,6 +154,23 @@ export class Router {
         continue
       }
       const candidates = this.#o.view.candidates(tier, now, staleBefore, options.api ?? 'chat')
+      const warm =
+        this.#warm.size > 0 ? await this.#takeWarm(candidates, now, staleBefore, options.exclude) : undefined
+      if (warm) {
+        const route: Route = tier.degraded ? 'fallback' : 'primary'
+        this.#decided(() => ({
+          model: options.model.id,
+          outcome: route,
+          hardware: warm.backend.hardware,
+          backendId: warm.backend.id,
+          candidates: candidates.eligible,
+          reason: [
+            ...passed,
+            `${warm.backend.id}'s slot kept warm from a request of this process that ended`,
+          ].join('; '),
+        }))
+        return { ok: true, lease: warm, tier, route }
+      }
       const lease = await this.#acquireInTier(candidates, now, staleBefore, options.exclude)
       if (lease) {
         const route: Route = tier.degraded ? 'fallback' : 'primary'
@@ -223,7 +258,38 @@ export class Router {
     return undefined
   }
 
-  #held(backend: BackendRecord, leaseId: string, now: number): HeldLease {
+  /**
+   * A warm lease on a backend this tier may use now. Taken over without a write while its
+   * last write is recent (its renewals then keep their usual margin); an older one is
+   * renewed by a transfer first, and one the store refuses (gone, or on a shard in debt
+   * since a lowered maximum) is freed.
+   */
+  async #takeWarm(
+    candidates: TierCandidates,
+    now: number,
+    staleBefore: number,
+    exclude: ReadonlySet<string> | undefined,
+  ): Promise<HeldLease | undefined> {
+    for (const backendId of [...this.#warm.backendIds()]) {
+      const member = candidates.member(backendId)
+      if (!member?.eligible || exclude?.has(backendId) || !this.#o.circuits.allows(backendId, now)) continue
+      const lease = this.#warm.take(backendId)
+      if (!lease) continue
+      if (lease.expiresAt - now >= this.#o.leaseTtlMs - this.#o.leaseTtlMs / WRITE_FREE_SHARE_OF_TTL)
+        return this.#held(member.record, lease.leaseId, now, lease.expiresAt)
+      const backend = await this.#o.store
+        .transfer({ ...lease, expiresAt: now + this.#o.leaseTtlMs, staleBefore })
+        .catch(() => undefined)
+      if (backend) {
+        this.#o.view.update(backend)
+        return this.#held(backend, lease.leaseId, now)
+      }
+      void this.#free(lease)
+    }
+    return undefined
+  }
+
+  #held(backend: BackendRecord, leaseId: string, now: number, expiresAt?: number): HeldLease {
     return new HeldLease({
       store: this.#o.store,
       view: this.#o.view,
@@ -231,10 +297,35 @@ export class Router {
       leaseId,
       acquiredAt: now,
       ttlMs: this.#o.leaseTtlMs,
+      ...(expiresAt === undefined ? {} : { expiresAt }),
       clock: this.#o.clock,
       onRelease: (heldMs) => this.#recordHold(backend.hardware, heldMs),
-      handOver: (lease) => this.#offer(lease),
+      handOver: (lease, reusable) => this.#offer(lease) || (reusable && this.#park(lease)),
     })
+  }
+
+  /**
+   * Keeps a lease warm when the backend has another slot free per this process's view:
+   * then nobody anywhere waits for this one, so keeping it idles nothing a backlog needs.
+   */
+  #park(lease: HeldLease): boolean {
+    if (this.#o.lingerMs <= 0) return false
+    const now = this.#o.clock()
+    const record = this.#o.view.record(lease.backend.id) ?? lease.backend
+    if (record.state !== 'active' || freeSlots(record, now) < 1) return false
+    // Near its expiry a lease would need a transfer write anyway: free it instead.
+    if (lease.expiresAt - now < this.#o.leaseTtlMs / 3) return false
+    this.#warm.park({ backendId: lease.backend.id, leaseId: lease.leaseId, expiresAt: lease.expiresAt })
+    return true
+  }
+
+  async #free(lease: WarmLease): Promise<void> {
+    try {
+      const backend = await this.#o.store.release(lease)
+      if (backend) this.#o.view.update(backend)
+    } catch {
+      // Unreachable store: the lease expires by its TTL, as a crashed holder's does.
+    }
   }
 
   /** The first taker whose waiter may use the slot gets it; none, and the lease is freed. */
@@ -364,6 +455,13 @@ export class Router {
     return this.#holdSeconds.size ? sum / this.#holdSeconds.size : 2
   }
 }
+
+/**
+ * A warm lease is taken over without a write while its last write is at most this share
+ * of the TTL old, so its new holder's renewals (every third of the TTL) still get two
+ * tries before it expires; an older one is renewed by a transfer first.
+ */
+const WRITE_FREE_SHARE_OF_TTL = 6
 
 /**
  * Backends one look reads. A strongly consistent read costs a read unit per item, and a

@@ -17,6 +17,8 @@ export function createRouting(options: {
   clock: () => number
   random?: () => number
   onDecision?: (decision: RouteDecision) => void
+  /** Keeps finished requests' leases warm this long (long-lived gateways only); 0 by default. */
+  lingerMs?: number
 }): Routing {
   const { config } = options
   const view = new CapacityView({
@@ -45,6 +47,7 @@ export function createRouting(options: {
     ...(options.random ? { random: options.random } : {}),
     ...(options.onDecision ? { onDecision: options.onDecision } : {}),
     leaseTtlMs: config.leaseTtlSeconds * 1000,
+    lingerMs: options.lingerMs ?? 0,
     heartbeatStaleMs: config.heartbeatStaleSeconds * 1000,
   })
   return { router, view, circuits }

@@ -12,6 +12,11 @@ export function gatewayDeps(options: {
   adapters: AwsAdapters
   secrets: ResolvedSecrets
   log: AppLogger
+  /**
+   * A process that outlives its requests (a Node server) keeps finished leases warm for
+   * the config's `leaseLingerMs`; a Lambda environment, frozen between invocations, never.
+   */
+  longLived?: boolean
 }): AppDeps {
   const { env, adapters, secrets } = options
   return {
@@ -34,5 +39,6 @@ export function gatewayDeps(options: {
     webhookPolicy: { allowPrivateNetworks: env.webhookAllowPrivateNetworks },
     log: options.log,
     corsOrigins: env.corsOrigins,
+    leaseLingerMs: options.longLived ? env.config.leaseLingerMs : 0,
   }
 }

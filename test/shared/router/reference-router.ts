@@ -61,7 +61,7 @@ export class ReferenceRouter {
   readonly #holdSeconds = new Map<string, number>()
 
   constructor(options: RouterOptions) {
-    this.#o = { random: Math.random, maxAttemptsPerTier: 8, ...options }
+    this.#o = { random: Math.random, maxAttemptsPerTier: 8, lingerMs: 0, ...options }
   }
 
   /** The backends a decision at `now` may pick from, per allowed tier. */

@@ -1,17 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { ApiKind } from '../../../shared/backends/backend-apis.ts'
-import type {
-  AcquireOptions,
-  AcquireResult,
-  LeaseRef,
-  TransferOptions,
-} from '../../../shared/capacity/capacity-store.ts'
-import { MemoryBackendStore } from '../../../shared/capacity/memory-backend-store.ts'
+import type { LeaseRef, TransferOptions } from '../../../shared/capacity/capacity-store.ts'
+import type { MemoryBackendStore } from '../../../shared/capacity/memory-backend-store.ts'
 import { parseGatewayConfig } from '../../../shared/config/gateway-config.ts'
 import { CapacityView } from '../../../shared/router/capacity-view.ts'
 import { CircuitBreakers } from '../../../shared/router/circuit-breakers.ts'
 import { type RouteResult, Router } from '../../../shared/router/router.ts'
 import { SlotGate } from '../../../shared/router/slot-gate.ts'
+import { CountingStore } from './counting-store.ts'
 
 const LEASE_TTL_MS = 30_000
 
@@ -27,27 +23,6 @@ const config = parseGatewayConfig({
 })
 const model = config.models[0]!
 const other = config.models[1]!
-
-/** The memory store, counting the slot writes of every process that shares it. */
-class CountingStore extends MemoryBackendStore {
-  readonly writes = { acquire: 0, release: 0, transfer: 0, read: 0 }
-  override acquire(options: AcquireOptions): Promise<AcquireResult> {
-    this.writes.acquire++
-    return super.acquire(options)
-  }
-  override release(lease: LeaseRef) {
-    this.writes.release++
-    return super.release(lease)
-  }
-  override transfer(options: TransferOptions) {
-    this.writes.transfer++
-    return super.transfer(options)
-  }
-  override read(ids: readonly string[]) {
-    this.writes.read++
-    return super.read(ids)
-  }
-}
 
 /** A store whose renewals stall (a slow write in flight) until `resume()`. */
 class StallingRenewStore extends CountingStore {
