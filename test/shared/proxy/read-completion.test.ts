@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { readCompletion, streamingBody } from '../../../shared/proxy/read-completion.ts'
 import { eventData, SseEventSplitter } from '../../../shared/proxy/sse-events.ts'
@@ -138,5 +140,81 @@ describe('Class: SseEventSplitter', () => {
     expect(splitter.partial).toBe(false)
     expect(eventData('data: {"a":1}\n\n')).toBe('{"a":1}')
     expect(eventData(': comment\n\n')).toBeUndefined()
+  })
+})
+
+describe('Function: readCompletion, at the end of a stream', () => {
+  // The fold used to cancel the body at `[DONE]` even when its end came next: fetch then
+  // aborts the exchange, which builds an AbortError (with its stack) for every answer.
+  it('reads the body to its end when the end follows the last event, instead of cancelling it', async () => {
+    const bytes = new TextEncoder().encode(FIXTURE)
+    let sent = false
+    let cancelled = false
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (sent) controller.close()
+          else controller.enqueue(bytes)
+          sent = true
+        },
+        cancel() {
+          cancelled = true
+        },
+        // Pulled only when read, as a socket's next packet: the end is there only if asked for.
+      },
+      { highWaterMark: 0 },
+    )
+    const t = timers()
+
+    const read = await readCompletion(
+      new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+      {
+        timers: t,
+        maxBytes: 1_000_000,
+      },
+    )
+    t.stop()
+
+    expect(read.ok).toBe(true)
+    expect(cancelled).toBe(false)
+  })
+})
+
+describe('Function: readCompletion, over HTTP', () => {
+  const serve = async (handler: (res: ServerResponse) => void) => {
+    const closed: boolean[] = []
+    const server = createServer((req, res) => {
+      req.resume()
+      res.on('close', () => closed.push(res.writableFinished))
+      handler(res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`
+    const stop = () => {
+      server.closeAllConnections()
+      return new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+    return { url, closed, stop }
+  }
+  const read = async (url: string) => {
+    const t = timers()
+    const res = await fetch(url, { method: 'POST', body: '{}', signal: t.signal })
+    const result = await readCompletion(res, { timers: t, maxBytes: 1_000_000 })
+    t.stop()
+    return result
+  }
+
+  it('still answers, and cancels the body, when a backend keeps it open after the last event', async () => {
+    const backend = await serve((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write(FIXTURE)
+    })
+    try {
+      expect((await read(backend.url)).ok).toBe(true)
+      for (let i = 0; i < 100 && backend.closed.length === 0; i++) await new Promise((r) => setTimeout(r, 10))
+      expect(backend.closed).toEqual([false])
+    } finally {
+      await backend.stop()
+    }
   })
 })
