@@ -52,7 +52,7 @@ export const SETTINGS: Readonly<Record<BenchMode, BenchSettings>> = {
     profile: { durationMs: 5_000, concurrency: 16 },
     overflow: { slots: 4, burstFactor: 10, speed: 1 },
     upstream: { rounds: 5, cellMs: 1_000, minRequests: 100, rate: 300, warmupRequests: 2_000 },
-    warmLeases: { rounds: 3, requests: 3_000, concurrency: 8, latencyRequests: 400, warmupRequests: 500 },
+    warmLeases: { rounds: 3, requests: 3_000, concurrency: 8, latencyRequests: 400, warmupRequests: 2_000 },
   },
   quick: {
     overhead: { rounds: 2, concurrencies: [1, 16, 64], cellMs: 300, minRequests: 30, warmupRequests: 100 },
