@@ -194,7 +194,11 @@ export async function runBench(options: RunBenchOptions): Promise<BenchResult> {
   }
 
   if (result.overhead && result.emulatorRoundTrip) {
-    const floor = latencyFloor({ overhead: result.overhead, roundTrip: result.emulatorRoundTrip })
+    const floor = latencyFloor({
+      overhead: result.overhead,
+      roundTrip: result.emulatorRoundTrip,
+      ...(result.warmLeases ? { warmLeases: result.warmLeases } : {}),
+    })
     if (floor) result.latencyFloor = floor
   }
   if (result.overhead && result.dynamo) {

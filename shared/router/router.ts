@@ -275,13 +275,16 @@ export class Router {
       if (!member?.eligible || exclude?.has(backendId) || !this.#o.circuits.allows(backendId, now)) continue
       const lease = this.#warm.take(backendId)
       if (!lease) continue
-      if (lease.expiresAt - now >= this.#o.leaseTtlMs - this.#o.leaseTtlMs / WRITE_FREE_SHARE_OF_TTL)
+      if (lease.expiresAt - now >= this.#o.leaseTtlMs - this.#o.leaseTtlMs / WRITE_FREE_SHARE_OF_TTL) {
+        this.#o.circuits.onAttempt(backendId, now)
         return this.#held(member.record, lease.leaseId, now, lease.expiresAt)
+      }
       const backend = await this.#o.store
         .transfer({ ...lease, expiresAt: now + this.#o.leaseTtlMs, staleBefore })
         .catch(() => undefined)
       if (backend) {
         this.#o.view.update(backend)
+        this.#o.circuits.onAttempt(backendId, now)
         return this.#held(backend, lease.leaseId, now)
       }
       void this.#free(lease)
