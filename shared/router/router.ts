@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { ApiKind } from '../backends/backend-apis.ts'
-import { type BackendRecord, expiredLeaseIds, freeSlots } from '../backends/backend-record.ts'
+import { type BackendRecord, expiredLeaseIds, freeSlots, liveLeaseCount } from '../backends/backend-record.ts'
 import type { CapacityStore } from '../capacity/capacity-store.ts'
 import type { ModelConfig, ModelTier } from '../config/gateway-config.ts'
 import type { CapacityView } from './capacity-view.ts'
@@ -275,7 +275,12 @@ export class Router {
       if (!member?.eligible || exclude?.has(backendId) || !this.#o.circuits.allows(backendId, now)) continue
       const lease = this.#warm.take(backendId)
       if (!lease) continue
-      if (lease.expiresAt - now >= this.#o.leaseTtlMs - this.#o.leaseTtlMs / WRITE_FREE_SHARE_OF_TTL) {
+      // Above a lowered maximum a lease must not start new work without the store's say: the
+      // transfer below is refused there (the shard owes the slot), and the lease is freed.
+      const overMaximum = liveLeaseCount(member.record, now) > member.record.maxConcurrency
+      const recent =
+        lease.expiresAt - now >= this.#o.leaseTtlMs - this.#o.leaseTtlMs / WRITE_FREE_SHARE_OF_TTL
+      if (recent && !overMaximum) {
         this.#o.circuits.onAttempt(backendId, now)
         return this.#held(member.record, lease.leaseId, now, lease.expiresAt)
       }

@@ -188,6 +188,29 @@ describe('Feature: a lease that a request ended well with stays warm for the nex
     await second.release()
   })
 
+  it('starts no new work on a lease above a lowered maximum: the store refuses the transfer and the lease is freed', async () => {
+    // Prepare: two leases on a 2-slot backend, one kept warm; then the maximum drops to 1.
+    const store = new CountingStore()
+    await register(store, 'gpu', 3)
+    const p = gatewayProcess(store, 1_000)
+    const running = leaseOf(await p.router.acquire({ model, mayDegrade: false }))
+    const warm = leaseOf(await p.router.acquire({ model, mayDegrade: false }))
+    await warm.release({ reusable: true })
+    await register(store, 'gpu', 1)
+    await p.view.refresh(Date.now())
+    const before = { ...store.writes }
+
+    // Act
+    const next = await p.router.acquire({ model, mayDegrade: false })
+
+    // Assess: refused, and the backend is back at its new maximum (the running request's lease).
+    expect(next.ok).toBe(false)
+    expect(store.writes.transfer - before.transfer).toBe(1)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(await leasesOn(store, 'gpu')).toEqual([running.leaseId])
+    await running.release()
+  })
+
   it('is not reused on a backend that left rotation, nor on one the request already failed on', async () => {
     // Prepare
     const store = new CountingStore()
