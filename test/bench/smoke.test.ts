@@ -81,7 +81,11 @@ describe('npm run bench (smoke)', () => {
     // The figure issue 11 sets its goal on: added p50 at c=1 over one UpdateItem round trip.
     const floor = result.latencyFloor
     expect(floor?.goalMs).toBe(0.5)
-    expect(floor?.overOneWriteMs).toBeCloseTo((floor?.addedP50Ms ?? 0) - (floor?.updateItemP50Ms ?? 0), 2)
+    // Measured on the gateway releasing every lease at once: the warm one writes nothing on most requests.
+    expect(floor?.overOneWriteMs).toBeCloseTo(
+      (floor?.releasedAtOnceAddedP50Ms ?? Number.NaN) - (floor?.updateItemP50Ms ?? 0),
+      2,
+    )
   })
 
   it('searches the sustainable rate at the strict and at the looser p99 bound', () => {
