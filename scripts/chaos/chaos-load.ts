@@ -90,6 +90,8 @@ async function oneRequest(o: {
   const headers: Record<string, string> = {
     authorization: `Bearer ${key}`,
     'content-type': 'application/json',
+    // The marker names the request in the gateways' logs too.
+    'x-request-id': marker,
   }
   if (kind === 'held') headers.prefer = 'wait=8'
   if (kind === 'async') headers.prefer = 'respond-async'

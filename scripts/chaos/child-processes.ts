@@ -1,10 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { openSync, renameSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const GATEWAY = fileURLToPath(new URL('../../functions/gateway/node.ts', import.meta.url))
 const WORKER = fileURLToPath(new URL('../../local/worker-poller.ts', import.meta.url))
 const SKEWED_CLOCK = fileURLToPath(new URL('./skewed-clock.ts', import.meta.url))
+
+/** `SPILLWAY_CHAOS_LOG_DIR`: each process's log (level info) goes to a file there, to read a violation's story. */
+const LOG_DIR = process.env.SPILLWAY_CHAOS_LOG_DIR
 
 /** A gateway or worker process joined to the local stack through its environment. */
 export interface SpillwayProcess {
@@ -30,6 +35,9 @@ export async function startSpillwayProcess(options: {
   clockSkewMs?: number
 }): Promise<SpillwayProcess> {
   const skew = options.clockSkewMs ?? 0
+  const logFile = LOG_DIR
+    ? join(LOG_DIR, `${options.kind}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`)
+    : undefined
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -43,12 +51,14 @@ export async function startSpillwayProcess(options: {
         ...process.env,
         ...options.env,
         PORT: '0',
-        LOG_LEVEL: 'error',
+        LOG_LEVEL: LOG_DIR ? 'info' : 'error',
         ...(skew === 0 ? {} : { SPILLWAY_CLOCK_SKEW_MS: String(skew) }),
       },
-      stdio: ['ignore', 'pipe', 'ignore'],
+      stdio: ['ignore', 'pipe', logFile ? openSync(logFile, 'a') : 'ignore'],
     },
   )
+  // Named by pid, as the violations name gateways.
+  if (logFile && child.pid) renameSync(logFile, join(LOG_DIR!, `${options.kind}-${child.pid}.log`))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! })

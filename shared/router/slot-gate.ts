@@ -229,10 +229,11 @@ export class SlotGate {
         })
         if (result.ok) {
           const taker = waiters.shift()
-          // Every waiter left (aborted) while the head's acquire was in flight: give the slot back.
+          // Every waiter left (aborted) while the head's acquire was in flight: give the slot back,
+          // then look at the line again: someone may have joined it during the release.
           if (!taker) {
             await result.lease.release()
-            break
+            continue
           }
           taker.resolve(result)
           const now = this.#clock()
@@ -268,7 +269,8 @@ export class SlotGate {
     } catch (error) {
       for (const waiter of waiters.splice(0)) waiter.reject(error)
     } finally {
-      this.#lines.delete(key)
+      // Only our own line: a line made after this pump gave up has its own pump.
+      if (this.#lines.get(key) === line) this.#lines.delete(key)
     }
   }
 

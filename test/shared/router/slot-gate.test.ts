@@ -117,4 +117,58 @@ describe('Class: SlotGate', () => {
     // The first failed try re-read the fleet once (other processes' releases), then slept.
     expect(signals.refreshes).toBe(1)
   })
+  it('serves a waiter that joins while the pump gives back a slot everyone left (no orphaned line)', async () => {
+    // Found by the chaos run: a held request joined the line while the pump was releasing a slot
+    // whose waiters had all gone; the pump then ended and dropped the line with the newcomer in it,
+    // so it waited until its client gave up instead of being served or refused at its limit.
+    let releaseSlot: () => void = () => {}
+    let inFlight: (result: RouteResult) => void = () => {}
+    const state = { calls: 0 }
+    const router = {
+      acquire(_options: RouteOptions): Promise<RouteResult> {
+        state.calls++
+        if (state.calls > 1) return Promise.resolve(saturated)
+        return new Promise<RouteResult>((resolve) => {
+          inFlight = resolve
+        })
+      },
+    }
+    const gate = new SlotGate({ router, clock: Date.now, pollMs: { interactive: 5, batch: 5 } })
+    const leaving = new AbortController()
+    const first = gate.acquire({
+      model,
+      mayDegrade: false,
+      lane: 'batch',
+      patienceMs: 5_000,
+      until: Date.now() + 5_000,
+      signal: leaving.signal,
+    })
+    leaving.abort()
+    expect((await first).ok).toBe(false)
+    const lease = {
+      leaseId: 'l1',
+      release: () =>
+        new Promise<void>((resolve) => {
+          releaseSlot = resolve
+        }),
+    } as unknown as HeldLease
+    inFlight({ ok: true, lease, tier: model.tiers[0]!, route: 'primary' })
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    // The pump now waits for that release; a newcomer joins the same line meanwhile.
+    const newcomer = gate.acquire({
+      model,
+      mayDegrade: false,
+      lane: 'batch',
+      patienceMs: 100,
+      until: Date.now() + 300,
+    })
+    releaseSlot()
+    const outcome = await Promise.race([
+      newcomer,
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 2_000)),
+    ])
+    expect(outcome).toEqual(saturated)
+    expect(state.calls).toBeGreaterThan(1)
+    expect(gate.waiting).toBe(0)
+  })
 })
