@@ -84,7 +84,7 @@ export async function readCompletion(
         }
         options.onEvent?.(event)
         if (step.kind === 'done') {
-          await reader.cancel().catch(() => undefined)
+          if (!(await endsAtOnce(reader))) await reader.cancel().catch(() => undefined)
           return { ok: true, completion: fold.build(), bytes }
         }
       }
@@ -97,6 +97,30 @@ export async function readCompletion(
   if (!completion || !isWholeAnswer(api, completion))
     return { ok: false, failure: 'backend', reason: 'malformed answer body' }
   return { ok: true, completion, bytes }
+}
+
+/**
+ * Whether the body ends right after its last event, as a backend's usually does (the
+ * chunked body's end comes in the same packet). Reading that end, rather than cancelling,
+ * keeps the connection for the next request and skips the abort a cancel costs (fetch
+ * builds an AbortError for it); a backend that keeps the body open is cancelled after all.
+ */
+async function endsAtOnce(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const later = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), 0)
+  })
+  try {
+    return await Promise.race([
+      reader.read().then(
+        (next) => next.done,
+        () => false,
+      ),
+      later,
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** A read that threw: which clock (if any) stopped it decides whose fault it was. */

@@ -19,7 +19,17 @@ export function readBody(options: { maxBytes: number }): MiddlewareHandler<AppEn
     },
   })
   return async function readRequestBody(c, next) {
-    if (c.req.raw.body !== null) {
+    const length = c.req.header('content-length')
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      // The usual request: its length says whether it fits, and the body is read straight
+      // from the socket (on Node, asking for `raw.body` would build a whole fetch Request).
+      if (Number(length) > options.maxBytes) throw new PayloadTooLargeError(options.maxBytes)
+      try {
+        await c.req.text()
+      } catch {
+        throw new BadRequestError('The request body could not be read in full.', { code: 'body_unreadable' })
+      }
+    } else if (c.req.raw.body !== null) {
       try {
         await limit(c, async () => {
           await c.req.text()

@@ -143,6 +143,43 @@ describe('Class: SseEventSplitter', () => {
   })
 })
 
+describe('Function: readCompletion, at the end of a stream', () => {
+  // The fold used to cancel the body at `[DONE]` even when its end came next: fetch then
+  // aborts the exchange, which builds an AbortError (with its stack) for every answer.
+  it('reads the body to its end when the end follows the last event, instead of cancelling it', async () => {
+    const bytes = new TextEncoder().encode(FIXTURE)
+    let sent = false
+    let cancelled = false
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (sent) controller.close()
+          else controller.enqueue(bytes)
+          sent = true
+        },
+        cancel() {
+          cancelled = true
+        },
+        // Pulled only when read, as a socket's next packet: the end is there only if asked for.
+      },
+      { highWaterMark: 0 },
+    )
+    const t = timers()
+
+    const read = await readCompletion(
+      new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+      {
+        timers: t,
+        maxBytes: 1_000_000,
+      },
+    )
+    t.stop()
+
+    expect(read.ok).toBe(true)
+    expect(cancelled).toBe(false)
+  })
+})
+
 describe('Function: readCompletion, over HTTP', () => {
   const serve = async (handler: (res: ServerResponse) => void) => {
     const closed: boolean[] = []
